@@ -1,0 +1,145 @@
+"""sRGB <-> CIE L*a*b* (D65) and the model's normalisation: the one place for colour maths.
+
+The conversions follow scikit-image's `rgb2lab`/`lab2rgb` (same matrix, white point and
+piecewise curves) but are vectorised in float32 over large arrays, in chunks that stay in
+cache, and look the sRGB curve up in a 256-entry table when the input is uint8.
+
+Arrays are channel-last (..., 3) for images; the model sees channel-first tensors
+(N, 1, H, W) for L and (N, 2, H, W) for ab, scaled by `normalise_l` and `normalise_ab`.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+
+# sRGB (linear) -> XYZ, and the D65 white point of the 2 degree observer, as in scikit-image.
+_XYZ_FROM_RGB = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ]
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+# Dividing by the white point folded into the matrix: rows scaled, applied as `rgb @ M.T`.
+_XYZN_FROM_RGB_T = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
+_RGB_FROM_XYZN_T = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
+
+_EPSILON = 0.008856  # (6/29)^3, where the cube root gives way to a line
+_KAPPA_SLOPE = 7.787
+_OFFSET = 16.0 / 116.0
+_CHUNK_PIXELS = 1 << 16  # 64k pixels per chunk: its float32 temporaries fit in L2 cache
+
+L_MAX = 100.0
+AB_SCALE = 110.0
+
+
+def _srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """Undo the sRGB transfer curve on values in [0, 1]."""
+    return np.where(
+        values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92
+    ).astype(np.float32)
+
+
+def _linear_to_srgb(values: np.ndarray) -> np.ndarray:
+    """Apply the sRGB transfer curve to linear values, clipped to [0, 1]."""
+    values = np.clip(values, 0.0, 1.0)
+    return np.where(
+        values > 0.0031308, 1.055 * np.power(values, 1 / 2.4) - 0.055, 12.92 * values
+    )
+
+
+_SRGB_U8_TO_LINEAR = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
+
+
+def _chunked(convert: Callable[[np.ndarray], np.ndarray], pixels: np.ndarray) -> np.ndarray:
+    """Apply a per-pixel (P, 3) -> (P, 3) float32 conversion chunk by chunk."""
+    out = np.empty(pixels.shape, dtype=np.float32)
+    for start in range(0, len(pixels), _CHUNK_PIXELS):
+        stop = start + _CHUNK_PIXELS
+        out[start:stop] = convert(pixels[start:stop])
+    return out
+
+
+def _linear_rgb_to_lab(linear: np.ndarray) -> np.ndarray:
+    xyz = linear @ _XYZN_FROM_RGB_T
+    f = np.where(xyz > _EPSILON, np.cbrt(xyz), _KAPPA_SLOPE * xyz + _OFFSET)
+    lab = np.empty_like(f)
+    lab[:, 0] = 116.0 * f[:, 1] - 16.0
+    lab[:, 1] = 500.0 * (f[:, 0] - f[:, 1])
+    lab[:, 2] = 200.0 * (f[:, 1] - f[:, 2])
+    return lab
+
+
+def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
+    lab = lab.astype(np.float32, copy=False)
+    fy = (lab[:, 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=1)
+    f = np.maximum(f, 0.0)  # as scikit-image: a negative z is clipped before cubing
+    xyz = np.where(f > 6.0 / 29.0, f**3, (f - _OFFSET) / _KAPPA_SLOPE)
+    return xyz @ _RGB_FROM_XYZN_T
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Convert sRGB images (..., 3) to CIE L*a*b* (D65) as float32.
+
+    uint8 input is read as 0..255; float input must already lie in [0, 1].
+    Matches `skimage.color.rgb2lab` to about 1e-4.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.shape[-1] != 3:
+        raise ValueError(f"rgb_to_lab needs a last axis of 3 channels, got shape {rgb.shape}")
+    pixels = rgb.reshape(-1, 3)
+    if pixels.dtype == np.uint8:
+        linear = _chunked(lambda chunk: _SRGB_U8_TO_LINEAR[chunk], pixels)
+    else:
+        linear = _chunked(_srgb_to_linear, pixels)
+    return _chunked(_linear_rgb_to_lab, linear).reshape(rgb.shape)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Convert CIE L*a*b* (D65) images (..., 3) to sRGB float32 in [0, 1] (out-of-gamut clipped)."""
+    lab = np.asarray(lab)
+    if lab.shape[-1] != 3:
+        raise ValueError(f"lab_to_rgb needs a last axis of 3 channels, got shape {lab.shape}")
+    convert = lambda chunk: _linear_to_srgb(_lab_to_linear_rgb(chunk))  # noqa: E731
+    return _chunked(convert, lab.reshape(-1, 3)).reshape(lab.shape)
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Round [0, 1] floats to 0..255 bytes."""
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def normalise_l(lightness: np.ndarray) -> np.ndarray:
+    """L* in [0, 100] -> the generator's input range [-1, 1]."""
+    return lightness / (L_MAX / 2) - 1.0
+
+
+def denormalise_l(normalised: np.ndarray) -> np.ndarray:
+    """Inverse of `normalise_l`."""
+    return (normalised + 1.0) * (L_MAX / 2)
+
+
+def normalise_ab(ab: np.ndarray) -> np.ndarray:
+    """a*, b* (about -110..110) -> the generator's tanh range, about [-1, 1]."""
+    return ab / AB_SCALE
+
+
+def denormalise_ab(normalised: np.ndarray) -> np.ndarray:
+    """Inverse of `normalise_ab`."""
+    return normalised * AB_SCALE
+
+
+def rgb_to_model_arrays(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sRGB images (N, H, W, 3) -> normalised float32 L (N, 1, H, W) and ab (N, 2, H, W)."""
+    lab = rgb_to_lab(rgb).transpose(0, 3, 1, 2)
+    lightness = normalise_l(lab[:, :1]).astype(np.float32)
+    ab = normalise_ab(lab[:, 1:]).astype(np.float32)
+    return np.ascontiguousarray(lightness), np.ascontiguousarray(ab)
+
+
+def model_arrays_to_rgb(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Normalised L (N, 1, H, W) and ab (N, 2, H, W) -> sRGB uint8 images (N, H, W, 3)."""
+    lab = np.concatenate([denormalise_l(lightness), denormalise_ab(ab)], axis=1)
+    return to_uint8(lab_to_rgb(lab.transpose(0, 2, 3, 1)))

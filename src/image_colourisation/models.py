@@ -1,0 +1,95 @@
+"""The colourisation GAN: a U-Net generator (L -> ab) and a PatchGAN discriminator (L+ab -> logits).
+
+Both are built from one block recipe (pix2pix's `networks.py` is the model), parameterised by
+width and depth rather than written out layer by layer.
+"""
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def _down(in_ch: int, out_ch: int, *, norm: bool = True) -> nn.Sequential:
+    """4x4 stride-2 conv -> BatchNorm -> LeakyReLU(0.2): halves the resolution."""
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(out_ch))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(in_ch: int, out_ch: int, *, dropout: float = 0.0) -> nn.Sequential:
+    """4x4 stride-2 transposed conv -> BatchNorm -> ReLU (-> dropout): doubles the resolution."""
+    layers: list[nn.Module] = [
+        nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    ]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
+
+    H and W must be multiples of 2**depth (32 for the default depth 5).
+    """
+
+    def __init__(self, width: int = 64, depth: int = 5, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.architecture = {"width": width, "depth": depth, "dropout": dropout}
+        channels = [min(width * 2**level, width * 8) for level in range(depth)]
+        self.encoder = nn.ModuleList(
+            _down(1 if level == 0 else channels[level - 1], channels[level], norm=level > 0)
+            for level in range(depth)
+        )
+        # Decoder level i maps back to encoder level depth-2-i, concatenating its skip.
+        self.decoder = nn.ModuleList(
+            _up(
+                channels[level] * (1 if level == depth - 1 else 2),
+                channels[level - 1],
+                dropout=dropout if depth - 1 - level < 3 else 0.0,  # the 3 innermost, as pix2pix
+            )
+            for level in range(depth - 1, 0, -1)
+        )
+        self.head = nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 2, 4, 2, 1), nn.Tanh())
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        skips = []
+        x = lightness
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck feeds the decoder directly
+        for block in self.decoder:
+            x = torch.cat([block(x), skips.pop()], dim=1)
+        return self.head(x)
+
+
+class Discriminator(nn.Module):
+    """PatchGAN on L stacked with ab (N, 3, H, W) -> a patch of real/fake logits."""
+
+    def __init__(self, width: int = 64, layers: int = 3) -> None:
+        super().__init__()
+        blocks = [_down(3, width, norm=False)]
+        blocks += [
+            _down(width * min(2**i, 8), width * min(2 ** (i + 1), 8)) for i in range(layers - 1)
+        ]
+        self.body = nn.Sequential(*blocks, nn.Conv2d(width * min(2 ** (layers - 1), 8), 1, 3, 1, 1))
+
+    def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([lightness, ab], dim=1))
+
+
+def generator_payload(generator: Generator) -> dict[str, Any]:
+    """What the models layer stores: the architecture and the weights (plain tensors only)."""
+    return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
+
+
+def generator_from_payload(payload: dict[str, Any]) -> Generator:
+    """Rebuild a generator, in eval mode, from `generator_payload`'s output."""
+    generator = Generator(**payload["architecture"])
+    generator.load_state_dict(payload["state_dict"])
+    return generator.eval()
