@@ -21,14 +21,14 @@ _XYZ_FROM_RGB = np.array(
     ]
 )
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883])
-# Dividing by the white point folded into the matrix: rows scaled, applied as `rgb @ M.T`.
-_XYZN_FROM_RGB_T = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
-_RGB_FROM_XYZN_T = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None]).T.astype(np.float32)
+# Dividing XYZ by the white point, folded into the matrix (applied to planar (3, P) pixels).
+_XYZN_FROM_RGB = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).astype(np.float32)
+_RGB_FROM_XYZN = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None]).astype(np.float32)
 
 _EPSILON = 0.008856  # (6/29)^3, where the cube root gives way to a line
 _KAPPA_SLOPE = 7.787
 _OFFSET = 16.0 / 116.0
-_CHUNK_PIXELS = 1 << 16  # 64k pixels per chunk: its float32 temporaries fit in L2 cache
+_CHUNK_PIXELS = 1 << 14  # pixels per chunk: its float32 temporaries stay in cache
 
 L_MAX = 100.0
 AB_SCALE = 110.0
@@ -36,48 +36,54 @@ AB_SCALE = 110.0
 
 def _srgb_to_linear(values: np.ndarray) -> np.ndarray:
     """Undo the sRGB transfer curve on values in [0, 1]."""
-    return np.where(
-        values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92
-    ).astype(np.float32)
+    values = values.astype(np.float32, copy=False)
+    return np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
 
 
 def _linear_to_srgb(values: np.ndarray) -> np.ndarray:
     """Apply the sRGB transfer curve to linear values, clipped to [0, 1]."""
     values = np.clip(values, 0.0, 1.0)
-    return np.where(
-        values > 0.0031308, 1.055 * np.power(values, 1 / 2.4) - 0.055, 12.92 * values
-    )
+    return np.where(values > 0.0031308, 1.055 * np.power(values, 1 / 2.4) - 0.055, 12.92 * values)
 
 
-_SRGB_U8_TO_LINEAR = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
+_SRGB_U8_TO_LINEAR = _srgb_to_linear(np.arange(256) / 255.0)
 
 
-def _chunked(convert: Callable[[np.ndarray], np.ndarray], pixels: np.ndarray) -> np.ndarray:
-    """Apply a per-pixel (P, 3) -> (P, 3) float32 conversion chunk by chunk."""
-    out = np.empty(pixels.shape, dtype=np.float32)
-    for start in range(0, len(pixels), _CHUNK_PIXELS):
-        stop = start + _CHUNK_PIXELS
-        out[start:stop] = convert(pixels[start:stop])
-    return out
-
-
-def _linear_rgb_to_lab(linear: np.ndarray) -> np.ndarray:
-    xyz = linear @ _XYZN_FROM_RGB_T
-    f = np.where(xyz > _EPSILON, np.cbrt(xyz), _KAPPA_SLOPE * xyz + _OFFSET)
+def _planar_rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Planar sRGB (3, P), uint8 or [0, 1] floats -> planar L*a*b* (3, P) float32."""
+    linear = _SRGB_U8_TO_LINEAR[rgb] if rgb.dtype == np.uint8 else _srgb_to_linear(rgb)
+    f = _XYZN_FROM_RGB @ linear
+    small = f <= _EPSILON  # rare in photos: patch those few after the cube root
+    f_small = _KAPPA_SLOPE * f[small] + _OFFSET
+    np.cbrt(f, out=f)
+    f[small] = f_small
     lab = np.empty_like(f)
-    lab[:, 0] = 116.0 * f[:, 1] - 16.0
-    lab[:, 1] = 500.0 * (f[:, 0] - f[:, 1])
-    lab[:, 2] = 200.0 * (f[:, 1] - f[:, 2])
+    lab[0] = 116.0 * f[1] - 16.0
+    lab[1] = 500.0 * (f[0] - f[1])
+    lab[2] = 200.0 * (f[1] - f[2])
     return lab
 
 
-def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
+def _planar_lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Planar L*a*b* (3, P) -> planar sRGB (3, P) float32 in [0, 1]."""
     lab = lab.astype(np.float32, copy=False)
-    fy = (lab[:, 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=1)
-    f = np.maximum(f, 0.0)  # as scikit-image: a negative z is clipped before cubing
+    fy = (lab[0] + 16.0) / 116.0
+    f = np.stack([fy + lab[1] / 500.0, fy, fy - lab[2] / 200.0])
+    np.maximum(f, 0.0, out=f)  # as scikit-image: a negative z is clipped before cubing
     xyz = np.where(f > 6.0 / 29.0, f**3, (f - _OFFSET) / _KAPPA_SLOPE)
-    return xyz @ _RGB_FROM_XYZN_T
+    return _linear_to_srgb(_RGB_FROM_XYZN @ xyz)
+
+
+def _convert_pixels(convert: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
+    """Apply a planar (3, P) conversion to channel-last images (..., 3), chunk by chunk."""
+    if image.shape[-1] != 3:
+        raise ValueError(f"expected a last axis of 3 colour channels, got shape {image.shape}")
+    pixels = image.reshape(-1, 3)
+    out = np.empty(pixels.shape, dtype=np.float32)
+    for start in range(0, len(pixels), _CHUNK_PIXELS):
+        stop = start + _CHUNK_PIXELS
+        out[start:stop] = convert(pixels[start:stop].T).T
+    return out.reshape(image.shape)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -86,24 +92,12 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     uint8 input is read as 0..255; float input must already lie in [0, 1].
     Matches `skimage.color.rgb2lab` to about 1e-4.
     """
-    rgb = np.asarray(rgb)
-    if rgb.shape[-1] != 3:
-        raise ValueError(f"rgb_to_lab needs a last axis of 3 channels, got shape {rgb.shape}")
-    pixels = rgb.reshape(-1, 3)
-    if pixels.dtype == np.uint8:
-        linear = _chunked(lambda chunk: _SRGB_U8_TO_LINEAR[chunk], pixels)
-    else:
-        linear = _chunked(_srgb_to_linear, pixels)
-    return _chunked(_linear_rgb_to_lab, linear).reshape(rgb.shape)
+    return _convert_pixels(_planar_rgb_to_lab, np.asarray(rgb))
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Convert CIE L*a*b* (D65) images (..., 3) to sRGB float32 in [0, 1] (out-of-gamut clipped)."""
-    lab = np.asarray(lab)
-    if lab.shape[-1] != 3:
-        raise ValueError(f"lab_to_rgb needs a last axis of 3 channels, got shape {lab.shape}")
-    convert = lambda chunk: _linear_to_srgb(_lab_to_linear_rgb(chunk))  # noqa: E731
-    return _chunked(convert, lab.reshape(-1, 3)).reshape(lab.shape)
+    return _convert_pixels(_planar_lab_to_rgb, np.asarray(lab))
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
