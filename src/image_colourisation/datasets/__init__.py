@@ -1,5 +1,6 @@
 """Custom Kedro datasets: referenced from the catalog as `image_colourisation.datasets.<Name>`."""
 
 from .arrays import NpzDataset
+from .cifar10 import CIFAR10ArchiveDataset
 
-__all__ = ["NpzDataset"]
+__all__ = ["CIFAR10ArchiveDataset", "NpzDataset"]
