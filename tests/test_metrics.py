@@ -1,0 +1,132 @@
+"""Metric tests against values worked out by hand or known exactly, and against scikit-image."""
+
+import numpy as np
+import pytest
+from skimage.color import deltaE_ciede2000
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from image_colourisation import colour, metrics
+
+
+@pytest.fixture
+def photos() -> np.ndarray:
+    """Four smooth, colourful 32×32 test images (random noise would make SSIM trivial)."""
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, 256, size=(4, 4, 4, 3)).astype(np.float64)
+    smooth = coarse.repeat(8, axis=1).repeat(8, axis=2) + rng.normal(0, 12, size=(4, 32, 32, 3))
+    return np.clip(smooth, 0, 255).astype(np.uint8)
+
+
+def noisy(images: np.ndarray, scale: float, seed: int = 1) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0, scale, size=images.shape)
+    return np.clip(images + noise, 0, 255).astype(np.uint8)
+
+
+def test_absolute_and_squared_error_by_hand() -> None:
+    truth = np.zeros((2, 2, 2, 3), dtype=np.uint8)
+    prediction = truth.copy()
+    prediction[0, 0, 0, 0] = 12  # image 0: one channel of one pixel off by 12 (of 12 values)
+    prediction[1] = 255  # image 1: every value off by 255, no uint8 wrap-around
+    np.testing.assert_allclose(metrics.absolute_error(truth, prediction), [1.0, 255.0])
+    np.testing.assert_allclose(metrics.squared_error(truth, prediction), [12.0, 255.0**2])
+
+
+def test_psnr_of_a_known_mse() -> None:
+    assert metrics.psnr(255.0**2 / 100.0) == pytest.approx(20.0)
+    assert metrics.psnr(1.0) == pytest.approx(20 * np.log10(255.0))
+
+
+def test_psnr_of_the_dataset_mse_matches_skimage_on_the_stacked_batch(photos) -> None:
+    prediction = noisy(photos, 20)
+    mse = metrics.squared_error(photos, prediction).mean()
+    expected = peak_signal_noise_ratio(photos, prediction, data_range=255)
+    assert metrics.psnr(mse) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_perfect_image_does_not_make_psnr_infinite(photos) -> None:
+    prediction = noisy(photos, 20)
+    prediction[0] = photos[0]
+    mse = metrics.squared_error(photos, prediction).mean()
+    assert np.isfinite(metrics.psnr(mse))
+    assert metrics.psnr(0.0) == metrics.PSNR_MAX_DB
+
+
+def test_ssim_matches_skimage_image_by_image(photos) -> None:
+    prediction = noisy(photos, 25)
+    expected = [
+        structural_similarity(t, p, channel_axis=-1, data_range=255)
+        for t, p in zip(photos, prediction, strict=True)
+    ]
+    np.testing.assert_allclose(metrics.ssim(photos, prediction), expected, rtol=1e-10)
+    np.testing.assert_allclose(metrics.ssim(photos, photos), 1.0)
+
+
+def test_perfect_prediction_scores_perfectly(photos) -> None:
+    lab = colour.rgb_to_lab(photos)
+    np.testing.assert_array_equal(metrics.ciede2000(lab, lab), 0.0)
+    np.testing.assert_array_equal(metrics.ab_auc(lab, lab), 1.0)
+    np.testing.assert_array_equal(metrics.accuracy(lab, lab), 1.0)
+    np.testing.assert_array_equal(metrics.absolute_error(photos, photos), 0.0)
+
+
+def test_ciede2000_is_skimages_mean(photos) -> None:
+    truth, prediction = colour.rgb_to_lab(photos), colour.rgb_to_lab(noisy(photos, 15))
+    expected = deltaE_ciede2000(truth, prediction, channel_axis=-1).mean(axis=(1, 2))
+    np.testing.assert_allclose(metrics.ciede2000(truth, prediction), expected, rtol=1e-5)
+
+
+def test_gray_images_have_no_colourfulness() -> None:
+    gray = np.random.default_rng(0).integers(0, 256, size=(3, 8, 8, 1), dtype=np.uint8)
+    np.testing.assert_array_equal(metrics.colourfulness(gray.repeat(3, axis=-1)), 0.0)
+
+
+def test_colourfulness_of_a_hand_made_image() -> None:
+    # Half the pixels pure red (255, 0, 0), half black: rg is 255 or 0, yb is 127.5 or 0.
+    # σrg = 127.5, σyb = 63.75, μrg = 127.5, μyb = 63.75, so
+    # M = √(127.5² + 63.75²) + 0.3·√(127.5² + 63.75²) = 1.3 · 63.75·√5.
+    image = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    image[0, 0, :, 0] = 255
+    np.testing.assert_allclose(metrics.colourfulness(image), [1.3 * 63.75 * np.sqrt(5)])
+
+
+def test_colourfulness_keeps_the_sign_of_rg_and_yb() -> None:
+    # Uniform images: σ = 0, so M = 0.3·|μ|. Pure green has rg = −255, yb = 127.5; an unsigned
+    # (absolute-valued) rg would give the same, but a half-red half-green image would not:
+    # signed rg averages to 0 there, and its spread is what makes it colourful.
+    green = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    green[..., 1] = 255
+    np.testing.assert_allclose(metrics.colourfulness(green), [0.3 * np.hypot(255, 127.5)])
+    mixed = np.zeros((1, 2, 2, 3), dtype=np.uint8)
+    mixed[0, 0, :, 0] = 255
+    mixed[0, 1, :, 1] = 255
+    # rg = ±255 → σrg = 255, μrg = 0; yb = 127.5 everywhere → σyb = 0, μyb = 127.5.
+    np.testing.assert_allclose(metrics.colourfulness(mixed), [255 + 0.3 * 127.5])
+
+
+def test_auc_counts_pixels_within_each_threshold() -> None:
+    truth = np.zeros((1, 1, 2, 3))
+    prediction = truth.copy()
+    prediction[0, 0, 1, 1:] = [3.0, 4.0]  # one pixel of two has an ab error of exactly 5
+    # t = 0..4: half the pixels within; t = 5..150: all. Mean over the 151 thresholds:
+    expected = (5 * 0.5 + 146 * 1.0) / 151
+    np.testing.assert_allclose(metrics.ab_auc(truth, prediction), [expected])
+
+
+def test_gray_prediction_auc_falls_with_the_colour_it_misses() -> None:
+    truth = np.zeros((1, 1, 1, 3))
+    truth[..., 1] = 200.0  # ab error 200 is past every threshold
+    np.testing.assert_allclose(metrics.ab_auc(truth, np.zeros_like(truth)), [0.0])
+
+
+def test_accuracy_uses_two_percent_of_each_channels_range() -> None:
+    truth = np.zeros((1, 1, 4, 3))
+    prediction = truth.copy()
+    prediction[0, 0, 0] = [2.0, 4.0, -4.0]  # L within 2, a and b within 4.4: counts
+    prediction[0, 0, 1] = [3.0, 0.0, 0.0]  # L off by 3: misses
+    prediction[0, 0, 2] = [0.0, 5.0, 0.0]  # a off by 5: misses
+    np.testing.assert_allclose(metrics.accuracy(truth, prediction), [0.5])
+
+
+def test_metrics_reject_mismatched_batches(photos) -> None:
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.absolute_error(photos, photos[:2])
