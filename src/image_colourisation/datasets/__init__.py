@@ -2,5 +2,6 @@
 
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
+from .torch_models import GeneratorPayloadDataset
 
-__all__ = ["CIFAR10ArchiveDataset", "NpzDataset"]
+__all__ = ["CIFAR10ArchiveDataset", "GeneratorPayloadDataset", "NpzDataset"]

@@ -1,0 +1,82 @@
+"""A versioned Kedro dataset for a generator payload (architecture + state dict) saved by torch."""
+
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import torch
+from kedro.io import AbstractVersionedDataset, DatasetError, Version
+
+PAYLOAD_KEYS = ("architecture", "state_dict")
+
+
+def load_payload(path: Path, what: str) -> dict[str, Any]:
+    """Read a payload with `weights_only=True`, so a file from elsewhere cannot run code.
+
+    `what` names the source in errors (a dataset, a CLI argument), so the user knows which
+    file is wrong.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise DatasetError(
+            f"{what}: {path} does not exist: run `kedro run --pipeline training` first."
+        ) from error
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        raise DatasetError(
+            f"{what}: {path} is not a generator payload that loads with weights_only=True "
+            f"({type(error).__name__}: {error}). Give a file written by the training pipeline."
+        ) from error
+    if not isinstance(payload, dict) or any(key not in payload for key in PAYLOAD_KEYS):
+        found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        raise DatasetError(
+            f"{what}: {path} holds {found}, not a generator payload with keys {list(PAYLOAD_KEYS)}."
+        )
+    return payload
+
+
+class GeneratorPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
+    """Saves and loads `models.generator_payload(...)` dicts with `torch.save`.
+
+    Loading uses `weights_only=True` (plain tensors and containers only, never arbitrary
+    pickles). Saving writes a temporary file beside the target and renames it into place, so
+    an interrupted save never leaves a truncated file that looks like a model. With
+    `versioned: true` in the catalog every save lands in a new timestamped folder
+    (`<filepath>/<version>/<name>`), so a second run never overwrites the first.
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        version: Version | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(PurePosixPath(Path(filepath).as_posix()), version)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any]:
+        return load_payload(Path(self._get_load_path()), f"dataset {self._filepath}")
+
+    def save(self, data: dict[str, Any]) -> None:
+        if not isinstance(data, dict) or any(key not in data for key in PAYLOAD_KEYS):
+            raise DatasetError(
+                f"{self._filepath}: expected models.generator_payload(...) output "
+                f"(a dict with {list(PAYLOAD_KEYS)}), got {type(data).__name__}."
+            )
+        path = Path(self._get_save_path())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                torch.save(data, file)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def _exists(self) -> bool:
+        return Path(self._get_load_path()).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

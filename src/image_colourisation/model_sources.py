@@ -1,0 +1,87 @@
+"""Turn a user's "which model?" answer into a `Generator`: a file, a versioned folder, or MLflow.
+
+Evaluation and colourisation take the model as a parameter or CLI flag; this is the one place
+that knows the three forms it can take:
+
+- a payload file written by the training pipeline (`.../generator_gan.pt/<version>/generator_gan.pt`),
+- a Kedro versioned-dataset folder (`data/06_models/generator_gan.pt`): its newest version,
+- an MLflow model URI (`runs:/<run_id>/generator`, `models:/<name>/<version>`).
+"""
+
+import re
+from pathlib import Path
+
+from kedro.io import DatasetError, Version
+
+from image_colourisation.datasets.torch_models import GeneratorPayloadDataset, load_payload
+from image_colourisation.models import Generator, generator_from_payload
+
+MLFLOW_SCHEMES = ("runs", "models")
+_FORMS = (
+    "a payload file (data/06_models/generator_gan.pt/<version>/generator_gan.pt), "
+    "a versioned folder (data/06_models/generator_gan.pt) or an MLflow model URI "
+    "(runs:/<run_id>/generator, models:/<name>/<version>)"
+)
+
+
+def load_generator(source: str | Path) -> Generator:
+    """Load the generator that `source` names, on the CPU, in eval mode.
+
+    Raises `ValueError` naming the source and what to give instead when it cannot be loaded.
+    """
+    text = str(source)
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/", text)
+    if scheme and scheme.group(1) in MLFLOW_SCHEMES:
+        return _from_mlflow(text)
+    if scheme and len(scheme.group(1)) > 1:  # not a Windows drive letter
+        raise ValueError(
+            f"Model source {text!r}: unsupported URI scheme {scheme.group(1)!r}; give {_FORMS}."
+        )
+    path = Path(source)
+    try:
+        if path.is_dir():
+            dataset = GeneratorPayloadDataset(str(path), version=Version(None, None))
+            if not dataset.exists():
+                raise ValueError(
+                    f"Model source {text!r} is a folder with no saved versions inside "
+                    "(expected <folder>/<timestamp>/<name>): run `kedro run --pipeline training` "
+                    f"to write one, or give {_FORMS}."
+                )
+            payload = dataset.load()
+        elif path.is_file():
+            payload = load_payload(path, f"Model source {text!r}")
+        else:
+            raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
+        return generator_from_payload(payload)
+    except DatasetError as error:
+        raise ValueError(str(error)) from error
+
+
+def _from_mlflow(uri: str) -> Generator:
+    """Rebuild a `Generator` from an MLflow model: weights from the model, shape from metadata.
+
+    The training pipeline logs the generator in MLflow's safe `pt2` format (torch.export),
+    which loads as a traced graph fixed to the logged input size and without `eval()`. Copying
+    its weights into a fresh `Generator` gives back the fully convolutional module.
+    """
+    import mlflow  # noqa: PLC0415 - slow import, only needed for MLflow sources
+    import mlflow.pytorch  # noqa: PLC0415
+
+    try:
+        info = mlflow.models.get_model_info(uri)
+        module = mlflow.pytorch.load_model(uri, map_location="cpu")
+    except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        raise ValueError(
+            f"Model source {uri!r} could not be loaded from MLflow at "
+            f"{mlflow.get_tracking_uri()} ({type(error).__name__}: {error}). Check the run id "
+            "or model name in `mlflow ui` and run from the project root (where mlflow.db is)."
+        ) from error
+    if isinstance(module, Generator):
+        return module.eval()
+    architecture = (info.metadata or {}).get("architecture")
+    if architecture is None:
+        raise ValueError(
+            f"Model source {uri!r} has no 'architecture' in its MLflow metadata, so it was not "
+            "logged by this project's training pipeline; give one that was."
+        )
+    return generator_from_payload({"architecture": architecture, "state_dict": module.state_dict()})

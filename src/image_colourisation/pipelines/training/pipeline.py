@@ -1,0 +1,7 @@
+"""Training pipeline (under construction)."""
+
+from kedro.pipeline import Pipeline
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline([])

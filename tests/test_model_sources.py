@@ -1,0 +1,80 @@
+"""load_generator: a payload file, a versioned folder, an MLflow URI, and clear errors."""
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+import torch
+from kedro.io import Version
+
+from image_colourisation.datasets import GeneratorPayloadDataset
+from image_colourisation.model_sources import load_generator
+from image_colourisation.models import Generator, generator_payload
+from image_colourisation.pipelines.training.tracking import log_generator
+
+
+@pytest.fixture
+def generator() -> Generator:
+    torch.manual_seed(0)
+    return Generator(width=4).eval()
+
+
+def _same_output(a: Generator, b: Generator, size: tuple[int, int] = (32, 64)) -> bool:
+    lightness = torch.rand(2, 1, *size) * 2 - 1
+    with torch.no_grad():
+        return torch.allclose(a(lightness), b(lightness), atol=1e-6)
+
+
+def test_payload_file_and_versioned_folder(tmp_path: Path, generator: Generator) -> None:
+    folder = tmp_path / "generator_gan.pt"
+    for version in ["2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"]:
+        torch.manual_seed(int(version[9]))
+        saved = generator if version.startswith("2026-01-02") else Generator(width=4)
+        GeneratorPayloadDataset(str(folder), version=Version(None, version)).save(
+            generator_payload(saved)
+        )
+    from_folder = load_generator(folder)  # the newest version
+    from_file = load_generator(str(folder / "2026-01-02T00.00.00.000Z" / "generator_gan.pt"))
+    for loaded in (from_folder, from_file):
+        assert isinstance(loaded, Generator) and not loaded.training
+        assert _same_output(loaded, generator)
+
+
+def test_mlflow_run_uri_gives_a_fully_convolutional_generator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generator: Generator
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run() as run:
+            log_generator(generator, np.zeros((2, 1, 32, 32), np.float32))
+        loaded = load_generator(f"runs:/{run.info.run_id}/generator")
+        assert isinstance(loaded, Generator) and not loaded.training
+        assert _same_output(loaded, generator, size=(64, 96))  # not tied to the logged size
+        with pytest.raises(ValueError, match=r"runs:/0123.*could not be loaded from MLflow"):
+            load_generator("runs:/0123/generator")
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("nowhere/generator.pt", "does not exist"),
+        ("s3://bucket/generator.pt", "unsupported URI scheme 's3'"),
+    ],
+)
+def test_bad_sources_name_the_source_and_the_accepted_forms(source: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        load_generator(source)
+    assert source in str(error.value) and "runs:/<run_id>/generator" in str(error.value)
+
+
+def test_empty_folder_and_foreign_file(tmp_path: Path) -> None:
+    (tmp_path / "generator_gan.pt").mkdir()
+    with pytest.raises(ValueError, match="no saved versions"):
+        load_generator(tmp_path / "generator_gan.pt")
+    (tmp_path / "notes.pt").write_text("not a model")
+    with pytest.raises(ValueError, match="notes.pt.*weights_only=True"):
+        load_generator(tmp_path / "notes.pt")
