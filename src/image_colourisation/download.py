@@ -6,6 +6,7 @@ place, so a file at `destination` is always complete and verified.
 """
 
 import hashlib
+import http.client
 import logging
 import os
 import urllib.error
@@ -22,6 +23,7 @@ _CHUNK_BYTES = 1 << 20
 _TIMEOUT_SECONDS = 60
 _RANGE_NOT_SATISFIABLE = 416
 _PARTIAL_CONTENT = 206
+_KEPT_FOR_RESUME = "The bytes received so far are kept in the .part file: run again to resume."
 
 
 class DownloadError(RuntimeError):
@@ -128,14 +130,26 @@ def _fetch_http(url: str, sink: BinaryIO, desc: str) -> None:
             offset = 0
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
-        _copy(response, sink, offset, total, desc)
+        try:
+            _copy(response, sink, offset, total, desc)
+        except (OSError, http.client.HTTPException) as error:
+            message = f"The download of {url} broke off ({error}). {_KEPT_FOR_RESUME}"
+            raise DownloadError(message) from error
 
 
 def _copy(source: BinaryIO, sink: BinaryIO, offset: int, total: int | None, desc: str) -> None:
-    """Stream `source` into `sink` with a bytes / rate / ETA progress bar."""
+    """Stream `source` into `sink` with a bytes / rate / ETA progress bar.
+
+    A source that ends before its announced size (a dropped connection) raises, so that the
+    bytes received so far stay in the partial file for the next attempt to resume from.
+    """
     with tqdm(
         total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=desc
     ) as bar:
         while chunk := source.read(_CHUNK_BYTES):
             sink.write(chunk)
             bar.update(len(chunk))
+    if total is not None and bar.n < total:
+        raise DownloadError(
+            f"The download of {desc} stopped at byte {bar.n} of {total}. {_KEPT_FOR_RESUME}"
+        )

@@ -1,0 +1,70 @@
+"""A local HTTP server on 127.0.0.1 with Range support, for offline download tests."""
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class ServerState:
+    """What the server serves and how, and the Range header of every request it saw."""
+
+    root: Path
+    port: int = 0
+    honour_ranges: bool = True
+    cut_after: int | None = None  # announce the full length but stop sending after this many bytes
+    ranges: list[str | None] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+
+def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
+    class RangeHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested = self.headers.get("Range")
+            state.ranges.append(requested)
+            path = state.root / self.path.lstrip("/")
+            if not path.is_file():
+                self.send_error(404)
+                return
+            data = path.read_bytes()
+            start = 0
+            if requested and state.honour_ranges:
+                start = int(re.fullmatch(r"bytes=(\d+)-", requested)[1])
+                if start >= len(data):
+                    self.send_error(416)
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(data) - start))
+            self.end_headers()
+            stop = len(data) if state.cut_after is None else start + state.cut_after
+            self.wfile.write(data[start:stop])
+
+        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+            pass
+
+    return RangeHandler
+
+
+@contextmanager
+def serve_directory(root: Path) -> Iterator[ServerState]:
+    """Serve the files under `root` on a free port until the block ends."""
+    state = ServerState(root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
