@@ -1,0 +1,181 @@
+"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`.
+
+Colourises single photos and whole folders with the same `photos.colourise_image` that the
+Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format; a folder's
+sub-folders are kept below OUTDIR. Nothing is overwritten unless --overwrite, and nothing is
+ever written into a folder given as input.
+
+Exit status: 0 every photo colourised (or skipped because its output exists), 1 some photos
+failed (each is named with the reason; the others are still written), 2 usage error (bad
+option, OUTDIR inside an input folder, a model that cannot be loaded).
+"""
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from image_colourisation.model_sources import load_generator
+from image_colourisation.photos import (
+    DEFAULT_RENDER_SIZE,
+    check_render_size,
+    colourise_image,
+    is_photo_name,
+    save_photo,
+)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_OUTDIR = Path("colourised")
+DEFAULT_MODEL = "data/06_models/generator_gan.pt"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One photo to colourise and where its result goes."""
+
+    source: Path
+    target: Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status (see the module docstring)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        check_render_size(args.render_size)
+    except ValueError as error:
+        parser.error(str(error))
+    problem = _output_inside_input(args.output, args.paths)
+    if problem:
+        parser.error(problem)
+
+    jobs, failures = plan_jobs(args.paths, args.output)
+    existing = [job for job in jobs if job.target.exists() and not args.overwrite]
+    for job in existing:
+        _say(f"skipped {job.source}: {job.target} exists (--overwrite replaces it)")
+    todo = [job for job in jobs if job not in existing]
+    if todo:
+        try:
+            generator = load_generator(args.model)
+        except ValueError as error:
+            _say(f"colourise: error: --model: {error}")
+            return EXIT_USAGE
+    done = 0
+    for job in tqdm(todo, desc="colourising", unit="photo"):
+        try:
+            with Image.open(job.source) as image:
+                coloured = colourise_image(image, generator, args.render_size)
+                source_format = image.format
+            save_photo(coloured, job.target, source_format)
+            done += 1
+        except Exception as error:  # one bad file must not stop the others; it is named below
+            failures.append(f"{job.source}: {type(error).__name__}: {error}")
+            _say(f"failed {failures[-1]}")
+    _say(
+        f"colourised {done}, skipped {len(existing)} (output exists), failed {len(failures)}; "
+        f"output in {args.output}",
+        file=sys.stdout,
+    )
+    for failure in failures:
+        _say(f"  FAILED {failure}")
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str]]:
+    """Map inputs to outputs: a file to OUTDIR/name, a folder's photos to OUTDIR/relative path.
+
+    Returns the jobs and the problems (missing paths, folders without photos, two inputs that
+    would land on the same output); problems count as failures, the jobs still run.
+    """
+    jobs: list[Job] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found = [
+                Job(file, outdir / file.relative_to(path))
+                for file in sorted(path.rglob("*"))
+                if file.is_file() and is_photo_name(file.name)
+            ]
+            if not found:
+                problems.append(f"{path}: no photos in this folder (JPEG, PNG, ... by extension)")
+            jobs += found
+        elif path.is_file():
+            jobs.append(Job(path, outdir / path.name))
+        else:
+            problems.append(f"{path}: no such file or folder")
+    first_source: dict[Path, Path] = {}
+    unique: list[Job] = []
+    for job in jobs:
+        if job.target in first_source:
+            problems.append(
+                f"{job.source}: would be written to {job.target} like {first_source[job.target]}; "
+                "colourise it in a separate run with another -o"
+            )
+        else:
+            first_source[job.target] = job.source
+            unique.append(job)
+    return unique, problems
+
+
+def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
+    """Why OUTDIR would write into an input folder, or None when it would not."""
+    out = outdir.resolve()
+    for path in paths:
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        inside = out.is_relative_to(folder) if path.is_dir() else out == folder
+        if inside:
+            return (
+                f"output folder {outdir} is inside the input {path}, which is never written to; "
+                "choose another with -o OUTDIR"
+            )
+    return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="colourise",
+        description="Colourise black-and-white photos with a generator trained by this project. "
+        "Colour photos are reduced to their lightness first.",
+        epilog="Exit status: 0 all colourised or skipped, 1 some photos failed, 2 usage error.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTDIR,
+        metavar="OUTDIR",
+        help=f"where the colourised photos go (default: ./{DEFAULT_OUTDIR}); must not be inside "
+        "an input folder",
+    )
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="URI_OR_PATH",
+        help="payload file, versioned folder (newest version), runs:/<run_id>/generator or "
+        f"models:/<name>/<version> (default: {DEFAULT_MODEL}, the latest trained GAN)",
+    )
+    parser.add_argument(
+        "--render-size",
+        type=int,
+        default=DEFAULT_RENDER_SIZE,
+        metavar="N",
+        help="longer side in pixels at which colour is predicted, a multiple of 32 "
+        f"(default: {DEFAULT_RENDER_SIZE}); the result always has the photo's own size",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that already exist"
+    )
+    return parser
+
+
+def _say(message: str, file=None) -> None:
+    """Print beside the progress bar without breaking it (to stderr unless told otherwise)."""
+    tqdm.write(message, file=file or sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Colourise a photo of any size: ab predicted small, joined with the photo's own full-size L*.
+
+The generator was trained on small images, so it predicts a*b* at a working resolution
+(`render_size` pixels on the longer side). Colour is low-frequency, so that ab is upsampled
+bilinearly to the photo's full size and joined with the photo's own full-resolution L*: the
+edges stay as sharp as in the original. Both ends run in row strips so that a 12-megapixel
+photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
+
+The command line (`cli.py`) and the Kedro pipeline (`pipelines/colourisation`) both call
+`colourise_image`; all Lab maths comes from `colour.py`.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.nn import functional
+
+from image_colourisation.colour import (
+    denormalise_ab,
+    lab_to_rgb,
+    normalise_l,
+    rgb_to_lab,
+    to_uint8,
+)
+from image_colourisation.models import Generator
+
+JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
+DEFAULT_RENDER_SIZE = 128  # longer side of the working image; keep in step with the parameters
+RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times
+L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes round ~0.2)
+_CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
+STRIP_PIXELS = 1 << 20  # pixels per row strip: about 12 MB of float32 Lab work space
+_GRAY_16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (PNG, TIFF)
+
+
+@cache
+def photo_suffixes() -> frozenset[str]:
+    """File name endings (lower case, with the dot) that Pillow can open."""
+    return frozenset(
+        suffix for suffix, kind in Image.registered_extensions().items() if kind in Image.OPEN
+    )
+
+
+def is_photo_name(name: str) -> bool:
+    """Whether a file name looks like an image Pillow reads (hidden files such as .gitkeep do not)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return (
+        not base.startswith(".")
+        and "." in base
+        and f".{base.rsplit('.', 1)[1].lower()}" in photo_suffixes()
+    )
+
+
+def check_render_size(render_size: int) -> int:
+    """Return `render_size` if the generator can take it, else say what it must be."""
+    if render_size < RENDER_MULTIPLE or render_size % RENDER_MULTIPLE:
+        raise ValueError(
+            f"render_size must be a positive multiple of {RENDER_MULTIPLE} "
+            f"(e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
+        )
+    return render_size
+
+
+def colourise_image(
+    image: Image.Image, generator: Generator, render_size: int = DEFAULT_RENDER_SIZE
+) -> Image.Image:
+    """Colourise one photo of any mode; the result has the photo's size, its L* and its alpha.
+
+    EXIF orientation is applied first, so the result is upright and carries no rotation tag.
+    A colour photo is reduced to its L* first, so a known photo shows what the model does.
+    Returns an RGB image, or RGBA when the photo has transparency.
+    """
+    check_render_size(render_size)
+    base, alpha = _picture_and_alpha(ImageOps.exif_transpose(image))
+    lightness = photo_lightness(base)
+    ab = predict_ab(generator, lightness, render_size)
+    coloured = join_lightness_and_ab(lightness, ab)
+    if alpha is not None:
+        coloured.putalpha(alpha)
+    return coloured
+
+
+def save_photo(image: Image.Image, target: Path, source_format: str | None = None) -> None:
+    """Write `image` to `target` in the format its extension names (else `source_format`).
+
+    Written to a temporary file beside the target and renamed into place, so an interrupted
+    run never leaves a half-written photo that a later run would skip as done.
+    """
+    image_format = Image.registered_extensions().get(target.suffix.lower(), source_format)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    os.close(handle)
+    try:
+        image.save(temporary, format=image_format, quality=JPEG_QUALITY)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def photo_lightness(image: Image.Image) -> np.ndarray:
+    """CIE L* (H, W) float32 of a photo in mode L, I;16, I or RGB, read in row strips."""
+    to_lightness = _lightness_function(image.mode)
+    width, height = image.size
+    lightness = np.empty((height, width), dtype=np.float32)
+    for top, bottom in _row_strips(height, width):
+        lightness[top:bottom] = to_lightness(np.asarray(image.crop((0, top, width, bottom))))
+    return lightness
+
+
+def predict_ab(generator: Generator, lightness: np.ndarray, render_size: int) -> np.ndarray:
+    """a*, b* (2, h, w) in Lab units, predicted from L* shrunk to `render_size` on its long side.
+
+    The shrunk image keeps the photo's aspect ratio; it is padded (edge pixels repeated) up to
+    the multiple the U-Net needs and the padding is cut off the prediction again.
+    """
+    height, width = lightness.shape
+    scale = render_size / max(height, width)
+    small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    full = torch.from_numpy(lightness)[None, None]
+    small = functional.interpolate(
+        full, size=small_size, mode="bilinear", antialias=True, align_corners=False
+    )
+    multiple = 2 ** generator.architecture["depth"]
+    pad_bottom, pad_right = (-size % multiple for size in small_size)
+    if pad_bottom or pad_right:
+        small = functional.pad(small, (0, pad_right, 0, pad_bottom), mode="replicate")
+    generator.eval()  # running BatchNorm statistics and no dropout: inference, not training
+    with torch.inference_mode():
+        ab = generator(normalise_l(small))[0, :, : small_size[0], : small_size[1]]
+    return denormalise_ab(ab.numpy()).astype(np.float32, copy=False)
+
+
+def join_lightness_and_ab(lightness: np.ndarray, ab: np.ndarray) -> Image.Image:
+    """Upsample ab (2, h, w) bilinearly to the size of L* (H, W) and convert to an RGB image.
+
+    Works strip by strip: only one strip of full-size ab and Lab exists at a time.
+    """
+    height, width = lightness.shape
+    column_taps = _bilinear_taps(width, ab.shape[2], 0, width)
+    result = Image.new("RGB", (width, height))
+    for top, bottom in _row_strips(height, width):
+        rows = _interpolate(ab, _bilinear_taps(height, ab.shape[1], top, bottom), axis=1)
+        ab_strip = _interpolate(rows, column_taps, axis=2)
+        lab = np.empty((bottom - top, width, 3), dtype=np.float32)
+        lab[..., 0] = lightness[top:bottom]
+        lab[..., 1] = ab_strip[0]
+        lab[..., 2] = ab_strip[1]
+        result.paste(Image.fromarray(_lab_to_rgb_keeping_lightness(lab)), (0, top))
+    return result
+
+
+def _lab_to_rgb_keeping_lightness(lab: np.ndarray) -> np.ndarray:
+    """Lab (..., 3) -> sRGB uint8 whose L* stays within `L_TOLERANCE` of the given L*.
+
+    A predicted colour can fall outside sRGB (bright yellow-blue in deep shadow); clipping the
+    channels would then change the lightness the photo had. Those pixels instead lose just
+    enough chroma (bisection on a scale of a*, b*) to fit: the photo's L* is kept, its hue too.
+    """
+    rgb = to_uint8(lab_to_rgb(lab))
+    off = np.abs(rgb_to_lab(rgb)[..., 0] - lab[..., 0]) > L_TOLERANCE
+    if not off.any():
+        return rgb
+    outside = lab[off]
+    fits, too_much = np.zeros(len(outside), np.float32), np.ones(len(outside), np.float32)
+    for _ in range(_CHROMA_STEPS):
+        scale = (fits + too_much) / 2
+        keeps = _lightness_error(outside, scale) <= L_TOLERANCE
+        fits, too_much = np.where(keeps, scale, fits), np.where(keeps, too_much, scale)
+    rgb[off] = to_uint8(lab_to_rgb(_scale_chroma(outside, fits)))
+    return rgb
+
+
+def _scale_chroma(lab: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    scaled = lab.copy()
+    scaled[:, 1:] *= scale[:, None]
+    return scaled
+
+
+def _lightness_error(lab: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """|L* change| after scaling chroma by `scale` and rounding to sRGB bytes."""
+    rgb = to_uint8(lab_to_rgb(_scale_chroma(lab, scale)))
+    return np.abs(rgb_to_lab(rgb)[:, 0] - lab[:, 0])
+
+
+def _picture_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Bring any mode to L, 16-bit gray or RGB, and split off the transparency, if any.
+
+    Palette images become RGB (RGBA when they mark a transparent colour); 1-bit, LA become L;
+    CMYK, YCbCr and the rest become RGB by Pillow's own conversion.
+    """
+    if image.mode in {"P", "PA"}:
+        has_alpha = image.mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    alpha = image.getchannel("A") if "A" in image.getbands() else None
+    if image.mode in {"L", "RGB"} | _GRAY_16_MODES:
+        return image, alpha
+    return image.convert("L" if image.getbands()[0] in {"1", "L"} else "RGB"), alpha
+
+
+def _lightness_function(mode: str) -> Callable[[np.ndarray], np.ndarray]:
+    """How to turn a strip of pixels in `mode` into L*; gray modes use a lookup table."""
+    if mode == "L":
+        table = _gray_lightness_table(8)
+        return lambda pixels: table[pixels]
+    if mode in _GRAY_16_MODES:
+        table = _gray_lightness_table(16)
+        return lambda pixels: table[np.clip(pixels, 0, 65535).astype(np.uint16)]
+    if mode == "RGB":
+        return lambda pixels: rgb_to_lab(pixels)[..., 0]
+    raise ValueError(f"photo_lightness reads modes L, I;16, I and RGB; convert {mode} first.")
+
+
+@cache
+def _gray_lightness_table(bits: int) -> np.ndarray:
+    """L* of every gray level of a `bits`-deep gray image (R = G = B)."""
+    levels = np.linspace(0.0, 1.0, 2**bits, dtype=np.float32)
+    if bits == 8:
+        levels = np.arange(256, dtype=np.uint8)  # exact bytes, as the RGB path sees them
+    return rgb_to_lab(np.repeat(levels[:, None], 3, axis=1))[:, 0]
+
+
+def _row_strips(height: int, width: int) -> list[tuple[int, int]]:
+    """(top, bottom) row ranges of about `STRIP_PIXELS` pixels each."""
+    rows = max(1, STRIP_PIXELS // max(width, 1))
+    return [(top, min(top + rows, height)) for top in range(0, height, rows)]
+
+
+def _bilinear_taps(
+    out_size: int, in_size: int, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices (low, high) and weights of output positions start..stop-1.
+
+    Pixel centres line up as in `torch.nn.functional.interpolate(align_corners=False)`;
+    positions past the edge repeat the edge pixel.
+    """
+    position = (np.arange(start, stop, dtype=np.float32) + 0.5) * (in_size / out_size) - 0.5
+    position = np.clip(position, 0, in_size - 1)
+    low = np.floor(position).astype(np.intp)
+    high = np.minimum(low + 1, in_size - 1)
+    return low, high, (position - low).astype(np.float32)
+
+
+def _interpolate(
+    values: np.ndarray, taps: tuple[np.ndarray, np.ndarray, np.ndarray], axis: int
+) -> np.ndarray:
+    """Linear interpolation of `values` along `axis` at the positions `taps` describe."""
+    low, high, weight = taps
+    shape = [1] * values.ndim
+    shape[axis] = -1
+    weight = weight.reshape(shape)
+    return (
+        np.take(values, low, axis=axis) * (1 - weight) + np.take(values, high, axis=axis) * weight
+    )
