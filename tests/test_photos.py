@@ -1,0 +1,203 @@
+"""photos.py: any photo in, a colourised photo of the same size and lightness out."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.color import rgb2lab
+
+from image_colourisation import photos
+from image_colourisation.models import Generator
+from image_colourisation.photos import (
+    colourise_image,
+    is_photo_name,
+    join_lightness_and_ab,
+    photo_lightness,
+    predict_ab,
+    save_photo,
+)
+from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
+
+
+@pytest.fixture(scope="module")
+def generator() -> Generator:
+    return tiny_trained_generator()
+
+
+def lab_of(image: Image.Image) -> np.ndarray:
+    """Reference Lab of an RGB(A) image, by scikit-image rather than the code under test."""
+    return rgb2lab(np.asarray(image.convert("RGB"))).astype(np.float32)
+
+
+def gray_lightness(gray: np.ndarray) -> np.ndarray:
+    """Reference L* of gray levels in [0, 1]."""
+    return rgb2lab(np.repeat(gray[..., None], 3, axis=-1))[..., 0]
+
+
+def chroma(lab: np.ndarray) -> np.ndarray:
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+@pytest.mark.parametrize("name", PHOTO_NAMES)
+def test_real_photo_keeps_size_and_lightness_and_gains_colour(name, generator):
+    photo = real_photo(name)
+    coloured = colourise_image(photo, generator)
+    assert coloured.size == photo.size
+    assert coloured.mode == "RGB"
+    before, after = lab_of(photo), lab_of(coloured)
+    assert np.abs(after[..., 0] - before[..., 0]).max() <= 1.0
+    assert chroma(after).mean() > 5.0  # a gray output has chroma ~0
+
+
+def test_each_photo_gets_its_own_predicted_colour(generator):
+    """Blue sky (rocket) and an orange cat (chelsea): the model's b* differs in sign."""
+    rocket = lab_of(colourise_image(real_photo("rocket"), generator))
+    cat = lab_of(colourise_image(real_photo("chelsea"), generator))
+    assert rocket[..., 2].mean() < -5.0 < 5.0 < cat[..., 2].mean()
+
+
+def test_output_colour_is_the_prediction_upsampled(generator):
+    """Full-size a*b* equals the small prediction, bilinearly upsampled, where in gamut."""
+    photo = real_photo("coffee")
+    lightness = photo_lightness(photo)
+    ab = predict_ab(generator, lightness, 128)
+    assert ab.shape == (2, 85, 128)  # 400x600 scaled to 128 on the long side, aspect kept
+    expected = torch.nn.functional.interpolate(
+        torch.from_numpy(ab)[None], size=lightness.shape, mode="bilinear", align_corners=False
+    )[0].numpy()
+    got = lab_of(join_lightness_and_ab(lightness, ab))
+    error = np.abs(got[..., 1:] - expected.transpose(1, 2, 0))
+    assert np.median(error) < 1.0
+    assert np.quantile(error, 0.9) < 3.0  # uint8 rounding; a few pixels lose chroma to fit sRGB
+
+
+def test_out_of_gamut_colour_loses_chroma_not_lightness():
+    """a*=b*=100 cannot exist in sRGB at most lightness; L* must still be the photo's."""
+    lightness = np.tile(np.linspace(0, 100, 64, dtype=np.float32), (8, 1))
+    ab = np.full((2, 2, 2), 100.0, dtype=np.float32)
+    lab = lab_of(join_lightness_and_ab(lightness, ab))
+    assert np.abs(lab[..., 0] - lightness).max() <= 1.0
+    middle = lab[:, 20:50]
+    assert (middle[..., 1] > 5).all() and (middle[..., 2] > 5).all()  # hue kept: still a+ b+
+
+
+def test_strips_give_the_same_result_as_one_pass(generator, monkeypatch):
+    photo = real_photo("chelsea")
+    whole = np.asarray(colourise_image(photo, generator))
+    monkeypatch.setattr(photos, "STRIP_PIXELS", 5000)  # 11 rows a strip: 28 strips
+    assert np.array_equal(np.asarray(colourise_image(photo, generator)), whole)
+
+
+def _gray_source() -> np.ndarray:
+    """An 80x96 gray crop of a real photo, sizes that are not multiples of 32."""
+    return np.asarray(real_photo("astronaut").convert("L").crop((200, 60, 296, 140)))
+
+
+def _mode_cases() -> dict[str, tuple[Image.Image, np.ndarray]]:
+    """Every input mode: (image, reference L* of what it shows)."""
+    gray = _gray_source()
+    rgb = np.asarray(real_photo("coffee").crop((100, 100, 196, 180)))
+    rgb_image = Image.fromarray(rgb)
+    sixteen = (gray.astype(np.uint16) * 257 + 100).clip(0, 65535).astype(np.uint16)
+    bits = Image.fromarray(gray).convert("1")
+    palette = rgb_image.quantize(64)
+    cmyk = rgb_image.convert("CMYK")
+    alpha = Image.fromarray(np.tile(np.linspace(0, 255, 96).astype(np.uint8), (80, 1)))
+    rgba, la = rgb_image.copy(), Image.fromarray(gray)
+    rgba.putalpha(alpha)
+    la.putalpha(alpha)
+    return {
+        "L": (Image.fromarray(gray), gray_lightness(gray / 255)),
+        "LA": (la.convert("LA"), gray_lightness(gray / 255)),
+        "I;16": (Image.fromarray(sixteen), gray_lightness(sixteen / 65535)),
+        "1": (bits, gray_lightness(np.asarray(bits, dtype=np.float64))),
+        "RGB": (rgb_image, lab_of(rgb_image)[..., 0]),
+        "RGBA": (rgba, lab_of(rgb_image)[..., 0]),
+        "P": (palette, lab_of(palette.convert("RGB"))[..., 0]),
+        "CMYK": (cmyk, lab_of(cmyk.convert("RGB"))[..., 0]),
+    }
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "I;16", "1", "RGB", "RGBA", "P", "CMYK"])
+def test_every_input_mode(mode, generator):
+    image, expected_lightness = _mode_cases()[mode]
+    assert image.mode == mode
+    coloured = colourise_image(image, generator)
+    assert coloured.size == image.size
+    has_alpha = "A" in image.getbands()
+    assert coloured.mode == ("RGBA" if has_alpha else "RGB")
+    if has_alpha:  # the transparency comes through untouched
+        assert np.array_equal(
+            np.asarray(coloured.getchannel("A")), np.asarray(image.getchannel("A"))
+        )
+    lightness = lab_of(coloured)[..., 0]
+    assert np.abs(lightness - expected_lightness).max() <= 1.0
+    if mode != "1":  # pure black and white have no room for colour in sRGB
+        assert chroma(lab_of(coloured)).mean() > 2.0
+
+
+def test_palette_transparency_becomes_alpha(generator):
+    palette = Image.fromarray(_gray_source()).convert("P")
+    palette.info["transparency"] = int(np.asarray(palette)[0, 0])
+    coloured = colourise_image(palette, generator)
+    assert coloured.mode == "RGBA"
+    assert coloured.getchannel("A").getpixel((0, 0)) == 0
+    assert coloured.getchannel("A").getextrema()[1] == 255
+
+
+@pytest.mark.parametrize(
+    ("orientation", "turn"), [(6, Image.Transpose.ROTATE_270), (8, Image.Transpose.ROTATE_90)]
+)
+def test_exif_orientation_is_applied(orientation, turn, generator):
+    """A camera's portrait photo: pixels stored sideways plus an EXIF tag saying how to turn them."""
+    stored = Image.fromarray(_gray_source())  # 96 wide, 80 high as stored
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, format="PNG", exif=exif)
+    photo = Image.open(io.BytesIO(buffer.getvalue()))
+    assert photo.getexif()[0x0112] == orientation
+    coloured = colourise_image(photo, generator)
+    upright = stored.transpose(turn)
+    assert coloured.size == upright.size == (80, 96)
+    expected = gray_lightness(np.asarray(upright) / 255)
+    assert np.abs(lab_of(coloured)[..., 0] - expected).max() <= 1.0
+
+
+@pytest.mark.parametrize("size", [(1, 1), (300, 3), (7, 500)])
+def test_tiny_and_extreme_shapes(size, generator):
+    image = Image.fromarray(np.full(size[::-1], 128, dtype=np.uint8))
+    assert colourise_image(image, generator).size == size
+
+
+@pytest.mark.parametrize("render_size", [0, 100, -32])
+def test_render_size_must_be_a_multiple_of_32(render_size, generator):
+    with pytest.raises(ValueError, match="multiple of 32"):
+        colourise_image(real_photo("rocket"), generator, render_size)
+
+
+def test_larger_render_size_predicts_at_that_size(generator):
+    lightness = photo_lightness(real_photo("rocket"))  # 640 x 427
+    assert predict_ab(generator, lightness, 256).shape == (2, 171, 256)
+    assert predict_ab(generator, lightness, 32).shape == (2, 21, 32)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a.jpg", True), ("trip/B.JPEG", True), ("c.png", True), ("d.tiff", True),
+     (".gitkeep", False), ("notes.txt", False), ("README", False), (".hidden.jpg", False)],
+)  # fmt: skip
+def test_is_photo_name(name, expected):
+    assert is_photo_name(name) is expected
+
+
+@pytest.mark.parametrize(("suffix", "image_format"), [(".jpg", "JPEG"), (".png", "PNG")])
+def test_save_photo_writes_the_format_its_name_says(tmp_path, suffix, image_format):
+    target = tmp_path / "deep" / f"out{suffix}"
+    save_photo(real_photo("rocket"), target)
+    with Image.open(target) as written:
+        assert written.format == image_format
+        assert written.size == (640, 427)
+    assert [path.name for path in target.parent.iterdir()] == [target.name]  # no temp left
