@@ -1,0 +1,176 @@
+"""The `colourise` command: files and folders in, nothing overwritten, failures named, exit codes."""
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from image_colourisation.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from image_colourisation.models import generator_payload
+from tests.photo_models import real_photo, tiny_trained_generator
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A payload file as the training pipeline writes it."""
+    path = tmp_path_factory.mktemp("model") / "generator_gan.pt"
+    torch.save(generator_payload(tiny_trained_generator()), path)
+    return path
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    """An input folder: a JPEG, a PNG in a sub-folder, and a note that is not a photo."""
+    folder = tmp_path / "album"
+    (folder / "1969").mkdir(parents=True)
+    real_photo("rocket").save(folder / "rocket.jpg", quality=90)
+    real_photo("chelsea").convert("L").save(folder / "1969" / "cat.png")
+    (folder / "notes.txt").write_text("taken by grandma")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its size and modification time."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+def run(*args: str | Path) -> int:
+    return main([str(arg) for arg in args])
+
+
+def test_folder_is_colourised_keeping_names_formats_and_sizes(album, model_file, tmp_path):
+    before = snapshot(album)
+    out = tmp_path / "out"
+    assert run(album, "-o", out, "--model", model_file) == EXIT_OK
+    assert snapshot(album) == before  # the input folder is never written to
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*.*")) == [
+        "1969/cat.png",
+        "rocket.jpg",
+    ]
+    for name in ["rocket.jpg", "1969/cat.png"]:
+        with Image.open(album / name) as source, Image.open(out / name) as result:
+            assert (result.format, result.size) == (source.format, source.size)
+            assert result.mode == "RGB"
+
+
+def test_existing_output_is_skipped_unless_overwrite(album, model_file, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(album / "rocket.jpg", "-o", out, "--model", model_file) == EXIT_OK
+    first = snapshot(out)
+    (out / "rocket.jpg").write_bytes(b"the user's own edit")
+    assert run(album / "rocket.jpg", "-o", out, "--model", model_file) == EXIT_OK
+    assert "skipped" in capsys.readouterr().err
+    assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
+    assert run(album / "rocket.jpg", "-o", out, "--model", model_file, "--overwrite") == EXIT_OK
+    assert snapshot(out).keys() == first.keys()
+    with Image.open(out / "rocket.jpg") as replaced:
+        assert replaced.size == (640, 427)
+
+
+def test_bad_files_are_named_and_the_rest_still_succeed(album, model_file, tmp_path, capsys):
+    jpeg = (album / "rocket.jpg").read_bytes()
+    (album / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (album / "letter.jpg").write_text("Dear Sir, this is not a photograph.")
+    out = tmp_path / "out"
+    assert run(album, "-o", out, "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "truncated.jpg: OSError: image file is truncated" in err
+    assert "letter.jpg: UnidentifiedImageError: cannot identify image file" in err
+    assert sorted(path.name for path in out.rglob("*") if path.is_file()) == [
+        "cat.png",
+        "rocket.jpg",
+    ]  # the good photos are written; the bad ones leave nothing, not even a temporary file
+
+
+def test_missing_path_and_clashing_names_fail_the_run(album, model_file, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    real_photo("coffee").save(other / "rocket.jpg")
+    code = run(album / "rocket.jpg", other / "rocket.jpg", tmp_path / "nope.png", "-o",
+               tmp_path / "out", "--model", model_file)  # fmt: skip
+    assert code == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "nope.png: no such file or folder" in err
+    assert f"{other / 'rocket.jpg'}: would be written to" in err
+    with Image.open(tmp_path / "out" / "rocket.jpg") as written:
+        assert written.size == (640, 427)  # the first rocket.jpg, not coffee (600 x 400)
+
+
+def test_default_output_folder_is_colourised_in_the_working_directory(
+    album, model_file, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert run(album / "1969" / "cat.png", "--model", model_file) == EXIT_OK
+    assert (tmp_path / "colourised" / "cat.png").is_file()
+
+
+def exit_code(*args: str | Path) -> int:
+    """The command's exit status, whether it returns it or argparse raises SystemExit."""
+    try:
+        return run(*args)
+    except SystemExit as exit_:
+        return exit_.code
+
+
+def test_no_path_is_a_usage_error(capsys):
+    assert exit_code() == EXIT_USAGE
+    assert "PATH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["--render-size", "100"], "multiple of 32"),
+        (["--render-size", "many"], "invalid int value"),
+        (["-o", "{album}/colourised"], "is inside the input"),
+        (["-o", "{album}"], "is inside the input"),
+        (["--model", "{tmp}/no-such-model.pt"], "does not exist"),
+        (["--model", "s3://bucket/generator.pt"], "unsupported URI scheme"),
+    ],
+)
+def test_usage_errors_exit_2_and_write_nothing(case, album, model_file, tmp_path, capsys):
+    arguments, message = case
+    arguments = [arg.format(album=album, tmp=tmp_path) for arg in arguments]
+    before = snapshot(tmp_path)
+    assert exit_code(album, "--model", model_file, *arguments) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_colour_photo_is_reduced_to_its_lightness(model_file, tmp_path):
+    """So users can try the model on a photo whose colours they know: L* kept, ab replaced."""
+    real_photo("coffee").save(tmp_path / "coffee.png")
+    assert run(tmp_path / "coffee.png", "-o", tmp_path / "out", "--model", model_file) == EXIT_OK
+    source = np.asarray(Image.open(tmp_path / "coffee.png"))
+    result = np.asarray(Image.open(tmp_path / "out" / "coffee.png"))
+    assert source.shape == result.shape
+    assert not np.array_equal(source, result)
+
+
+def test_colourise_is_an_installed_command():
+    (script,) = entry_points(group="console_scripts", name="colourise")
+    assert script.value == "image_colourisation.cli:main"
+
+
+def test_installed_command_exit_status(album, model_file, tmp_path):
+    """The real console script: 1 when a photo fails, 0 when all succeed."""
+    command = Path(sys.executable).with_name("colourise")
+    (album / "letter.jpg").write_text("not a photo")
+    common = ["-o", str(tmp_path / "out"), "--model", str(model_file)]
+    failed = subprocess.run([command, album, *common], capture_output=True, text=True, check=False)
+    assert failed.returncode == EXIT_SOME_FAILED, failed.stderr
+    assert "letter.jpg" in failed.stderr
+    assert "colourised 2, skipped 0 (output exists), failed 1" in failed.stdout
+    ok = subprocess.run(
+        [command, album / "rocket.jpg", *common], capture_output=True, text=True, check=False
+    )
+    assert ok.returncode == EXIT_OK, ok.stderr
+    assert "skipped" in ok.stderr
