@@ -77,19 +77,3 @@ def test_ingestion_and_preprocessing_write_the_data_contract(
 
 # 5 training images per class, validation_fraction 0.1: one per class goes to validation.
 SPLIT_SIZES = {"train": 40, "validation": 10, "test": 20}
-
-
-def test_wrong_md5_on_the_command_line_fails_clearly_and_saves_nothing(
-    project: Path, tiny_archive: tuple[Path, str]
-) -> None:
-    archive_path, md5 = tiny_archive
-    wrong = "0123456789abcdef" * 2
-    with pytest.raises(pytest.fail.Exception) as caught:
-        run_kedro(
-            project, "run", "--pipelines", "ingestion",
-            "--params", f"cifar10.url={archive_path.as_uri()},cifar10.md5={wrong}",
-        )  # fmt: skip
-    output = " ".join(str(caught.value).split())  # rich wraps long lines
-    assert f"expected md5 {wrong}, got {md5}" in output
-    assert not list((project / "data" / "01_raw").glob(f"{archive_path.name}*"))
-    assert not (project / "data" / "02_intermediate" / "cifar10_images.npz").exists()
