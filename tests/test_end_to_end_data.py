@@ -11,10 +11,13 @@ from image_colourisation.colour import rgb_to_model_arrays
 from tests.cifar_archive import CLASS_NAMES
 from tests.conftest import archive_params, run_kedro
 
+# 5 training images per class, validation_fraction 0.1: one per class goes to validation.
+SPLIT_SIZES = {"train": 40, "validation": 10, "test": 20}
+
 
 @pytest.fixture
 def project(kedro_project: Path) -> Path:
-    """`project` plus the `src` folder Kedro insists on (the package itself is installed).
+    """`kedro_project` plus the `src` folder Kedro insists on (the package itself is installed).
 
     Workaround until the shared fixture creates it; asked of the lead.
     """
@@ -73,7 +76,3 @@ def test_ingestion_and_preprocessing_write_the_data_contract(
     assert split_report.columns.tolist() == ["class", "train", "validation", "test"]
     assert split_report["class"].tolist() == [*CLASS_NAMES, "all"]
     assert split_report.iloc[-1].tolist() == ["all", 40, 10, 20]
-
-
-# 5 training images per class, validation_fraction 0.1: one per class goes to validation.
-SPLIT_SIZES = {"train": 40, "validation": 10, "test": 20}
