@@ -121,6 +121,8 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
 def _read_archive(path: Path) -> dict[str, np.ndarray]:
     """Assemble the data contract from the archive's meta and batch members."""
     members = _read_members(path)
+    if b"label_names" not in members[_META]:
+        raise DatasetError(f"{_FOLDER}/{_META} in {path} has no b'label_names'.")
     class_names = [name.decode() for name in members[_META][b"label_names"]]
     images, labels, splits = [], [], []
     for name, split in _BATCH_SPLITS.items():
@@ -148,8 +150,9 @@ def _read_members(path: Path) -> dict[str, dict]:
                     members[wanted[member.name]] = _unpickle_member(path, member.name, payload)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise DatasetError(
-            f"{path} is truncated or not a valid .tar.gz ({error}). Delete it and run again "
-            "to download a fresh copy."
+            f"{path} is truncated or not a valid .tar.gz ({error}), although its md5 matches: "
+            "the source archive itself is damaged. Point cifar10.url and cifar10.md5 at a "
+            "complete copy."
         ) from error
     missing = [member for member, name in wanted.items() if name not in members]
     if missing:
