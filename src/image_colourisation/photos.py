@@ -6,7 +6,7 @@ bilinearly to the photo's full size and joined with the photo's own full-resolut
 edges stay as sharp as in the original. Both ends run in row strips so that a 12-megapixel
 photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
 
-The command line (`cli.py`) and the Kedro pipeline (`pipelines/colourisation`) both call
+The `colourise` command (`colourise_cli.py`) and the Kedro pipeline (`pipelines/colourisation`) both call
 `colourise_image`; all Lab maths comes from `colour.py`.
 """
 

@@ -8,6 +8,9 @@ ever written into a folder given as input.
 Exit status: 0 every photo colourised (or skipped because its output exists), 1 some photos
 failed (each is named with the reason; the others are still written), 2 usage error (bad
 option, OUTDIR inside an input folder, a model that cannot be loaded).
+
+(Not named `cli.py`: Kedro imports `<package>.cli` for project commands and refuses one
+without a click group called `cli`, which would break every `kedro` command.)
 """
 
 import argparse
