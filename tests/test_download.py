@@ -111,6 +111,7 @@ def test_missing_local_file_and_unknown_scheme(tmp_path: Path) -> None:
         download((tmp_path / "absent.tar.gz").as_uri(), tmp_path / "a.tar.gz", PAYLOAD_MD5)
     with pytest.raises(DownloadError, match="only http://, https:// and file://"):
         download("ftp://example.org/a.tar.gz", tmp_path / "a.tar.gz", PAYLOAD_MD5)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_url_basename() -> None:

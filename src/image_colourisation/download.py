@@ -54,13 +54,25 @@ def download(url: str, destination: Path, md5: str) -> Path:
     on a mismatch the partial file is deleted (resuming it could only fail again) and
     nothing appears at `destination`.
     """
+    fetch = {"file": _fetch_file, "http": _fetch_http, "https": _fetch_http}.get(
+        urlparse(url).scheme
+    )
+    if fetch is None:
+        raise DownloadError(
+            f"Cannot download {url!r}: only http://, https:// and file:// URLs are supported."
+        )
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".part")
     if partial.exists():
         logger.info("Resuming %s from byte %d", partial, partial.stat().st_size)
-    with open(partial, "ab") as sink:
-        _fetch(url, sink, desc=destination.name)
+    try:
+        with open(partial, "ab") as sink:
+            fetch(url, sink, desc=destination.name)
+    except BaseException:
+        if partial.stat().st_size == 0:  # nothing arrived: leave no empty file behind
+            partial.unlink()
+        raise
 
     actual = file_md5(partial)
     if actual != md5.lower():
@@ -76,20 +88,8 @@ def download(url: str, destination: Path, md5: str) -> Path:
     return destination
 
 
-def _fetch(url: str, sink: BinaryIO, desc: str) -> None:
-    """Append the bytes of `url` that come after the ones `sink` already holds."""
-    scheme = urlparse(url).scheme
-    if scheme == "file":
-        _fetch_file(url, sink, desc)
-    elif scheme in ("http", "https"):
-        _fetch_http(url, sink, desc)
-    else:
-        raise DownloadError(
-            f"Cannot download {url!r}: only http://, https:// and file:// URLs are supported."
-        )
-
-
 def _fetch_file(url: str, sink: BinaryIO, desc: str) -> None:
+    """Append the bytes of a local file that come after the ones `sink` already holds."""
     source_path = Path(urllib.request.url2pathname(urlparse(url).path))
     try:
         source = open(source_path, "rb")
@@ -105,6 +105,7 @@ def _fetch_file(url: str, sink: BinaryIO, desc: str) -> None:
 
 
 def _fetch_http(url: str, sink: BinaryIO, desc: str) -> None:
+    """Append the rest of `url` after the bytes `sink` already holds (an HTTP Range request)."""
     offset = sink.tell()
     request = urllib.request.Request(url)
     if offset:
