@@ -13,7 +13,6 @@ from pathlib import Path
 
 from kedro.io import DatasetError, Version
 
-from image_colourisation.datasets.torch_models import GeneratorPayloadDataset, load_payload
 from image_colourisation.models import Generator, generator_from_payload
 
 MLFLOW_SCHEMES = ("runs", "models")
@@ -37,6 +36,12 @@ def load_generator(source: str | Path) -> Generator:
         raise ValueError(
             f"Model source {text!r}: unsupported URI scheme {scheme.group(1)!r}; give {_FORMS}."
         )
+    # Imported here: `image_colourisation.datasets` holds datasets that call load_generator.
+    from image_colourisation.datasets.torch_models import (  # noqa: PLC0415
+        GeneratorPayloadDataset,
+        load_payload,
+    )
+
     path = Path(source)
     try:
         if path.is_dir():

@@ -31,6 +31,22 @@ def _up(in_ch: int, out_ch: int, *, dropout: float = 0.0) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """pix2pix/DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm scales ~ N(1, 0.02).
+
+    PyTorch's default (Kaiming-uniform) starts the tanh head and the discriminator's logits
+    far from zero; the small normal start is what the GAN papers tuned their learning rates on.
+    """
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            nn.init.normal_(layer.weight, 1.0, std)
+            nn.init.zeros_(layer.bias)
+
+
 class Generator(nn.Module):
     """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
 
@@ -55,8 +71,15 @@ class Generator(nn.Module):
             for level in range(depth - 1, 0, -1)
         )
         self.head = nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 2, 4, 2, 1), nn.Tanh())
+        init_weights(self)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        multiple = 2 ** self.architecture["depth"]
+        if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
+            raise ValueError(
+                f"Generator input is {tuple(lightness.shape[-2:])} pixels; height and width must "
+                f"be multiples of {multiple} (2**depth): pad or crop the image first."
+            )
         skips = []
         x = lightness
         for block in self.encoder:
@@ -73,11 +96,13 @@ class Discriminator(nn.Module):
 
     def __init__(self, width: int = 64, layers: int = 3) -> None:
         super().__init__()
+        self.architecture = {"width": width, "layers": layers}
         blocks = [_down(3, width, norm=False)]
         blocks += [
             _down(width * min(2**i, 8), width * min(2 ** (i + 1), 8)) for i in range(layers - 1)
         ]
         self.body = nn.Sequential(*blocks, nn.Conv2d(width * min(2 ** (layers - 1), 8), 1, 3, 1, 1))
+        init_weights(self)
 
     def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([lightness, ab], dim=1))

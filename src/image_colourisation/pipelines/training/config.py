@@ -1,0 +1,107 @@
+"""The training parameters as one typed, validated dataclass.
+
+Kedro (1.3+) builds this dataclass from `params:training` before the run starts, because the
+node's argument is annotated with it; a bad value therefore stops `kedro run` before any
+pipeline does work, with a message that names the parameter and what it may be.
+"""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+DEVICES = ("auto", "cpu", "cuda")
+_POSITIVE_INTS = (
+    "batch_size",
+    "width",
+    "depth",
+    "discriminator_width",
+    "discriminator_layers",
+    "sample_every",
+    "sample_images",
+)
+_NON_NEGATIVE_FLOATS = ("lr", "l1_weight", "adversarial_weight")
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
+
+    epochs: int = 15
+    batch_size: int = 128
+    width: int = 32
+    depth: int = 5
+    dropout: float = 0.5
+    discriminator_width: int = 32
+    discriminator_layers: int = 3
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    l1_weight: float = 100.0
+    adversarial_weight: float = 1.0
+    real_label: float = 0.9
+    flip: bool = True
+    channels_last: bool = True
+    device: str = "auto"
+    seed: int = 0
+    sample_every: int = 5
+    sample_images: int = 8
+    checkpoint_dir: str = "data/06_models/checkpoints"
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        problems = [problem for problem in self._problems() if problem]
+        if problems:
+            raise ValueError("invalid training parameters:\n  " + "\n  ".join(problems))
+        for field in fields(self):  # YAML may say `l1_weight: 100`; keep the types honest
+            if field.type is float:
+                object.__setattr__(self, field.name, float(getattr(self, field.name)))
+
+    def _problems(self) -> list[str]:
+        problems = [_check_int(self, "epochs", minimum=0)]
+        problems += [_check_int(self, name, minimum=1) for name in _POSITIVE_INTS]
+        problems += [_check_number(self, name, 0.0, float("inf")) for name in _NON_NEGATIVE_FLOATS]
+        problems += [
+            _check_number(self, "dropout", 0.0, 1.0, high_open=True),
+            _check_number(self, "beta1", 0.0, 1.0, high_open=True),
+            _check_number(self, "beta2", 0.0, 1.0, high_open=True),
+            _check_number(self, "real_label", 0.0, 1.0, low_open=True),
+        ]
+        if self.device not in DEVICES:
+            problems.append(f"training.device is {self.device!r}; allowed: {', '.join(DEVICES)}")
+        for name in ("flip", "channels_last", "resume"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"training.{name} is {getattr(self, name)!r}; allowed: true, false")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            problems.append(f"training.seed is {self.seed!r}; allowed: an integer")
+        if not isinstance(self.checkpoint_dir, str) or not self.checkpoint_dir:
+            problems.append(f"training.checkpoint_dir is {self.checkpoint_dir!r}; allowed: a path")
+        return problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_int(params: TrainingParams, name: str, minimum: int) -> str | None:
+    value = getattr(params, name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return None
+    allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    return f"training.{name} is {value!r}; allowed: {allowed}"
+
+
+def _check_number(
+    params: TrainingParams,
+    name: str,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> str | None:
+    value = getattr(params, name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if above and below:
+            return None
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    return f"training.{name} is {value!r}; allowed: a number in {interval}"

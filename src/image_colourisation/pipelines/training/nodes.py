@@ -1,0 +1,88 @@
+"""Training nodes: the GAN and its L1-only baseline, one code path, one nested MLflow run each.
+
+The nodes are pure apart from the documented exceptions: the loop writes checkpoints and, when
+kedro-mlflow has a run open, logs to a nested run named after the variant. The trained
+generator leaves as `models.generator_payload`, which the catalog saves as a versioned file.
+"""
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from image_colourisation.models import Generator, generator_payload
+
+from .config import TrainingParams
+from .loop import fit, memory_format, predict_ab
+from .tracking import log_generator, log_metrics, log_sample_grid, sample_grid, variant_run
+
+
+def train_gan(
+    train_set: dict[str, np.ndarray], validation_set: dict[str, np.ndarray], params: TrainingParams
+) -> dict[str, Any]:
+    """The conditional GAN: λ·L1 plus `params.adversarial_weight` times the PatchGAN loss."""
+    return train_generator(train_set, validation_set, params, "gan")
+
+
+def train_l1_baseline(
+    train_set: dict[str, np.ndarray], validation_set: dict[str, np.ndarray], params: TrainingParams
+) -> dict[str, Any]:
+    """The same generator and loop with the adversarial weight at 0: no discriminator at all."""
+    return train_generator(train_set, validation_set, replace(params, adversarial_weight=0.0), "l1")
+
+
+def train_generator(
+    train_set: dict[str, np.ndarray],
+    validation_set: dict[str, np.ndarray],
+    params: TrainingParams,
+    variant: str,
+) -> dict[str, Any]:
+    """Train one variant; log it to MLflow when a run is active; return the generator payload."""
+    train = model_arrays(train_set, "train_set", params.depth)
+    validation = model_arrays(validation_set, "validation_set", params.depth)
+    sample_l = validation[0][: params.sample_images]
+    sample_ab = validation[1][: params.sample_images]
+
+    with variant_run(variant, {"training": params.as_dict()}) as tracking:
+
+        def on_epoch(epoch: int, metrics: dict[str, float], generator: Generator) -> None:
+            if not tracking:
+                return
+            log_metrics(metrics, epoch)
+            if epoch % params.sample_every == 0 or epoch == params.epochs:
+                device = next(generator.parameters()).device
+                lightness = torch.as_tensor(sample_l, device=device)
+                predicted = predict_ab(generator, lightness, 64, memory_format(params))
+                log_sample_grid(sample_grid(sample_l, predicted.cpu().numpy(), sample_ab), epoch)
+
+        generator = fit(train, validation, params, variant, on_epoch)
+        if tracking:
+            log_generator(generator, validation[0][:2])
+    return generator_payload(generator)
+
+
+def model_arrays(data: dict[str, np.ndarray], name: str, depth: int) -> tuple[np.ndarray, ...]:
+    """The (L, ab) pair of a model_input dataset, checked against what the generator accepts."""
+    missing = {"L", "ab"} - set(data)
+    if missing:
+        raise ValueError(f"{name} lacks {sorted(missing)}: rerun the preprocessing pipeline.")
+    lightness, ab = data["L"], data["ab"]
+    multiple = 2**depth
+    if (
+        lightness.ndim != 4
+        or lightness.shape[1] != 1
+        or ab.shape != (len(lightness), 2, *lightness.shape[2:])
+        or lightness.shape[2] % multiple
+        or lightness.shape[3] % multiple
+        or len(lightness) < 2
+    ):
+        raise ValueError(
+            f"{name} has L {lightness.shape} and ab {ab.shape}; training needs at least 2 images "
+            f"as L (N, 1, H, W) and ab (N, 2, H, W) with H and W multiples of {multiple} "
+            f"(2**training.depth)."
+        )
+    return (
+        np.ascontiguousarray(lightness, dtype=np.float32),
+        np.ascontiguousarray(ab, dtype=np.float32),
+    )

@@ -1,0 +1,43 @@
+"""Training parameters: every bad value is named, with what it may be, before any work."""
+
+import pytest
+
+from image_colourisation.pipelines.training.config import TrainingParams
+
+
+def test_defaults_are_valid_and_floats_stay_floats() -> None:
+    params = TrainingParams(l1_weight=100, lr=1)
+    assert params.l1_weight == 100.0 and isinstance(params.l1_weight, float)
+    assert isinstance(params.lr, float)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"epochs": -1}, "training.epochs is -1; allowed: an integer >= 0"),
+        ({"batch_size": 0}, "training.batch_size is 0; allowed: a positive integer"),
+        ({"device": "tpu"}, "training.device is 'tpu'; allowed: auto, cpu, cuda"),
+        ({"width": 0}, "training.width is 0; allowed: a positive integer"),
+        ({"width": 2.5}, "training.width is 2.5; allowed: a positive integer"),
+        ({"width": "32"}, "training.width is '32'; allowed: a positive integer"),
+        ({"width": True}, "training.width is True; allowed: a positive integer"),
+        ({"dropout": 1.0}, r"training.dropout is 1.0; allowed: a number in \[0.0, 1.0\)"),
+        ({"real_label": 0}, r"training.real_label is 0; allowed: a number in \(0.0, 1.0\]"),
+        ({"lr": -1e-4}, r"training.lr is -0.0001; allowed: a number in \[0.0, inf\]"),
+        ({"resume": "yes"}, "training.resume is 'yes'; allowed: true, false"),
+    ],
+)
+def test_bad_values_are_named_with_what_is_allowed(override: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainingParams(**override)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    with pytest.raises(ValueError) as error:
+        TrainingParams(epochs=-2, batch_size=0, device="gpu")
+    assert str(error.value).count("training.") == 3
+
+
+def test_unknown_parameter_is_refused() -> None:
+    with pytest.raises(TypeError, match="widht"):
+        TrainingParams(widht=32)  # type: ignore[call-arg]
