@@ -164,8 +164,11 @@ def _lab_to_rgb_keeping_lightness(lab: np.ndarray) -> np.ndarray:
     enough chroma (bisection on a scale of a*, b*) to fit: the photo's L* is kept, its hue too.
     """
     rgb = to_uint8(lab_to_rgb(lab))
-    off = np.abs(rgb_to_lab(rgb)[..., 0] - lab[..., 0]) > L_TOLERANCE
-    if not off.any():
+    # Only a clipped channel can move L*, and clipping leaves it at 0 or 255: check just those.
+    at_limit = np.flatnonzero(((rgb == 0) | (rgb == 255)).any(axis=-1))
+    pixels, lab = rgb.reshape(-1, 3), lab.reshape(-1, 3)
+    off = at_limit[np.abs(rgb_to_lab(pixels[at_limit])[:, 0] - lab[at_limit, 0]) > L_TOLERANCE]
+    if not off.size:
         return rgb
     outside = lab[off]
     fits, too_much = np.zeros(len(outside), np.float32), np.ones(len(outside), np.float32)
@@ -173,7 +176,7 @@ def _lab_to_rgb_keeping_lightness(lab: np.ndarray) -> np.ndarray:
         scale = (fits + too_much) / 2
         keeps = _lightness_error(outside, scale) <= L_TOLERANCE
         fits, too_much = np.where(keeps, scale, fits), np.where(keeps, too_much, scale)
-    rgb[off] = to_uint8(lab_to_rgb(_scale_chroma(outside, fits)))
+    pixels[off] = to_uint8(lab_to_rgb(_scale_chroma(outside, fits)))
     return rgb
 
 
