@@ -23,9 +23,12 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def kedro_project(tmp_path: Path) -> Path:
-    """A copy of the project's configuration and empty data layers, to `kedro run` in."""
+    """A copy of the project's configuration and empty data layers, to `kedro run` in.
+
+    `src/` stays empty: Kedro insists on the folder, and the package itself is installed.
+    """
     project = tmp_path / "project"
-    project.mkdir()
+    (project / "src").mkdir(parents=True)
     for name in ["pyproject.toml", ".telemetry"]:
         shutil.copy2(PROJECT_ROOT / name, project / name)
     shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))

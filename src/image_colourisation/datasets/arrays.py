@@ -1,7 +1,6 @@
 """A Kedro dataset for a named set of numpy arrays in one `.npz` file, with no pickle."""
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,13 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self._filepath.parent, suffix=".npz.tmp")
+        temporary = self._filepath.with_name(f".{self._filepath.name}.{os.getpid()}.tmp")
         try:
-            with os.fdopen(handle, "wb") as file:
+            with temporary.open("wb") as file:
                 np.savez(file, **data)
             os.replace(temporary, self._filepath)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
 
     def _exists(self) -> bool:
