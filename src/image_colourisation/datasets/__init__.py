@@ -2,6 +2,12 @@
 
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
+from .generator_choice import GeneratorChoiceDataset
 from .torch_models import GeneratorPayloadDataset
 
-__all__ = ["CIFAR10ArchiveDataset", "GeneratorPayloadDataset", "NpzDataset"]
+__all__ = [
+    "CIFAR10ArchiveDataset",
+    "GeneratorChoiceDataset",
+    "GeneratorPayloadDataset",
+    "NpzDataset",
+]

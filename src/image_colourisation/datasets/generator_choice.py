@@ -1,0 +1,73 @@
+"""A read-only Kedro dataset for "which generator does this evaluation row score?"."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError, Version
+
+from image_colourisation.datasets.torch_models import GeneratorPayloadDataset
+from image_colourisation.model_sources import load_generator
+from image_colourisation.models import generator_payload
+
+LATEST = "latest"
+logger = logging.getLogger(__name__)
+
+
+class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
+    """Loads the generator payload named by `source`: `latest`, a file or an MLflow model URI.
+
+    `latest` is the newest version in the versioned folder `latest_folder` (what the training
+    pipeline saved last); anything else goes to `model_sources.load_generator` unchanged. The
+    catalog fills `source` from `--params` through `${runtime_params:...}`, so the model is
+    chosen per run on the command line while the loading stays in the catalog.
+
+    The result is a `models.generator_payload` dict, the same thing the training pipeline
+    outputs, plus `source`: the exact file or URI, so the report names what it scored. With
+    `optional: true`, an empty `latest` folder loads as None (the row is left out, with a log
+    line) rather than failing; a source the user named explicitly must always load.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        latest_folder: str,
+        optional: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._source = str(source).strip()
+        self._latest_folder = Path(latest_folder)
+        self._optional = optional
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any] | None:
+        if self._source != LATEST:
+            return {**generator_payload(load_generator(self._source)), "source": self._source}
+        versions = GeneratorPayloadDataset(str(self._latest_folder), version=Version(None, None))
+        if not versions.exists():
+            if self._optional:
+                logger.warning(
+                    "No generator saved under %s yet: its evaluation row is left out. Train it "
+                    "with `kedro run --pipeline training`, or name one with --params.",
+                    self._latest_folder,
+                )
+                return None
+            raise DatasetError(
+                f"No generator saved under {self._latest_folder}: run `kedro run --pipeline "
+                "training` first, or name a model with --params, e.g. "
+                '"evaluation.gan_model=runs:/<run_id>/generator".'
+            )
+        newest = self._latest_folder / versions.resolve_load_version() / self._latest_folder.name
+        return {**versions.load(), "source": newest.as_posix()}
+
+    def save(self, data: Any) -> None:
+        raise DatasetError(
+            "GeneratorChoiceDataset is read-only: the training pipeline saves generators."
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            "source": self._source,
+            "latest_folder": str(self._latest_folder),
+            "optional": self._optional,
+        }

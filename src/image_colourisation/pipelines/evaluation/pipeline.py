@@ -1,0 +1,84 @@
+"""Evaluation: classifier, colourised test split, per-image scores, then tables and figures."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    colourise_test_set,
+    mlflow_metrics,
+    score_colourisations,
+    summarise_scores,
+    train_semantic_classifier,
+)
+from .plots import plot_ab_distribution, plot_metrics, plot_per_class, plot_samples
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                train_semantic_classifier,
+                inputs=["train_set", "params:evaluation.classifier"],
+                outputs="semantic_classifier",
+                name="train_semantic_classifier",
+            ),
+            Node(
+                colourise_test_set,
+                inputs=[
+                    "test_set",
+                    "evaluation_gan_generator",
+                    "evaluation_l1_generator",
+                    "params:evaluation.batch_size",
+                ],
+                outputs=["test_colourisations", "evaluated_sources"],
+                name="colourise_test_set",
+            ),
+            Node(
+                score_colourisations,
+                inputs=[
+                    "test_colourisations",
+                    "test_set",
+                    "semantic_classifier",
+                    "params:evaluation.batch_size",
+                ],
+                outputs="image_scores",
+                name="score_colourisations",
+            ),
+            Node(
+                summarise_scores,
+                inputs=["image_scores", "evaluated_sources", "test_set"],
+                outputs=["evaluation_metrics", "evaluation_metrics_json", "evaluation_per_class"],
+                name="summarise_scores",
+            ),
+            Node(
+                mlflow_metrics,
+                inputs="evaluation_metrics",
+                outputs="evaluation_mlflow_metrics",
+                name="log_evaluation_metrics",
+            ),
+            Node(
+                plot_metrics,
+                inputs="evaluation_metrics",
+                outputs="evaluation_metrics_chart",
+                name="plot_metrics",
+            ),
+            Node(
+                plot_per_class,
+                inputs="evaluation_per_class",
+                outputs="evaluation_per_class_chart",
+                name="plot_per_class",
+            ),
+            Node(
+                plot_samples,
+                inputs=["test_colourisations", "test_set"],
+                outputs="evaluation_samples",
+                name="plot_samples",
+            ),
+            Node(
+                plot_ab_distribution,
+                inputs=["test_colourisations", "params:evaluation.ab_distribution_images"],
+                outputs="evaluation_ab_distribution",
+                name="plot_ab_distribution",
+            ),
+        ],
+        tags=["evaluation"],
+    )

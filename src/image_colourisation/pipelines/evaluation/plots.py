@@ -1,0 +1,125 @@
+"""Evaluation figures: plotly charts that Kedro-Viz previews, matplotlib figures for the eye."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure  # not pyplot: no backend, no global figure to close
+from plotly.subplots import make_subplots
+
+from image_colourisation.colour import rgb_to_lab
+
+from .nodes import GRAY, TRUTH
+
+COLOURS = {"gan": "#d62728", "l1": "#1f77b4", GRAY: "#7f7f7f", TRUTH: "#2ca02c"}
+TITLES = {
+    "mae": "MAE, RGB 0-255 (lower is better)",
+    "psnr": "PSNR, dB (higher is better)",
+    "ssim": "SSIM (higher is better)",
+    "delta_e2000": "ΔE2000 (lower is better)",
+    "auc": "AuC, ab ≤ 0…150 (higher is better)",
+    "accuracy_2pct": "Accuracy @ 2% (higher is better)",
+    "colourfulness": "Colourfulness (truth: dashed)",
+    "semantic_accuracy": "Classifier accuracy (truth: dashed)",
+}
+PER_CLASS = ("mae", "delta_e2000", "colourfulness", "semantic_accuracy")
+SAMPLE_COLUMNS = (GRAY, "l1", "gan", TRUTH)
+
+
+def _truth_line(figure: go.Figure, value: float, row: int, col: int) -> None:
+    figure.add_hline(y=value, line_dash="dash", line_color=COLOURS[TRUTH], row=row, col=col)
+
+
+def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
+    """One small bar chart per metric, the models side by side (scales differ per metric)."""
+    names = list(TITLES)
+    figure = make_subplots(rows=2, cols=4, subplot_titles=[TITLES[name] for name in names])
+    for index, name in enumerate(names):
+        row, col = divmod(index, 4)
+        figure.add_bar(
+            x=metrics_table["model"],
+            y=metrics_table[name],
+            marker_color=[COLOURS[model] for model in metrics_table["model"]],
+            text=[f"{value:.3g}" for value in metrics_table[name]],
+            showlegend=False,
+            row=row + 1,
+            col=col + 1,
+        )
+        if name in ("colourfulness", "semantic_accuracy"):
+            _truth_line(figure, metrics_table[f"{name}_truth"].iloc[0], row + 1, col + 1)
+    figure.update_layout(title="Colourisation metrics on the test split", height=650)
+    return figure
+
+
+def plot_per_class(per_class: pd.DataFrame) -> go.Figure:
+    """Grouped bars per CIFAR-10 class for the main metrics, one row of plots per metric."""
+    figure = make_subplots(
+        rows=len(PER_CLASS), cols=1, subplot_titles=[TITLES[name] for name in PER_CLASS]
+    )
+    for index, name in enumerate(PER_CLASS, start=1):
+        for model, rows in per_class.groupby("model", sort=False):
+            figure.add_bar(
+                x=rows["class"], y=rows[name], name=model, legendgroup=model,
+                marker_color=COLOURS[model], showlegend=index == 1, row=index, col=1,
+            )  # fmt: skip
+        if name in ("colourfulness", "semantic_accuracy"):
+            truth = per_class.drop_duplicates("class")
+            figure.add_scatter(
+                x=truth["class"], y=truth[f"{name}_truth"], mode="markers", name=TRUTH,
+                legendgroup=TRUTH, marker={"color": COLOURS[TRUTH], "symbol": "line-ew-open",
+                "size": 18, "line": {"width": 3}}, showlegend=name == "colourfulness",
+                row=index, col=1,
+            )  # fmt: skip
+    figure.update_layout(
+        title="Per-class metrics on the test split", barmode="group", height=250 * len(PER_CLASS)
+    )
+    return figure
+
+
+def plot_samples(colourisations: dict[str, np.ndarray], test_set: dict[str, np.ndarray]) -> Figure:
+    """Gray | L1 | GAN | truth on the first test image of every class (fixed, so runs compare)."""
+    labels, names = test_set["labels"], test_set["class_names"]
+    picks = [(str(names[label]), int(np.argmax(labels == label)))
+             for label in range(len(names)) if (labels == label).any()]  # fmt: skip
+    columns = [column for column in SAMPLE_COLUMNS if column in colourisations]
+    figure = Figure(figsize=(1.6 * len(columns), 1.6 * len(picks)), layout="tight")
+    axes = figure.subplots(len(picks), len(columns), squeeze=False)
+    for row, (name, index) in enumerate(picks):
+        for col, column in enumerate(columns):
+            axis = axes[row, col]
+            axis.imshow(colourisations[column][index], interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(column.upper() if column in ("gan", "l1") else column)
+            if col == 0:
+                axis.set_ylabel(name)
+    return figure
+
+
+def plot_ab_distribution(colourisations: dict[str, np.ndarray], max_images: int) -> Figure:
+    """Where each row's pixels fall in the ab plane (log density), against the truth's.
+
+    On an evenly spaced subset of at most `max_images` test images: the density barely changes
+    with more, and the Lab conversion of all of them would dominate the evaluation's time.
+    """
+    rows = [row for row in (TRUTH, "gan", "l1", GRAY) if row in colourisations]
+    count = len(colourisations[TRUTH])
+    subset = np.linspace(0, count - 1, min(count, max_images)).astype(int)
+    edges = np.arange(-110, 111, 2)
+    figure = Figure(figsize=(3.4 * len(rows), 3.6), layout="constrained")
+    axes = figure.subplots(1, len(rows), squeeze=False)
+    for axis, row in zip(axes[0], rows, strict=True):
+        ab = rgb_to_lab(colourisations[row][subset])[..., 1:].reshape(-1, 2)
+        histogram, _, _ = np.histogram2d(ab[:, 0], ab[:, 1], bins=[edges, edges])
+        density = histogram / len(ab)
+        image = axis.imshow(
+            density.T, origin="lower", extent=(-110, 110, -110, 110), cmap="magma",
+            norm=LogNorm(vmin=1e-6, vmax=1e-1),
+        )  # fmt: skip
+        axis.set_title(row.upper() if row in ("gan", "l1") else row)
+        axis.set_xlabel("a*")
+        axis.set_ylabel("b*")
+    figure.colorbar(image, ax=axes[0].tolist(), label="share of pixels per 2×2 bin")
+    figure.suptitle(f"ab distribution of {len(subset)} test images")
+    return figure
