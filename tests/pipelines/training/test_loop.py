@@ -16,14 +16,7 @@ from image_colourisation.pipelines.training.loop import (
     gan_step,
     resolve_device,
 )
-
-
-def synthetic_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """L and ab shaped as the model_input layer stores them; ab a smooth function of L."""
-    rng = np.random.default_rng(seed)
-    lightness = rng.uniform(-1, 1, (count, 1, 32, 32)).astype(np.float32)
-    ab = np.concatenate([0.3 * lightness, -0.2 * lightness**2], axis=1).astype(np.float32)
-    return lightness, ab
+from tests.pipelines.training.synthetic import synthetic_set
 
 
 @pytest.fixture

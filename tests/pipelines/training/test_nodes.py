@@ -1,0 +1,63 @@
+"""Training nodes called directly, as unit tests do: payload out, no stray MLflow runs."""
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from image_colourisation.models import generator_from_payload
+from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.nodes import (
+    model_arrays,
+    train_gan,
+    train_l1_baseline,
+)
+from image_colourisation.pipelines.training.tracking import sample_grid
+from tests.pipelines.training.synthetic import synthetic_set
+
+
+def _dataset(count: int, seed: int) -> dict[str, np.ndarray]:
+    lightness, ab = synthetic_set(count, seed)
+    return {"L": lightness, "ab": ab, "labels": np.zeros(count, np.int64)}
+
+
+def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    params = TrainingParams(
+        epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu", checkpoint_dir="ckpt"
+    )
+    try:
+        for node in (train_gan, train_l1_baseline):
+            payload = node(_dataset(16, 0), _dataset(4, 1), params)
+            assert payload["architecture"] == {"width": 4, "depth": 5, "dropout": 0.5}
+            assert not generator_from_payload(payload).training
+        assert mlflow.active_run() is None
+        experiments = MlflowClient().search_experiments()
+        assert MlflowClient().search_runs([e.experiment_id for e in experiments]) == []
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["gan", "l1"]
+
+
+def test_model_arrays_names_the_dataset_and_the_rule() -> None:
+    with pytest.raises(ValueError, match="train_set lacks \\['ab'\\]"):
+        model_arrays({"L": np.zeros((2, 1, 32, 32), np.float32)}, "train_set", 5)
+    odd = {"L": np.zeros((2, 1, 40, 32), np.float32), "ab": np.zeros((2, 2, 40, 32), np.float32)}
+    with pytest.raises(ValueError, match=r"validation_set has L \(2, 1, 40, 32\).*multiples of 32"):
+        model_arrays(odd, "validation_set", 5)
+
+
+def test_sample_grid_rows_are_gray_prediction_truth() -> None:
+    lightness, ab = synthetic_set(3, 0)
+    grid = sample_grid(lightness, np.zeros_like(ab), ab)
+    assert grid.shape == (3 * 32, 3 * 32, 3) and grid.dtype == np.uint8
+    gray, predicted, truth = grid[:32, :32], grid[:32, 32:64], grid[:32, 64:]
+    assert np.array_equal(gray, predicted)  # the prediction here is ab = 0, i.e. gray
+    assert not np.array_equal(gray, truth)
+    channels = gray.astype(int)
+    assert np.abs(channels - channels[..., :1]).max() <= 1  # gray is gray, up to rounding
