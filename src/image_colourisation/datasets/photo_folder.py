@@ -82,7 +82,9 @@ class PhotoFolderDataset(PartitionedDataset):
             try:
                 image = photo() if callable(photo) else photo
             except Exception as error:  # one unreadable photo must not stop the others
-                failures.append(f"{partition_id}: {type(error).__name__}: {error}")
+                reason = error.__cause__ if isinstance(error, DatasetError) else None
+                reason = reason or error  # Pillow's own words, not Kedro's wrapper around them
+                failures.append(f"{partition_id}: {type(reason).__name__}: {reason}")
                 logger.error("Could not colourise %s", failures[-1])
                 continue
             super().save({partition_id: image})

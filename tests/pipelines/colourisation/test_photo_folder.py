@@ -90,3 +90,12 @@ def test_a_failing_photo_is_named_and_the_others_are_written(tmp_path):
 def test_replace_existing_must_be_a_boolean(tmp_path):
     with pytest.raises(DatasetError, match="replace_existing must be true or false"):
         PhotoFolderDataset(path=str(tmp_path), replace_existing="false")
+
+
+def test_a_text_file_named_jpg_is_reported_in_pillows_words(photos, tmp_path):
+    (photos / "letter.jpg").write_text("Dear Sir, this is not a photograph.")
+    loaded = PhotoFolderDataset(path=str(photos)).load()
+    out = tmp_path / "out"
+    with pytest.raises(DatasetError, match="letter.jpg: UnidentifiedImageError: cannot identify"):
+        PhotoFolderDataset(path=str(out)).save(loaded)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.*")) == ["1969/b.png", "a.jpg"]

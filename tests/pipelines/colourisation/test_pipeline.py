@@ -91,3 +91,11 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     colour = np.asarray(Image.open(out / "1969/cat.png"), dtype=np.int16)
     assert np.abs(colour[..., 0] - colour[..., 2]).mean() > 5  # not gray: R and B differ
     assert "Wrote 2 photos" in result.stdout + result.stderr
+
+    # Again, naming the model file explicitly: a photo colourised before is left alone.
+    (out / "rocket.jpg").write_bytes(b"the user's own edit")
+    (payload,) = models.glob("*/generator_gan.pt")
+    again = run_kedro(kedro_project, "run", "--pipeline", "colourisation", "--params",
+                      f"colourisation.model={payload}")  # fmt: skip
+    assert "Skipped rocket.jpg" in again.stdout + again.stderr
+    assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
