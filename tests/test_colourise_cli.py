@@ -174,3 +174,12 @@ def test_installed_command_exit_status(album, model_file, tmp_path):
     )
     assert ok.returncode == EXIT_OK, ok.stderr
     assert "skipped" in ok.stderr
+
+
+def test_output_folder_may_not_be_an_input_photos_own_folder(album, model_file, capsys):
+    """`colourise album/rocket.jpg -o album` would write beside (and with --overwrite, over) it."""
+    before = snapshot(album)
+    code = exit_code(album / "rocket.jpg", "-o", album, "--model", model_file, "--overwrite")
+    assert code == EXIT_USAGE
+    assert "is inside the input" in capsys.readouterr().err
+    assert snapshot(album) == before

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
@@ -49,12 +49,8 @@ def photo_suffixes() -> frozenset[str]:
 
 def is_photo_name(name: str) -> bool:
     """Whether a file name looks like an image Pillow reads (hidden files such as .gitkeep do not)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return (
-        not base.startswith(".")
-        and "." in base
-        and f".{base.rsplit('.', 1)[1].lower()}" in photo_suffixes()
-    )
+    path = PurePosixPath(name.replace("\\", "/"))
+    return not path.name.startswith(".") and path.suffix.lower() in photo_suffixes()
 
 
 def check_render_size(render_size: int) -> int:
@@ -72,7 +68,7 @@ def colourise_image(
 ) -> Image.Image:
     """Colourise one photo of any mode; the result has the photo's size, its L* and its alpha.
 
-    EXIF orientation is applied first, so the result is upright and carries no rotation tag.
+    EXIF orientation is applied first, so the result is upright (and carries no EXIF).
     A colour photo is reduced to its L* first, so a known photo shows what the model does.
     Returns an RGB image, or RGBA when the photo has transparency.
     """
