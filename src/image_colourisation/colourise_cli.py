@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"colourise: error: --model: {error}")
             return EXIT_USAGE
     done = 0
-    for job in tqdm(todo, desc="colourising", unit="photo"):
+    for job in tqdm(todo, desc="colourising", unit="photo", disable=not todo):
         try:
             with Image.open(job.source) as image:
                 coloured = colourise_image(image, generator, args.render_size)
