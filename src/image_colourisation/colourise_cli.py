@@ -22,6 +22,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from image_colourisation.model_sources import load_generator
+from image_colourisation.models import Generator
 from image_colourisation.photos import (
     DEFAULT_RENDER_SIZE,
     check_render_size,
@@ -60,23 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     for job in existing:
         _say(f"skipped {job.source}: {job.target} exists (--overwrite replaces it)")
     todo = [job for job in jobs if job not in existing]
+    done = 0
     if todo:
         try:
             generator = load_generator(args.model)
         except ValueError as error:
             _say(f"colourise: error: --model: {error}")
             return EXIT_USAGE
-    done = 0
-    for job in tqdm(todo, desc="colourising", unit="photo", disable=not todo):
-        try:
-            with Image.open(job.source) as image:
-                coloured = colourise_image(image, generator, args.render_size)
-                source_format = image.format
-            save_photo(coloured, job.target, source_format)
-            done += 1
-        except Exception as error:  # one bad file must not stop the others; it is named below
-            failures.append(f"{job.source}: {type(error).__name__}: {error}")
-            _say(f"failed {failures[-1]}")
+        done, errors = colourise_jobs(todo, generator, args.render_size)
+        failures += errors
     _say(
         f"colourised {done}, skipped {len(existing)} (output exists), failed {len(failures)}; "
         f"output in {args.output}",
@@ -85,6 +78,24 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         _say(f"  FAILED {failure}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def colourise_jobs(
+    jobs: list[Job], generator: Generator, render_size: int
+) -> tuple[int, list[str]]:
+    """Colourise and write each job with a progress bar; returns (written, failures by name)."""
+    done, failures = 0, []
+    for job in tqdm(jobs, desc="colourising", unit="photo"):
+        try:
+            with Image.open(job.source) as image:
+                coloured = colourise_image(image, generator, render_size)
+                source_format = image.format
+            save_photo(coloured, job.target, source_format)
+            done += 1
+        except Exception as error:  # one bad file must not stop the others; it is named below
+            failures.append(f"{job.source}: {type(error).__name__}: {error}")
+            _say(f"failed {failures[-1]}")
+    return done, failures
 
 
 def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str]]:
