@@ -224,7 +224,8 @@ def summarise_scores(
 
 
 def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """The metrics table as kedro-mlflow metrics: `<model>.<metric>`, plus the truth references."""
+    """The metrics table as kedro-mlflow metrics `<model>.<metric>`, plus the truth references
+    `truth.colourfulness` and `truth.semantic_accuracy` (the catalog adds an `evaluation.` prefix)."""
     logged = {
         f"{row['model']}.{name}": {"value": float(row[name]), "step": 0}
         for row in metrics_table.to_dict(orient="records")

@@ -1,0 +1,88 @@
+"""The real `kedro run --pipeline evaluation` after ingestion, preprocessing and tiny training."""
+
+import json
+import math
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import archive_params, run_kedro
+
+TINY_TRAINING = (
+    "training.epochs=1,training.batch_size=8,training.width=4,training.discriminator_width=4"
+)
+TINY_EVALUATION = (
+    "evaluation.classifier.width=4,evaluation.classifier.epochs=1,evaluation.batch_size=8"
+)
+REPORTS = [
+    "evaluation_metrics.csv",
+    "evaluation_metrics.json",
+    "evaluation_per_class.csv",
+    "evaluation_metrics_chart.json",
+    "evaluation_per_class_chart.json",
+    "evaluation_samples.png",
+    "evaluation_ab_distribution.png",
+]
+
+
+@pytest.fixture
+def project(kedro_project: Path, tiny_archive: tuple[Path, str]) -> Path:
+    """A temporary project with model input prepared (and the `src` folder Kedro wants)."""
+    (kedro_project / "src").mkdir(exist_ok=True)
+    run_kedro(
+        kedro_project, "run", "--pipelines", "ingestion,preprocessing",
+        "--params", archive_params(tiny_archive),
+    )  # fmt: skip
+    return kedro_project
+
+
+def evaluation_run_metrics(project: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    """The metrics of the newest MLflow run that has evaluation metrics."""
+    monkeypatch.chdir(project)
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    try:
+        client = MlflowClient()
+        experiment = client.get_experiment_by_name("image-colourisation")
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            "metrics.`evaluation.gray.mae` > 0",
+            order_by=["start_time DESC"],
+        )
+        return runs[0].data.metrics
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def test_evaluation_reports_gan_l1_and_gray_rows(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_kedro(project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
+    # The GAN named on the command line (runtime_params), the L1 baseline as `latest`.
+    gan_file = next((project / "data/06_models/generator_gan.pt").glob("*/generator_gan.pt"))
+    run_kedro(
+        project, "run", "--pipeline", "evaluation",
+        "--params", f"{TINY_EVALUATION},evaluation.gan_model={gan_file}",
+    )  # fmt: skip
+
+    reports = project / "data/08_reporting"
+    for name in REPORTS:
+        assert (reports / name).stat().st_size > 0, name
+    table = pd.read_csv(reports / "evaluation_metrics.csv")
+    assert list(table["model"]) == ["gan", "l1", "gray"]
+    assert table.loc[0, "source"] == str(gan_file)
+    assert table.loc[1, "source"].startswith("data/06_models/generator_l1.pt/")
+    numbers = table.drop(columns=["model", "source"])
+    assert numbers.map(math.isfinite).all().all()
+    assert table.set_index("model").loc["gray", "colourfulness"] == 0
+    records = json.loads((reports / "evaluation_metrics.json").read_text())
+    assert [record["model"] for record in records] == ["gan", "l1", "gray"]
+    per_class = pd.read_csv(reports / "evaluation_per_class.csv")
+    assert len(per_class) == 3 * per_class["class"].nunique()
+
+    logged = evaluation_run_metrics(project, monkeypatch)
+    assert logged["evaluation.gray.colourfulness"] == 0
+    assert logged["evaluation.l1.mae"] == pytest.approx(table.loc[1, "mae"])
+    assert 0 <= logged["evaluation.truth.semantic_accuracy"] <= 1
