@@ -63,6 +63,7 @@ def test_pipeline_default_render_size_is_the_command_default():
 
 
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
+    """One real run: the latest generator_gan, a sub-folder, and an output the user already has."""
     (kedro_project / "src").mkdir(exist_ok=True)  # Kedro insists on it; the package is installed
     models = kedro_project / "data/06_models/generator_gan.pt"
     GeneratorPayloadDataset(str(models), version=Version(None, None)).save(
@@ -71,31 +72,29 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     photos = kedro_project / "data/01_raw/photos"
     (photos / "1969").mkdir(parents=True)
     real_photo("rocket").save(photos / "rocket.jpg")
+    real_photo("coffee").save(photos / "coffee.jpg")
     real_photo("chelsea").convert("L").save(photos / "1969" / "cat.png")
     (photos / ".gitkeep").touch()
+    out = kedro_project / "data/07_model_output/colourised"
+    out.mkdir(parents=True)
+    (out / "rocket.jpg").write_bytes(b"the user's own edit")
 
     result = run_kedro(kedro_project, "run", "--pipeline", "colourisation")
 
-    out = kedro_project / "data/07_model_output/colourised"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "1969/cat.png",
+        "coffee.jpg",
         "rocket.jpg",
     ]
-    for name, size in [("rocket.jpg", (640, 427)), ("1969/cat.png", (451, 300))]:
+    assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
+    log = result.stdout + result.stderr
+    assert "Skipped rocket.jpg" in log
+    assert "Wrote 2 photos" in log
+    for name, image_format, size in [
+        ("coffee.jpg", "JPEG", (600, 400)),
+        ("1969/cat.png", "PNG", (451, 300)),
+    ]:
         with Image.open(out / name) as image:
-            assert (image.format, image.size, image.mode) == (
-                Path(name).suffix[1:].upper().replace("JPG", "JPEG"),
-                size,
-                "RGB",
-            )
+            assert (image.format, image.size, image.mode) == (image_format, size, "RGB")
     colour = np.asarray(Image.open(out / "1969/cat.png"), dtype=np.int16)
     assert np.abs(colour[..., 0] - colour[..., 2]).mean() > 5  # not gray: R and B differ
-    assert "Wrote 2 photos" in result.stdout + result.stderr
-
-    # Again, naming the model file explicitly: a photo colourised before is left alone.
-    (out / "rocket.jpg").write_bytes(b"the user's own edit")
-    (payload,) = models.glob("*/generator_gan.pt")
-    again = run_kedro(kedro_project, "run", "--pipeline", "colourisation", "--params",
-                      f"colourisation.model={payload}")  # fmt: skip
-    assert "Skipped rocket.jpg" in again.stdout + again.stderr
-    assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
