@@ -90,10 +90,17 @@ def train_classifier(
 
 @torch.no_grad()
 def predict(classifier: Classifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Predicted class per normalised Lab image (N, 3, H, W), in eval mode."""
-    classifier.eval()
+    """Predicted class per normalised Lab image (N, 3, H, W), in eval mode.
+
+    Channels-last (NHWC) layout: about twice as fast on CPU for these narrow convolutions.
+    """
+    classifier.eval().to(memory_format=torch.channels_last)
     predictions = [
-        classifier(torch.from_numpy(images[start : start + batch_size])).argmax(dim=1)
+        classifier(
+            torch.from_numpy(images[start : start + batch_size]).contiguous(
+                memory_format=torch.channels_last
+            )
+        ).argmax(dim=1)
         for start in range(0, len(images), batch_size)
     ]
     return torch.cat(predictions).numpy() if predictions else np.empty(0, dtype=np.int64)
