@@ -19,6 +19,17 @@ LAYERS = [
     "reporting",
 ]  # fmt: skip
 
+# What the metadata panel shows for each reporting dataset: a chart, a picture, a tree, a table.
+PREVIEWS = {
+    "evaluation_metrics_chart": ".pipeline-plotly__preview .js-plotly-plot",
+    "evaluation_per_class_chart": ".pipeline-plotly__preview .js-plotly-plot",
+    "evaluation_samples": "img.pipeline-metadata__plot-image",
+    "evaluation_ab_distribution": "img.pipeline-metadata__plot-image",
+    "evaluation_metrics_json": ".pipeline-metadata__preview-json",
+    "evaluation_metrics": ".preview-table",
+    "split_class_counts": ".preview-table",
+}
+
 
 def registered_pipelines() -> dict[str, set[str]]:
     """Node names per pipeline, found the way `find_pipelines` finds them: each subpackage's
@@ -97,4 +108,11 @@ def test_kedro_viz_build_makes_a_static_site_that_opens(
         open_viz(page, url)
         pipelines = registered_pipelines()
         expect_nodes_drawn(page, {name: pipelines[name] for name in ["training", "evaluation"]})
+
+        show_pipeline(page, "__default__")
+        for dataset, preview in PREVIEWS.items():  # baked in by --include-previews
+            page.locator(".pipeline-sidebar").get_by_role(
+                "button", name=dataset, exact=True
+            ).click()
+            expect(page.locator(f".pipeline-metadata {preview}"), dataset).to_be_visible()
         page.screenshot(path=artifacts / "kedro-viz-build.png")
