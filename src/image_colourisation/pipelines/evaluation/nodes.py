@@ -68,7 +68,7 @@ def gray_rgb(lightness: np.ndarray) -> np.ndarray:
     """The gray baseline as uint8 RGB (N, H, W, 3): ab = 0 rendered, with R = G = B exactly.
 
     `colour.lab_to_rgb` maps ab = 0 to channels that differ by ~1e-4 (scikit-image's sRGB
-    matrix and D65 white point disagree that much), which tips about one pixel in a hundred to
+    matrix and D65 white point disagree that much), which tips about half a percent of pixels to
     another uint8 level in one channel; averaging the channels keeps the baseline truly gray.
     """
     lab = np.zeros((*lightness.shape[:1], *lightness.shape[2:], 3), dtype=np.float32)
