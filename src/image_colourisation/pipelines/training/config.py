@@ -25,7 +25,7 @@ _NON_NEGATIVE_FLOATS = ("lr", "l1_weight", "adversarial_weight")
 class TrainingParams:
     """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
 
-    epochs: int = 15
+    epochs: int = 25
     batch_size: int = 128
     width: int = 32
     depth: int = 5
