@@ -1,5 +1,6 @@
-"""The MLflow UI, in a real browser, shows the GAN and L1 runs and their per-epoch charts."""
+"""The MLflow UI, in a real browser, shows the GAN and L1 runs: charts, parameters, model, samples."""
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -34,7 +35,7 @@ def hide_runs_except(page: Page, names: tuple[str, ...]) -> None:
             row.locator("label").filter(has_text="Hide run").click()
 
 
-def test_mlflow_ui_lists_both_runs_and_draws_their_validation_curves(
+def test_mlflow_ui_shows_both_runs_with_curves_parameters_model_and_samples(
     page: Page, mlflow_ui: str, artifacts: Path
 ) -> None:
     open_experiment(page, mlflow_ui)
@@ -57,4 +58,17 @@ def test_mlflow_ui_lists_both_runs_and_draws_their_validation_curves(
         d for d in lines.evaluate_all("paths => paths.map(p => p.getAttribute('d'))") if "L" in d
     ]
     assert len(drawn) >= len(VARIANTS), drawn
+    page.evaluate("document.activeElement.blur()")  # no focus ring on the screenshot
     page.screenshot(path=artifacts / "mlflow-ui.png")
+
+    # One run's page: its parameters, the logged generator, and the sample grids it saved.
+    page.get_by_role("link", name="gan", exact=True).click()
+    expect(page.get_by_role("cell", name="training.adversarial_weight")).to_be_visible()
+    expect(page.get_by_text("Logged models (1)")).to_be_visible()
+    expect(page.get_by_text("generator", exact=True)).to_be_visible()
+    page.get_by_role("tab", name="Artifacts").click()
+    page.get_by_text("samples", exact=True).click()
+    page.get_by_text(re.compile(r"^epoch_\d+\.png$")).last.click()
+    sample = page.locator("main img").first
+    expect(sample).to_be_visible()
+    assert sample.evaluate("image => image.naturalWidth") > 0
