@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.servers import free_port, serve
 from tests.conftest import PROJECT_ROOT
@@ -26,6 +26,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+# Both UIs render client-side; on a busy 2-core CI machine that can take more than 5 s.
+expect.set_options(timeout=20_000)
 BIN = Path(sys.executable).parent
 
 
