@@ -85,3 +85,10 @@ def test_compare_runs_notebook_plots_every_training_run_and_prints_the_evaluatio
     gray = dict(zip(header, rows[2][1:], strict=True))
     assert float(gray["colourfulness"]) == 0.0
     assert float(gray["mae"]) > 0
+
+
+def test_compare_runs_notebook_is_committed_without_outputs() -> None:
+    """Outputs hold somebody's run ids and numbers: the notebook in git stays clean."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
