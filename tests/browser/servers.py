@@ -60,7 +60,7 @@ def serve(command: list[str], cwd: Path, url: str, log: Path, timeout: float = 9
     Output goes to `log`, quoted in the error when the server dies or does not answer within
     `timeout` seconds.
     """
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
     with log.open("w") as out:
         process = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
