@@ -281,7 +281,7 @@ def fit(
     """
     device = resolve_device(params.device)
     train_l, train_ab = (torch.as_tensor(a, device=device) for a in train)
-    val_l, val_ab = (torch.as_tensor(a, device=device) for a in validation)
+    val_l = torch.as_tensor(validation[0], device=device)
     val_rgb = model_arrays_to_rgb(*validation)
     batch_size = min(params.batch_size, len(train_l))
     steps = len(train_l) // batch_size  # whole batches only: BatchNorm needs > 1 image
@@ -317,10 +317,14 @@ def fit(
             figures = gan_step(models, lightness, ab, params)
             for name, value in figures.items():
                 if not torch.isfinite(value):
+                    kept = (
+                        f"the last good checkpoint ({path}, after epoch {epoch - 1}) is untouched"
+                        if epoch > 1
+                        else "no checkpoint was written"
+                    )
                     raise TrainingDivergedError(
                         f"{variant}: {name} became {value.item()} at epoch {epoch}, step "
-                        f"{step + 1}/{steps}; stopped. The last good checkpoint ({path}, after "
-                        f"epoch {epoch - 1}) is untouched: lower training.lr or check the data."
+                        f"{step + 1}/{steps}; stopped, {kept}. Lower training.lr or check the data."
                     )
                 totals[name] = totals.get(name, 0.0) + value.float()
             bar.update(batch_size)
