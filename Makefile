@@ -6,6 +6,7 @@ SHARED_ARCHIVE := $(abspath ../shared/data/cifar-10-subset-python.tar.gz)
 SHARED_MD5 := 6c9bc4d9db7e170d984047b75e787a60
 
 export KEDRO_DISABLE_TELEMETRY := 1
+export MLFLOW_DISABLE_TELEMETRY := true
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
 .PHONY: install run test lint smoke clean-venv

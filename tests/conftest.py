@@ -12,6 +12,7 @@ from tests.cifar_archive import write_cifar_archive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 
 @pytest.fixture(scope="session")
