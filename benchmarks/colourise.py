@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         args.width, args.height, args.mode = int(args.one[0]), int(args.one[1]), args.one[2]
-        print(json.dumps(one_case(args)))  # noqa: T201 - read by the parent process
+        print(json.dumps(one_case(args)))  # read by the parent process
         return
     common = ["--render-size", str(args.render_size), "--repeats", str(args.repeats)]
     common += ["--model", args.model] if args.model else []
@@ -121,7 +121,7 @@ def main() -> None:
         f"{row['numpy_peak_mb']:>14.1f} {row['rss_growth_mb']:>11.1f}"
         for row in rows
     ]
-    print("\n".join(lines))  # noqa: T201
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def main() -> None:
         f"{'total':>22}: {wall:6.2f} s wall, {cpu:6.2f} s CPU  "
         f"({arguments.images / wall:.0f} images/s; load average now {os.getloadavg()[0]:.1f})"
     )
-    print("\n".join(lines))  # noqa: T201 - a benchmark reports on stdout
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

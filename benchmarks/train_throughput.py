@@ -124,7 +124,7 @@ def main() -> None:
         *_rates("L1", l1, l1_best, l1_flops, peak),
         f"load average after: {os.getloadavg()[0]:.2f}",
     ]
-    print("\n".join(lines))  # noqa: T201 - a benchmark reports on stdout
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from image_colourisation.colour import (
 from image_colourisation.models import Generator
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
-DEFAULT_RENDER_SIZE = 128  # longer side of the working image; keep in step with the parameters
+DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
 RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times
 L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes round ~0.2)
 _CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
