@@ -11,6 +11,8 @@ import pytest
 from tests.cifar_archive import write_cifar_archive
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The `tracked_project` fixture: one tiny default `kedro run`, shared by browser and notebook tests.
+pytest_plugins = ["tests.tracked_runs"]
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 

@@ -9,12 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import PROJECT_ROOT
-from tests.tracked_runs import (
-    EXPERIMENT,
-    TINY_TRAINING,
-    VARIANTS,
-    tracked_project,  # noqa: F401  (a fixture)
-)
+from tests.tracked_runs import EXPERIMENT, TINY_TRAINING, VARIANTS
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "compare_runs.ipynb"
 
@@ -34,7 +29,7 @@ def execute(notebook: nbformat.NotebookNode) -> str:
 
 
 def test_compare_runs_notebook_plots_every_training_run_and_prints_the_evaluation(
-    tracked_project: Path,  # noqa: F811
+    tracked_project: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = f"sqlite:///{tracked_project / 'mlflow.db'}"

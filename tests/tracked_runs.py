@@ -1,9 +1,9 @@
 """A project copy after a tiny end-to-end `kedro run`: the runs the browser tests and the notebook see.
 
-Ingestion, preprocessing, training (a GAN and an L1-only generator, each a nested MLflow run
-under the kedro-mlflow run), then evaluation in a second `kedro run`, on the tiny archive with
-tiny models: the MLflow store, the models and the reports are the real thing in miniature.
-Built once per test session.
+One plain `kedro run` (the default pipeline: ingestion, preprocessing, training of a GAN and an
+L1-only generator, each a nested MLflow run under the kedro-mlflow run, evaluation, and
+colourisation of an empty photos folder) on the tiny archive with tiny models: the MLflow
+store, the models and the reports are the real thing in miniature. Built once per test session.
 """
 
 from pathlib import Path
@@ -37,15 +37,9 @@ def tracked_project(
     once per session: the first test that asks builds it, the later ones get the same folder.
     """
     if _BUILT not in request.config.stash:
-        # Kedro insists on a src/ folder; the package itself is installed.
-        (kedro_project / "src").mkdir(exist_ok=True)
+        params = {**TINY_TRAINING, **TINY_EVALUATION}
         run_kedro(
-            kedro_project, "run", "--pipelines", "ingestion,preprocessing,training",
-            "--params", f"{archive_params(tiny_archive)},{_params(TINY_TRAINING)}",
-        )  # fmt: skip
-        # Evaluation picks the newest saved generators, so it runs once training has finished.
-        run_kedro(
-            kedro_project, "run", "--pipelines", "evaluation", "--params", _params(TINY_EVALUATION)
+            kedro_project, "run", "--params", f"{archive_params(tiny_archive)},{_params(params)}"
         )
         request.config.stash[_BUILT] = kedro_project
     return request.config.stash[_BUILT]

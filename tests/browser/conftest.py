@@ -15,7 +15,6 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.servers import free_port, serve
 from tests.conftest import PROJECT_ROOT
-from tests.tracked_runs import tracked_project  # noqa: F401  (a fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,7 +63,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def kedro_viz(tracked_project: Path, artifacts: Path) -> Iterator[str]:  # noqa: F811
+def kedro_viz(tracked_project: Path, artifacts: Path) -> Iterator[str]:
     """`kedro viz run` on the tracked project; yields its URL once the API answers."""
     port = free_port()
     command = [str(BIN / "kedro"), "viz", "run", "--no-browser"]
@@ -75,7 +74,7 @@ def kedro_viz(tracked_project: Path, artifacts: Path) -> Iterator[str]:  # noqa:
 
 
 @pytest.fixture
-def mlflow_ui(tracked_project: Path, artifacts: Path) -> Iterator[str]:  # noqa: F811
+def mlflow_ui(tracked_project: Path, artifacts: Path) -> Iterator[str]:
     """`mlflow ui` from the tracked project's root, as the README says; yields its URL."""
     port = free_port()
     command = [str(BIN / "mlflow"), "ui", "--backend-store-uri", "sqlite:///mlflow.db"]
