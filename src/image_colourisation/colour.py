@@ -23,7 +23,10 @@ _XYZ_FROM_RGB = np.array(
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883])
 # Dividing XYZ by the white point, folded into the matrix (applied to planar (3, P) pixels).
 _XYZN_FROM_RGB = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).astype(np.float32)
-_RGB_FROM_XYZN = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None]).astype(np.float32)
+_RGB_FROM_XYZN = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None])
+# The matrix and the white point disagree by ~1e-4, which would tint a*b* = 0 by that much:
+# scale the rows so that neutral Lab renders with R = G = B exactly.
+_RGB_FROM_XYZN = (_RGB_FROM_XYZN / _RGB_FROM_XYZN.sum(axis=1, keepdims=True)).astype(np.float32)
 
 _EPSILON = 0.008856  # (6/29)^3, where the cube root gives way to a line
 _KAPPA_SLOPE = 7.787

@@ -67,9 +67,9 @@ def train_semantic_classifier(
 def gray_rgb(lightness: np.ndarray) -> np.ndarray:
     """The gray baseline as uint8 RGB (N, H, W, 3): ab = 0 rendered, with R = G = B exactly.
 
-    `colour.lab_to_rgb` maps ab = 0 to channels that differ by ~1e-4 (scikit-image's sRGB
-    matrix and D65 white point disagree that much), which tips about half a percent of pixels to
-    another uint8 level in one channel; averaging the channels keeps the baseline truly gray.
+    `colour.lab_to_rgb` renders ab = 0 neutral up to float32 rounding, which still tips about
+    one pixel in 10^5 to another uint8 level in one channel; averaging the channels keeps the
+    baseline exactly gray (colourfulness 0).
     """
     lab = np.zeros((*lightness.shape[:1], *lightness.shape[2:], 3), dtype=np.float32)
     lab[..., 0] = denormalise_l(lightness[:, 0])
