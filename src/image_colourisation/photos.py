@@ -10,8 +10,6 @@ The `colourise` command (`colourise_cli.py`) and the Kedro pipeline (`pipelines/
 `colourise_image`; all Lab maths comes from `colour.py`.
 """
 
-import os
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -28,6 +26,7 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
+from image_colourisation.files import atomic_write
 from image_colourisation.models import Generator
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
@@ -89,15 +88,8 @@ def save_photo(image: Image.Image, target: Path, source_format: str | None = Non
     run never leaves a half-written photo that a later run would skip as done.
     """
     image_format = Image.registered_extensions().get(target.suffix.lower(), source_format)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    os.close(handle)
-    try:
-        image.save(temporary, format=image_format, quality=JPEG_QUALITY)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target) as file:
+        image.save(file, format=image_format, quality=JPEG_QUALITY)
 
 
 def photo_lightness(image: Image.Image) -> np.ndarray:

@@ -1,11 +1,12 @@
 """A Kedro dataset for a named set of numpy arrays in one `.npz` file, with no pickle."""
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
+
+from image_colourisation.files import atomic_write
 
 
 class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
@@ -30,15 +31,8 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
             ) from error
 
     def save(self, data: dict[str, np.ndarray]) -> None:
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._filepath.with_name(f".{self._filepath.name}.{os.getpid()}.tmp")
-        try:
-            with temporary.open("wb") as file:
-                np.savez(file, **data)
-            os.replace(temporary, self._filepath)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with atomic_write(self._filepath) as file:
+            np.savez(file, **data)
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

@@ -1,12 +1,12 @@
 """A versioned Kedro dataset for a generator payload (architecture + state dict) saved by torch."""
 
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
 from kedro.io import AbstractVersionedDataset, DatasetError, Version
+
+from image_colourisation.files import atomic_write
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
 
@@ -64,16 +64,8 @@ class GeneratorPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str,
                 f"{self._filepath}: expected models.generator_payload(...) output "
                 f"(a dict with {list(PAYLOAD_KEYS)}), got {type(data).__name__}."
             )
-        path = Path(self._get_save_path())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                torch.save(data, file)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_write(Path(self._get_save_path())) as file:
+            torch.save(data, file)
 
     def _exists(self) -> bool:
         return Path(self._get_load_path()).is_file()

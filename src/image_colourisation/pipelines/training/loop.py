@@ -7,8 +7,6 @@ steps a discriminator.
 """
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -23,6 +21,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from image_colourisation.colour import model_arrays_to_rgb
+from image_colourisation.files import atomic_write
 from image_colourisation.metrics import psnr, squared_error
 from image_colourisation.models import Discriminator, Generator
 
@@ -174,15 +173,8 @@ def checkpoint_path(params: TrainingParams, variant: str) -> Path:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write atomically: a kill mid-write leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:
+        torch.save(state, file)
 
 
 def _checkpoint_state(
