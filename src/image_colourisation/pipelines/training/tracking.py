@@ -85,9 +85,11 @@ def log_generator(generator: Generator, input_example: np.ndarray) -> str:
     from mlflow.types import Schema, TensorSpec  # noqa: PLC0415
 
     float32 = np.dtype(np.float32)
+    # Unnamed tensors: a named one turns the serving example into a dict, which the pytorch
+    # flavour rejects ("does not support List or Dict input types") when MLflow validates it.
     signature = ModelSignature(
-        inputs=Schema([TensorSpec(float32, (-1, 1, -1, -1), name="L")]),
-        outputs=Schema([TensorSpec(float32, (-1, 2, -1, -1), name="ab")]),
+        inputs=Schema([TensorSpec(float32, (-1, 1, -1, -1))]),  # normalised L
+        outputs=Schema([TensorSpec(float32, (-1, 2, -1, -1))]),  # normalised ab
     )
     generator = generator.cpu().eval()
     info = mlflow.pytorch.log_model(
