@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from image_colourisation.colour import rgb_to_model_arrays
 from tests.cifar_archive import CLASS_NAMES
@@ -15,30 +14,20 @@ from tests.conftest import archive_params, run_kedro
 SPLIT_SIZES = {"train": 40, "validation": 10, "test": 20}
 
 
-@pytest.fixture
-def project(kedro_project: Path) -> Path:
-    """`kedro_project` plus the `src` folder Kedro insists on (the package itself is installed).
-
-    Workaround until the shared fixture creates it; asked of the lead.
-    """
-    (kedro_project / "src").mkdir(exist_ok=True)
-    return kedro_project
-
-
 def _npz(path: Path) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
 
 
 def test_ingestion_and_preprocessing_write_the_data_contract(
-    project: Path, tiny_archive: tuple[Path, str]
+    kedro_project: Path, tiny_archive: tuple[Path, str]
 ) -> None:
     archive_path, md5 = tiny_archive
     run_kedro(
-        project, "run", "--pipelines", "ingestion,preprocessing",
+        kedro_project, "run", "--pipelines", "ingestion,preprocessing",
         "--params", archive_params(tiny_archive),
     )  # fmt: skip
-    data = project / "data"
+    data = kedro_project / "data"
 
     # The file:// URL and md5 from --params reached the dataset: the tiny archive was copied.
     assert [p.name for p in (data / "01_raw").iterdir() if p.name != ".gitkeep"] == [

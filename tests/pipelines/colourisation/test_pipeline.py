@@ -64,7 +64,6 @@ def test_pipeline_default_render_size_is_the_command_default():
 
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     """One real run: the latest generator_gan, a sub-folder, and an output the user already has."""
-    (kedro_project / "src").mkdir(exist_ok=True)  # Kedro insists on it; the package is installed
     models = kedro_project / "data/06_models/generator_gan.pt"
     GeneratorPayloadDataset(str(models), version=Version(None, None)).save(
         generator_payload(tiny_trained_generator())

@@ -30,8 +30,7 @@ REPORTS = [
 
 @pytest.fixture
 def project(kedro_project: Path, tiny_archive: tuple[Path, str]) -> Path:
-    """A temporary project with model input prepared (and the `src` folder Kedro wants)."""
-    (kedro_project / "src").mkdir(exist_ok=True)
+    """A temporary project with model input prepared."""
     run_kedro(
         kedro_project, "run", "--pipelines", "ingestion,preprocessing",
         "--params", archive_params(tiny_archive),

@@ -25,24 +25,17 @@ TINY_TRAINING = ",".join(
 )
 
 
-@pytest.fixture
-def project(kedro_project: Path) -> Path:
-    """The temporary project plus the `src` folder Kedro insists on (the package is installed)."""
-    (kedro_project / "src").mkdir(exist_ok=True)
-    return kedro_project
-
-
 def test_training_run_is_tracked_in_mlflow_and_saves_versioned_generators(
-    project: Path, tiny_archive: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+    kedro_project: Path, tiny_archive: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_kedro(
-        project, "run", "--pipelines", "ingestion,preprocessing",
+        kedro_project, "run", "--pipelines", "ingestion,preprocessing",
         "--params", archive_params(tiny_archive),
     )  # fmt: skip
-    run_kedro(project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
+    run_kedro(kedro_project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
 
-    monkeypatch.chdir(project)
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    monkeypatch.chdir(kedro_project)
+    mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")
     try:
         client = MlflowClient()
         experiment = client.get_experiment_by_name("image-colourisation")
@@ -78,22 +71,24 @@ def test_training_run_is_tracked_in_mlflow_and_saves_versioned_generators(
         mlflow.set_tracking_uri(None)
 
     for variant in ("gan", "l1"):
-        versions = list((project / "data" / "06_models" / f"generator_{variant}.pt").iterdir())
+        versions = list(
+            (kedro_project / "data" / "06_models" / f"generator_{variant}.pt").iterdir()
+        )
         assert len(versions) == 1
-        assert load_generator(project / "data" / "06_models" / f"generator_{variant}.pt")
-        checkpoint = project / "data" / "06_models" / "checkpoints" / variant / "last.pt"
+        assert load_generator(kedro_project / "data" / "06_models" / f"generator_{variant}.pt")
+        checkpoint = kedro_project / "data" / "06_models" / "checkpoints" / variant / "last.pt"
         assert torch.load(checkpoint, weights_only=True)["epoch"] == 2
 
 
-def test_bad_parameters_stop_the_run_before_any_work(project: Path) -> None:
+def test_bad_parameters_stop_the_run_before_any_work(kedro_project: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--pipeline", "training",
          "--params", "training.batch_size=0,training.device=tpu"],
-        cwd=project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     output = " ".join((result.stdout + result.stderr).split())  # undo rich's line wrapping
     assert result.returncode != 0
     assert "training.batch_size is 0; allowed: a positive integer" in output
     assert "training.device is 'tpu'; allowed: auto, cpu, cuda" in output
-    assert not (project / "data" / "06_models" / "checkpoints").exists()
+    assert not (kedro_project / "data" / "06_models" / "checkpoints").exists()
