@@ -8,7 +8,7 @@ import pytest
 import torch
 from kedro.io import Version
 
-from image_colourisation.datasets import GeneratorPayloadDataset
+from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.model_sources import load_generator
 from image_colourisation.models import Generator, generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
@@ -31,7 +31,7 @@ def test_payload_file_and_versioned_folder(tmp_path: Path, generator: Generator)
     for version in ["2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"]:
         torch.manual_seed(int(version[9]))
         saved = generator if version.startswith("2026-01-02") else Generator(width=4)
-        GeneratorPayloadDataset(str(folder), version=Version(None, version)).save(
+        ModelPayloadDataset(str(folder), version=Version(None, version)).save(
             generator_payload(saved)
         )
     from_folder = load_generator(folder)  # the newest version

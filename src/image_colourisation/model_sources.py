@@ -38,14 +38,14 @@ def load_generator(source: str | Path) -> Generator:
         )
     # Imported here: `image_colourisation.datasets` holds datasets that call load_generator.
     from image_colourisation.datasets.torch_models import (  # noqa: PLC0415
-        GeneratorPayloadDataset,
+        ModelPayloadDataset,
         load_payload,
     )
 
     path = Path(source)
     try:
         if path.is_dir():
-            dataset = GeneratorPayloadDataset(str(path), version=Version(None, None))
+            dataset = ModelPayloadDataset(str(path), version=Version(None, None))
             if not dataset.exists():
                 raise ValueError(
                     f"Model source {text!r} is a folder with no saved versions inside "

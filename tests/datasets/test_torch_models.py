@@ -1,4 +1,4 @@
-"""GeneratorPayloadDataset: versioned, weights-only, atomic."""
+"""ModelPayloadDataset: versioned, weights-only, atomic."""
 
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from kedro.io import DatasetError, Version
 
-from image_colourisation.datasets import GeneratorPayloadDataset
+from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator, generator_from_payload, generator_payload
 
 
@@ -16,7 +16,7 @@ def _payload(seed: int) -> dict:
 
 
 def test_round_trip_gives_the_same_weights(tmp_path: Path) -> None:
-    dataset = GeneratorPayloadDataset(str(tmp_path / "g.pt"))
+    dataset = ModelPayloadDataset(str(tmp_path / "g.pt"))
     payload = _payload(0)
     dataset.save(payload)
     loaded = dataset.load()
@@ -29,19 +29,15 @@ def test_round_trip_gives_the_same_weights(tmp_path: Path) -> None:
 
 def test_versioned_saves_keep_every_version_and_load_the_newest(tmp_path: Path) -> None:
     path = str(tmp_path / "generator_gan.pt")
-    GeneratorPayloadDataset(path, version=Version(None, "2026-01-01T00.00.00.000Z")).save(
-        _payload(0)
-    )
-    GeneratorPayloadDataset(path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(
-        _payload(1)
-    )
+    ModelPayloadDataset(path, version=Version(None, "2026-01-01T00.00.00.000Z")).save(_payload(0))
+    ModelPayloadDataset(path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(_payload(1))
     versions = sorted(p.name for p in (tmp_path / "generator_gan.pt").iterdir())
     assert versions == ["2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"]
-    newest = GeneratorPayloadDataset(path, version=Version(None, None)).load()
+    newest = ModelPayloadDataset(path, version=Version(None, None)).load()
     expected = _payload(1)["state_dict"]
     assert all(torch.equal(newest["state_dict"][k], v) for k, v in expected.items())
     with pytest.raises(DatasetError, match="must not exist"):
-        GeneratorPayloadDataset(path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(
+        ModelPayloadDataset(path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(
             _payload(2)
         )
 
@@ -54,22 +50,20 @@ def test_load_refuses_arbitrary_pickles(tmp_path: Path) -> None:
     path = tmp_path / "evil.pt"
     torch.save({"architecture": {}, "state_dict": NotWeights()}, path)
     with pytest.raises(DatasetError, match="weights_only=True"):
-        GeneratorPayloadDataset(str(path)).load()
+        ModelPayloadDataset(str(path)).load()
 
 
 def test_missing_file_and_wrong_content_say_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="kedro run --pipeline training"):
-        GeneratorPayloadDataset(str(tmp_path / "absent.pt")).load()
-    with pytest.raises(DatasetError, match="generator_payload"):
-        GeneratorPayloadDataset(str(tmp_path / "x.pt")).save({"weights": 1})
+        ModelPayloadDataset(str(tmp_path / "absent.pt")).load()
+    with pytest.raises(DatasetError, match="expected a model payload"):
+        ModelPayloadDataset(str(tmp_path / "x.pt")).save({"weights": 1})
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(DatasetError, match=r"not a generator payload with keys"):
-        GeneratorPayloadDataset(str(tmp_path / "other.pt")).load()
+    with pytest.raises(DatasetError, match=r"not a model payload with keys"):
+        ModelPayloadDataset(str(tmp_path / "other.pt")).load()
 
 
 def test_exists_is_false_for_a_folder_without_versions(tmp_path: Path) -> None:
     (tmp_path / "generator_gan.pt").mkdir()
-    dataset = GeneratorPayloadDataset(
-        str(tmp_path / "generator_gan.pt"), version=Version(None, None)
-    )
+    dataset = ModelPayloadDataset(str(tmp_path / "generator_gan.pt"), version=Version(None, None))
     assert not dataset.exists()

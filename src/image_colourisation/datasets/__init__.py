@@ -3,11 +3,11 @@
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
-from .torch_models import GeneratorPayloadDataset
+from .torch_models import ModelPayloadDataset
 
 __all__ = [
     "CIFAR10ArchiveDataset",
     "GeneratorChoiceDataset",
-    "GeneratorPayloadDataset",
+    "ModelPayloadDataset",
     "NpzDataset",
 ]

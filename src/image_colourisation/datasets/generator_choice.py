@@ -6,7 +6,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError, Version
 
-from image_colourisation.datasets.torch_models import GeneratorPayloadDataset
+from image_colourisation.datasets.torch_models import ModelPayloadDataset
 from image_colourisation.model_sources import load_generator
 from image_colourisation.models import generator_payload
 
@@ -43,7 +43,7 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
     def load(self) -> dict[str, Any] | None:
         if self._source != LATEST:
             return {**generator_payload(load_generator(self._source)), "source": self._source}
-        versions = GeneratorPayloadDataset(str(self._latest_folder), version=Version(None, None))
+        versions = ModelPayloadDataset(str(self._latest_folder), version=Version(None, None))
         if not versions.exists():
             if self._optional:
                 logger.warning(

@@ -1,4 +1,7 @@
-"""A versioned Kedro dataset for a generator payload (architecture + state dict) saved by torch."""
+"""A versioned Kedro dataset for a model payload (architecture + state dict) saved by torch.
+
+The generators and the evaluation's classifier are both stored this way.
+"""
 
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,23 +24,24 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as error:
         raise DatasetError(
-            f"{what}: {path} does not exist: run `kedro run --pipeline training` first."
+            f"{what}: {path} does not exist: run the pipeline that trains it first "
+            "(`kedro run --pipeline training` for the generators)."
         ) from error
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         raise DatasetError(
-            f"{what}: {path} is not a generator payload that loads with weights_only=True "
+            f"{what}: {path} is not a model payload that loads with weights_only=True "
             f"({type(error).__name__}: {error}). Give a file written by the training pipeline."
         ) from error
     if not isinstance(payload, dict) or any(key not in payload for key in PAYLOAD_KEYS):
         found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
         raise DatasetError(
-            f"{what}: {path} holds {found}, not a generator payload with keys {list(PAYLOAD_KEYS)}."
+            f"{what}: {path} holds {found}, not a model payload with keys {list(PAYLOAD_KEYS)}."
         )
     return payload
 
 
-class GeneratorPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
-    """Saves and loads `models.generator_payload(...)` dicts with `torch.save`.
+class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
+    """Saves and loads model payloads (`models.generator_payload`, `classifier_payload`).
 
     Loading uses `weights_only=True` (plain tensors and containers only, never arbitrary
     pickles). Saving writes a temporary file beside the target and renames it into place, so
@@ -61,7 +65,7 @@ class GeneratorPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str,
     def save(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict) or any(key not in data for key in PAYLOAD_KEYS):
             raise DatasetError(
-                f"{self._filepath}: expected models.generator_payload(...) output "
+                f"{self._filepath}: expected a model payload "
                 f"(a dict with {list(PAYLOAD_KEYS)}), got {type(data).__name__}."
             )
         with atomic_write(Path(self._get_save_path())) as file:

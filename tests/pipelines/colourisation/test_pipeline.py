@@ -9,7 +9,7 @@ import yaml
 from kedro.io import Version
 from PIL import Image
 
-from image_colourisation.datasets import GeneratorPayloadDataset
+from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator, generator_payload
 from image_colourisation.photos import DEFAULT_RENDER_SIZE
 from image_colourisation.pipelines.colourisation.nodes import choose_generator, colourise_photos
@@ -65,7 +65,7 @@ def test_pipeline_default_render_size_is_the_command_default():
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     """One real run: the latest generator_gan, a sub-folder, and an output the user already has."""
     models = kedro_project / "data/06_models/generator_gan.pt"
-    GeneratorPayloadDataset(str(models), version=Version(None, None)).save(
+    ModelPayloadDataset(str(models), version=Version(None, None)).save(
         generator_payload(tiny_trained_generator())
     )
     photos = kedro_project / "data/01_raw/photos"

@@ -7,11 +7,11 @@ import pytest
 import torch
 from kedro.io import DatasetError, Version
 
-from image_colourisation.datasets import GeneratorChoiceDataset, GeneratorPayloadDataset
+from image_colourisation.datasets import GeneratorChoiceDataset, ModelPayloadDataset
 
 
 def save_version(folder: Path, payload: dict, version: str) -> Path:
-    GeneratorPayloadDataset(str(folder), version=Version(None, version)).save(payload)
+    ModelPayloadDataset(str(folder), version=Version(None, version)).save(payload)
     return folder / version / folder.name
 
 
