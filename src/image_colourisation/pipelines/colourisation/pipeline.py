@@ -20,5 +20,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="colourised_photos",
                 name="colourise_photos",
             ),
-        ]
+        ],
+        tags=["colourisation"],
     )

@@ -14,5 +14,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["cifar10_images", "ingestion_class_counts"],
                 name="validate_cifar10",
             )
-        ]
+        ],
+        tags=["ingestion"],
     )

@@ -35,5 +35,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="split_class_counts",
                 name="report_split_counts",
             ),
-        ]
+        ],
+        tags=["preprocessing"],
     )
