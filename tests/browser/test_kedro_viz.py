@@ -67,6 +67,8 @@ def expect_nodes_drawn(page: Page, pipelines: dict[str, set[str]]) -> None:
         show_pipeline(page, name)
         for node in sorted(nodes):
             drawn = page.locator("g.pipeline-node").get_by_text(node, exact=True)
+            # Exactly one once the switch settles: the previous chart's copy fades out first.
+            expect(drawn, f"node {node!r} of pipeline {name!r}").to_have_count(1)
             expect(drawn, f"node {node!r} of pipeline {name!r}").to_be_visible()
 
 
