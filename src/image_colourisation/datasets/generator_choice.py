@@ -23,7 +23,7 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
     chosen per run on the command line while the loading stays in the catalog.
 
     The result is a `models.generator_payload` dict, the same thing the training pipeline
-    outputs, plus `source`: the exact file or URI, so the report names what it scored. With
+    outputs, plus `source`: the exact file or URI, so a report can name what it used. With
     `optional: true`, an empty `latest` folder loads as None (the row is left out, with a log
     line) rather than failing; a source the user named explicitly must always load.
     """
@@ -55,7 +55,7 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
             raise DatasetError(
                 f"No generator saved under {self._latest_folder}: run `kedro run --pipeline "
                 "training` first, or name a model with --params, e.g. "
-                '"evaluation.gan_model=runs:/<run_id>/generator".'
+                '"colourisation.model=runs:/<run_id>/generator" or "evaluation.gan_model=...".'
             )
         newest = self._latest_folder / versions.resolve_load_version() / self._latest_folder.name
         return {**versions.load(), "source": newest.as_posix()}

@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 from kedro.io import Version
 from PIL import Image
 
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.models import Generator, generator_payload
+from image_colourisation.models import Generator, generator_from_payload, generator_payload
 from image_colourisation.photos import DEFAULT_RENDER_SIZE
-from image_colourisation.pipelines.colourisation.nodes import choose_generator, colourise_photos
+from image_colourisation.pipelines.colourisation.nodes import colourise_photos
 from tests.conftest import PROJECT_ROOT, run_kedro
 from tests.photo_models import real_photo, tiny_trained_generator
 
@@ -22,14 +24,22 @@ def same_weights(left: torch.nn.Module, right: torch.nn.Module) -> bool:
     return all(torch.equal(a, b) for a, b in pairs)
 
 
-def test_choose_generator_takes_the_latest_unless_a_source_is_named(tmp_path):
+def test_the_catalog_takes_the_latest_gan_unless_colourisation_model_names_one(
+    kedro_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     trained = tiny_trained_generator()
+    models = kedro_project / "data/06_models/generator_gan.pt"
+    ModelPayloadDataset(str(models), version=Version(None, None)).save(generator_payload(trained))
     torch.manual_seed(1)
     other = Generator(width=8)
     torch.save(generator_payload(other), tmp_path / "other.pt")
-    latest = generator_payload(trained)
-    assert same_weights(choose_generator(latest, None), trained)
-    assert same_weights(choose_generator(latest, str(tmp_path / "other.pt")), other)
+    monkeypatch.chdir(kedro_project)
+    bootstrap_project(kedro_project)
+    named = {"colourisation": {"model": str(tmp_path / "other.pt")}}
+    for runtime_params, expected in [({}, trained), (named, other)]:
+        with KedroSession.create(kedro_project, runtime_params=runtime_params) as session:
+            payload = session.load_context().catalog.get("colourisation_generator").load()
+        assert same_weights(generator_from_payload(payload), expected)
 
 
 def test_colourise_photos_is_lazy_and_keeps_names():
@@ -43,7 +53,7 @@ def test_colourise_photos_is_lazy_and_keeps_names():
         return load
 
     photos = {"rocket.jpg": loader("rocket"), "1969/cat.png": loader("chelsea")}
-    coloured = colourise_photos(photos, tiny_trained_generator(), 64)
+    coloured = colourise_photos(photos, generator_payload(tiny_trained_generator()), 64)
     assert sorted(coloured) == ["1969/cat.png", "rocket.jpg"]
     assert loads == []  # nothing read until the output folder saves it
     assert coloured["1969/cat.png"]().size == (451, 300)
@@ -52,14 +62,14 @@ def test_colourise_photos_is_lazy_and_keeps_names():
 
 def test_colourise_photos_checks_render_size_before_any_work():
     with pytest.raises(ValueError, match="multiple of 32"):
-        colourise_photos({}, tiny_trained_generator(), 48)
+        colourise_photos({}, generator_payload(tiny_trained_generator()), 48)
 
 
 def test_pipeline_default_render_size_is_the_command_default():
     parameters = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_colourisation.yml").read_text()
     )
-    assert parameters["colourisation"] == {"model": None, "render_size": DEFAULT_RENDER_SIZE}
+    assert parameters["colourisation"] == {"render_size": DEFAULT_RENDER_SIZE}
 
 
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):

@@ -1,7 +1,7 @@
 """The evaluation pipeline's shape, alone and wired after training."""
 
+from image_colourisation.pipeline_registry import after_training
 from image_colourisation.pipelines import evaluation, training
-from image_colourisation.pipelines.evaluation.pipeline import after_training
 
 
 def test_alone_it_reads_the_generators_through_the_choice_datasets() -> None:

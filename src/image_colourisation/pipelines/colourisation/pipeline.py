@@ -1,19 +1,13 @@
-"""photos + generator_gan (or `colourisation.model`) -> colourised photos, same names and sizes."""
+"""photos + the chosen generator (the latest GAN by default) -> colourised photos, same names."""
 
 from kedro.pipeline import Node, Pipeline
 
-from image_colourisation.pipelines.colourisation.nodes import choose_generator, colourise_photos
+from image_colourisation.pipelines.colourisation.nodes import colourise_photos
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(
-                choose_generator,
-                inputs=["generator_gan", "params:colourisation.model"],
-                outputs="colourisation_generator",
-                name="choose_colourisation_generator",
-            ),
             Node(
                 colourise_photos,
                 inputs=["photos", "colourisation_generator", "params:colourisation.render_size"],

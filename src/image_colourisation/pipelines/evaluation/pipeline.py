@@ -2,8 +2,8 @@
 
 On its own (`kedro run --pipeline evaluation`) it reads the generators through the catalog's
 GeneratorChoiceDataset entries (`latest`, or a model named with --params). In a run that also
-trains, `after_training` wires it to the training pipeline's outputs instead, so it scores the
-generators of that run and Kedro orders it after the training nodes.
+trains, `pipeline_registry.after_training` wires it to the training pipeline's outputs instead,
+so it scores the generators of that run and Kedro orders it after the training nodes.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -16,20 +16,6 @@ from .nodes import (
     train_semantic_classifier,
 )
 from .plots import plot_ab_distribution, plot_metrics, plot_per_class, plot_samples
-
-TRAINED_GENERATORS = {
-    "evaluation_gan_generator": "generator_gan",
-    "evaluation_l1_generator": "generator_l1",
-}
-
-
-def after_training(evaluation: Pipeline) -> Pipeline:
-    """The evaluation pipeline fed by the training pipeline's `generator_gan`/`generator_l1`.
-
-    For pipelines that include training (`__default__`): without this data dependency Kedro is
-    free to run the evaluation before the training nodes, on an older model or none.
-    """
-    return Pipeline(evaluation, inputs=TRAINED_GENERATORS)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
