@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
-from kedro.io import Version
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, Version
 from PIL import Image
 
 from image_colourisation.datasets import ModelPayloadDataset
@@ -33,12 +32,17 @@ def test_the_catalog_takes_the_latest_gan_unless_colourisation_model_names_one(
     torch.manual_seed(1)
     other = Generator(width=8)
     torch.save(generator_payload(other), tmp_path / "other.pt")
-    monkeypatch.chdir(kedro_project)
-    bootstrap_project(kedro_project)
+    monkeypatch.chdir(kedro_project)  # the catalog's paths are relative to the project
     named = {"colourisation": {"model": str(tmp_path / "other.pt")}}
     for runtime_params, expected in [({}, trained), (named, other)]:
-        with KedroSession.create(kedro_project, runtime_params=runtime_params) as session:
-            payload = session.load_context().catalog.get("colourisation_generator").load()
+        # The project's own catalog, resolved as `kedro run --params` would (no session: its
+        # kedro-mlflow hooks would point this test process at the temporary MLflow store).
+        config = OmegaConfigLoader(
+            str(kedro_project / "conf"), base_env="base", default_run_env="local",
+            runtime_params=runtime_params,
+        )  # fmt: skip
+        catalog = DataCatalog.from_config(config["catalog"])
+        payload = catalog.get("colourisation_generator").load()
         assert same_weights(generator_from_payload(payload), expected)
 
 
