@@ -1,6 +1,7 @@
 """A local HTTP server on 127.0.0.1 with Range support, for offline download tests."""
 
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,9 @@ class ServerState:
     port: int = 0
     honour_ranges: bool = True
     cut_after: int | None = None  # announce the full length but stop sending after this many bytes
+    stall_after: int | None = None  # send this many bytes, then go silent (the socket stays open)
     ranges: list[str | None] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)  # ends every stall
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.port}/{name}"
@@ -46,6 +49,11 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data) - start))
             self.end_headers()
             stop = len(data) if state.cut_after is None else start + state.cut_after
+            if state.stall_after is not None:
+                self.wfile.write(data[start : start + state.stall_after])
+                self.wfile.flush()
+                state.released.wait(timeout=30)  # silent, connection open, until the test ends
+                return
             self.wfile.write(data[start:stop])
 
         def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
@@ -65,6 +73,20 @@ def serve_directory(root: Path) -> Iterator[ServerState]:
     try:
         yield state
     finally:
+        state.released.set()
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A URL on 127.0.0.1 whose server accepts connections and never answers a request.
+
+    The kernel completes the TCP handshake for a listening socket, so a client connects and
+    sends its request, then waits for an answer that never comes.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/archive.tar.gz"

@@ -1,16 +1,26 @@
 """download(): http:// and file:// sources, resume from a .part file, md5 check, errors."""
 
+import errno
 import hashlib
+import io
+import os
+import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from image_colourisation import download as download_module
 from image_colourisation.download import DownloadError, download, file_md5, url_basename
-from tests.http_server import ServerState, serve_directory
+from tests.http_server import ServerState, serve_directory, silent_server
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB: several read chunks would be needed if smaller
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+DOWNLOAD_IN_A_CHILD = (
+    "import sys; from image_colourisation.download import download; download(*sys.argv[1:])"
+)
 
 
 @pytest.fixture
@@ -119,3 +129,127 @@ def test_url_basename() -> None:
     assert url_basename("file:///a/b%20c.tar.gz") == "b c.tar.gz"
     with pytest.raises(ValueError, match="does not end in a file name"):
         url_basename("https://host/dir/")
+
+
+def test_switched_off_progress_bar_does_not_break_the_download(
+    server: ServerState, tmp_path: Path
+) -> None:
+    """TQDM_DISABLE (read by tqdm at import, hence a fresh process) leaves the bar's counter at 0."""
+    target = tmp_path / "archive.tar.gz"
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", DOWNLOAD_IN_A_CHILD, server.url("archive.tar.gz"), str(target), PAYLOAD_MD5],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("obstacle", ["read-only folder", "a file where the folder goes"])
+def test_unwritable_folder_is_named_with_the_real_reason(
+    server: ServerState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, obstacle: str
+) -> None:
+    if obstacle == "read-only folder":
+        folder = tmp_path / "raw"
+        folder.mkdir(mode=0o555)
+        reason = "Permission denied"
+        if os.geteuid() == 0:  # root writes anywhere: open() answers as it would anyone else
+
+            def refuse(path: Path, *args: object, **kwargs: object) -> None:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+            monkeypatch.setattr(download_module, "open", refuse, raising=False)
+    else:
+        (tmp_path / "data").write_text("a file, not a folder")
+        folder = tmp_path / "data" / "raw"
+        reason = "Not a directory"
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), folder / "archive.tar.gz", PAYLOAD_MD5)
+    message = str(caught.value)
+    assert f"Cannot write the download into {folder}: {reason}" in message
+    assert "No such file" not in message and caught.value.__cause__.strerror == reason
+    assert server.ranges == []  # refused before asking the server for anything
+
+
+def test_read_only_part_file_names_the_folder(server: ServerState, tmp_path: Path) -> None:
+    """A real failure for root too: the .part name is taken by a folder."""
+    (tmp_path / "archive.tar.gz.part").mkdir()
+    with pytest.raises(DownloadError, match=f"Cannot write the download into {tmp_path}: Is a dir"):
+        download(server.url("archive.tar.gz"), tmp_path / "archive.tar.gz", PAYLOAD_MD5)
+
+
+def test_a_server_that_never_answers_times_out_naming_the_url(tmp_path: Path) -> None:
+    target = tmp_path / "archive.tar.gz"
+    with silent_server() as url, pytest.raises(DownloadError) as caught:
+        download(url, target, PAYLOAD_MD5, timeout=0.3)
+    message = str(caught.value)
+    for expected in [url, "sent nothing for 0.3 s", "can be resumed", "cifar10.timeout"]:
+        assert expected in message
+    assert list(tmp_path.iterdir()) == []  # nothing arrived, so no empty .part either
+
+
+def test_a_server_that_goes_silent_midway_keeps_the_bytes_for_resuming(
+    server: ServerState, tmp_path: Path
+) -> None:
+    target = tmp_path / "archive.tar.gz"
+    server.stall_after = 200_000
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), target, PAYLOAD_MD5, timeout=0.3)
+    message = str(caught.value)
+    assert "sent nothing for 0.3 s" in message and "200,000 bytes" in message
+    assert "archive.tar.gz.part: run again to resume" in message
+    server.stall_after = None
+    download(server.url("archive.tar.gz"), target, PAYLOAD_MD5, timeout=0.3)
+    assert server.ranges == [None, "bytes=200000-"]
+    assert target.read_bytes() == PAYLOAD
+
+
+class _NearlyFullDisk(io.FileIO):
+    """A file on a disk with room for `ROOM` bytes: a short write, then ENOSPC."""
+
+    ROOM = 300_000
+
+    def __init__(self, path: Path, mode: str, buffering: int) -> None:
+        assert buffering == 0  # the real sink is unbuffered too
+        super().__init__(path, mode)
+
+    def write(self, data: bytes) -> int:
+        room = self.ROOM - os.fstat(self.fileno()).st_size
+        if room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.name)
+        return super().write(bytes(data[:room]))
+
+
+def test_full_disk_says_so_and_keeps_the_partial_download(
+    server: ServerState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "archive.tar.gz"
+    monkeypatch.setattr(download_module, "open", _NearlyFullDisk, raising=False)
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), target, PAYLOAD_MD5)
+    message = str(caught.value)
+    for expected in ["the disk is full", f"Free some space in {tmp_path}", "300,000 bytes",
+                     "kept in", "run again to resume"]:  # fmt: skip
+        assert expected in message
+    monkeypatch.undo()
+    assert target.with_name("archive.tar.gz.part").stat().st_size == 300_000
+    download(server.url("archive.tar.gz"), target, PAYLOAD_MD5)
+    assert server.ranges[-1] == "bytes=300000-" and target.read_bytes() == PAYLOAD
+
+
+def test_file_size_limit_reached_is_explained(tmp_path: Path) -> None:
+    """A real errno 27 (EFBIG): a child process whose `ulimit -f` is 300,000 bytes."""
+    source = tmp_path / "source.tar.gz"
+    source.write_bytes(PAYLOAD)
+    target = tmp_path / "raw" / "archive.tar.gz"
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    result = subprocess.run(
+        [sys.executable, "-c", DOWNLOAD_IN_A_CHILD, source.as_uri(), str(target), PAYLOAD_MD5],
+        preexec_fn=limit_file_size, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "largest size allowed here" in result.stderr and "run again to resume" in result.stderr
+    assert target.with_name("archive.tar.gz.part").stat().st_size == 300_000
