@@ -1,18 +1,24 @@
 """CIFAR10ArchiveDataset: download, md5 before reading, in-place reading, refusing bad pickles."""
 
 import _codecs
+import gzip
 import hashlib
+import io
 import os
 import pickle
 import shlex
+import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from kedro.io import DatasetError
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, DatasetError
 
 from image_colourisation.datasets import CIFAR10ArchiveDataset
+from image_colourisation.datasets import cifar10 as cifar10_module
 from image_colourisation.download import file_md5
 from tests.cifar_archive import (
     CLASS_NAMES,
@@ -176,3 +182,166 @@ def test_save_is_refused_and_md5_must_be_hex(
         _dataset(tmp_path, path.as_uri(), md5).save({})
     with pytest.raises(DatasetError, match="32 hexadecimal digits, got '1234'"):
         _dataset(tmp_path, path.as_uri(), "1234")
+
+
+def _load_members(tmp_path: Path, members: dict[str, bytes]) -> dict[str, np.ndarray]:
+    md5 = write_tar(tmp_path / "odd.tar.gz", members)
+    return _dataset(tmp_path / "raw", (tmp_path / "odd.tar.gz").as_uri(), md5).load()
+
+
+def _batch(**fields: object) -> bytes:
+    """A 3-image batch pickle of valid fields, with `fields` (bytes keys as text) replaced."""
+    batch = {
+        b"batch_label": b"odd",
+        b"labels": [0, 1, 2],
+        b"data": smooth_images(np.random.default_rng(0), 3).transpose(0, 3, 1, 2).reshape(3, -1),
+        b"filenames": [b"a.png", b"b.png", b"c.png"],
+    }
+    for key, value in fields.items():
+        if value is None:
+            del batch[key.encode()]
+        else:
+            batch[key.encode()] = value
+    return pickle.dumps(batch, protocol=2)
+
+
+_MEMBER = "cifar-10-batches-py/data_batch_2 in .*odd.tar.gz: .*"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"labels": [3.7, 1, 2]}, r"b'labels' must be whole numbers 0-9 .*label 0 is 3.7 \(a float\)"),
+        ({"labels": [0, 1, 2.0]}, r"label 2 is 2.0 \(a float\)"),
+        ({"labels": b"\x00\x01\x02"}, r"b'labels' must be a list of whole numbers 0-9 .*got bytes"),
+        ({"labels": [b"0", b"1", b"2"]}, r"label 0 is b'0' \(a bytes\)"),
+        ({"labels": ["0", "1", "2"]}, r"label 0 is '0' \(a str\)"),
+        ({"labels": [True, 1, 2]}, r"label 0 is True \(a bool\)"),
+        ({"labels": [0, 10, 2]}, r"whole numbers 0-9 .*label 1 is 10\."),
+        ({"labels": [0, -1, 2]}, r"label 1 is -1\."),
+        ({"labels": [0, 2**70, 2]}, r"label 1 is 1180591620717411303424\."),
+        ({"labels": np.array([0.0, 1.0, 2.0])}, r"got a float64 array of shape \(3,\)"),
+        ({"labels": np.array([0, 12, 2])}, r"label 1 is 12 \(1 outside the range\)"),
+        ({"labels": [0, 1]}, r"2 labels for 3 images in b'data'"),
+        ({"labels": None}, r"b'labels' must be .*got nothing \(the field is missing\)"),
+        ({"data": np.zeros((3, 3072), np.float32)}, r"b'data' must be a uint8 array .*float32"),
+        ({"data": np.zeros((3, 1024), np.uint8)}, r"b'data' must be .*got a uint8 array of shape \(3, 1024\)"),
+        ({"data": [[0] * 3072] * 3}, r"b'data' must be .*got a list of 3 \(list\)"),
+        ({"filenames": [b"a.png"]}, r"b'filenames' must be a list of 3 names .*list of 1 \(bytes\)"),
+        ({"filenames": [1, 2, 3]}, r"b'filenames' must be a list of 3 names .*list of 3 \(int\)"),
+    ],
+)  # fmt: skip
+def test_every_field_of_a_batch_is_checked_naming_the_member(
+    tmp_path: Path, fields: dict, message: str
+) -> None:
+    members = archive_members()
+    members["data_batch_2"] = _batch(**fields)
+    with pytest.raises(DatasetError, match=_MEMBER + message):
+        _load_members(tmp_path, members)
+
+
+def test_labels_as_a_numpy_integer_array_are_accepted(tmp_path: Path) -> None:
+    members = archive_members()
+    members["data_batch_2"] = _batch(labels=np.array([7, 8, 9], dtype=np.uint8))
+    data = _load_members(tmp_path, members)
+    assert data["labels"].dtype == np.int64 and data["labels"][10:13].tolist() == [7, 8, 9]
+
+
+def test_labels_must_lie_within_the_classes_of_batches_meta(tmp_path: Path) -> None:
+    members = archive_members()
+    meta = {b"label_names": [b"cat", b"dog", b"frog"]}
+    members["batches.meta"] = pickle.dumps(meta, protocol=2)  # 3 classes; batches cycle 0-9
+    with pytest.raises(DatasetError, match=r"data_batch_1 in .*whole numbers 0-2 .*label 3 is 3\."):
+        _load_members(tmp_path, members)
+
+
+@pytest.mark.parametrize(
+    ("label_names", "message"),
+    [
+        (None, r"b'label_names' must be a non-empty list .*got nothing"),
+        ([], r"b'label_names' must be a non-empty list .*got a list of 0 \(empty\)"),
+        ([b"cat", 7], r"must hold text; entry 1 is 7"),
+        ([b"cat", b"\xff"], r"must hold text; entry 1 is b'\\xff'"),
+        ([b"cat", b"cat"], r"repeats a name"),
+    ],
+)
+def test_class_names_in_batches_meta_are_checked(
+    tmp_path: Path, label_names: object, message: str
+) -> None:
+    members = archive_members()
+    meta = {} if label_names is None else {b"label_names": label_names}
+    members["batches.meta"] = pickle.dumps(meta, protocol=2)
+    with pytest.raises(
+        DatasetError, match="cifar-10-batches-py/batches.meta in .*odd.tar.gz: .*" + message
+    ):
+        _load_members(tmp_path, members)
+
+
+def _gzip_tar_header(path: Path, name: str, declared: int) -> str:
+    """A .tar.gz holding only the header of an entry that claims `declared` bytes (and 1 KiB)."""
+    info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+    info.size = declared
+    path.write_bytes(gzip.compress(info.tobuf(format=tarfile.GNU_FORMAT) + bytes(1024)))
+    return file_md5(path)
+
+
+@pytest.mark.parametrize("name", ["data_batch_1", "readme.html"])
+def test_an_entry_declaring_more_than_a_batch_can_be_is_refused_unread(
+    tmp_path: Path, name: str
+) -> None:
+    md5 = _gzip_tar_header(tmp_path / "bomb.tar.gz", name, 3 << 30)
+    started = time.perf_counter()
+    with pytest.raises(DatasetError) as caught:
+        _dataset(tmp_path / "raw", (tmp_path / "bomb.tar.gz").as_uri(), md5).load()
+    assert time.perf_counter() - started < 5
+    message = str(caught.value)
+    assert f"cifar-10-batches-py/{name} in " in message
+    assert "declares 3,221,225,472 bytes, more than the 64 MiB" in message
+    assert "not read" in message and "decompression bomb" in message
+
+
+def test_huge_tar_headers_are_cut_off_while_reading(tmp_path: Path) -> None:
+    """A pax record is read whole by tarfile before the entry is seen: the stream stops it."""
+    path = tmp_path / "pax.tar.gz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
+        info = tarfile.TarInfo("cifar-10-batches-py/readme.html")
+        info.pax_headers = {"comment": "x" * (3 << 20)}  # 3 MiB that gzip makes 3 KiB
+        archive.addfile(info, io.BytesIO(b""))
+    with pytest.raises(
+        DatasetError, match="has more than 1 MiB of tar headers after the start of the archive"
+    ):
+        _dataset(tmp_path / "raw", path.as_uri(), file_md5(path)).load()
+
+
+def test_archive_expanding_past_the_bound_stops_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole-archive bound, shrunk to 100 kB so a tiny archive (215 kB) crosses it."""
+    monkeypatch.setattr(cifar10_module, "MAX_ARCHIVE_BYTES", 100_000)
+    with pytest.raises(DatasetError, match=r"expands to more than 0 MiB.*reading stopped"):
+        _load_members(tmp_path, archive_members())
+
+
+def test_too_many_entries_are_refused(tmp_path: Path) -> None:
+    members = {f"empty_{index}": b"" for index in range(70)}
+    with pytest.raises(DatasetError, match="holds more than 64 entries"):
+        _load_members(tmp_path, {**members, **archive_members()})
+
+
+def test_timeout_must_be_a_positive_number(tmp_path: Path) -> None:
+    for timeout in [0, -1, "60", True]:
+        with pytest.raises(DatasetError, match="cifar10.timeout must be a positive number"):
+            CIFAR10ArchiveDataset(str(tmp_path), timeout=timeout)
+
+
+def test_the_catalog_takes_cifar10_timeout_from_params_or_globals(kedro_project: Path) -> None:
+    """60 s by default, also when conf/local/globals.yml sets only the url and md5."""
+    local = kedro_project / "conf" / "local" / "globals.yml"
+    local.write_text(f"cifar10: {{url: 'file:///data/a.tar.gz', md5: '{'0' * 32}'}}\n")
+    for runtime_params, expected in [({}, 60.0), ({"cifar10": {"timeout": 5}}, 5.0)]:
+        config = OmegaConfigLoader(
+            str(kedro_project / "conf"), base_env="base", default_run_env="local",
+            runtime_params=runtime_params,
+        )  # fmt: skip
+        archive = DataCatalog.from_config(config["catalog"]).get("cifar10_archive")
+        assert archive._describe()["timeout"] == expected

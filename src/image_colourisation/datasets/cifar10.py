@@ -4,9 +4,17 @@
 and streams the batches out of the .tar.gz (nothing is extracted to disk). The batches are
 pickles, and unpickling runs code, so they go through an unpickler that can only build what
 a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays.
+
+A matching md5 only says the file is the one named in the configuration, not that it is
+sound, so reading is bounded too: no entry may declare more than `MAX_MEMBER_BYTES`, no more
+than `MAX_MEMBERS` entries, and the decompressed stream is cut off at `MAX_ARCHIVE_BYTES`
+(a 13 MB decompression bomb stops within a second instead of filling the memory). Every field
+of every batch is checked (labels are whole numbers within the classes of `batches.meta`) and
+a bad one is refused naming the archive member and the problem.
 """
 
 import _codecs
+import gzip
 import io
 import logging
 import pickle
@@ -14,12 +22,17 @@ import re
 import tarfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
-from image_colourisation.download import download, file_md5, url_basename
+from image_colourisation.download import (
+    DEFAULT_TIMEOUT_SECONDS,
+    download,
+    file_md5,
+    url_basename,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +47,13 @@ _BATCH_SPLITS = {
 }
 _IMAGE_SIDE = 32
 _ROW_BYTES = 3 * _IMAGE_SIDE * _IMAGE_SIDE
+
+# An official batch (10,000 images) is a 31 MB pickle and the official archive expands to
+# 178 MiB in 8 entries; these bounds are generous for any archive in that format.
+MAX_MEMBER_BYTES = 64 << 20
+MAX_MEMBERS = 64
+MAX_ARCHIVE_BYTES = 512 << 20
+_HEADER_BYTES = 1 << 20  # room for the tar headers (long names, pax records) before an entry
 
 
 def _encode_latin1(text: str, encoding: str) -> bytes:
@@ -76,6 +96,7 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         directory: str,
         url: str = OFFICIAL_URL,
         md5: str = OFFICIAL_MD5,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         md5 = str(md5).lower()
@@ -84,8 +105,13 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
                 f"cifar10 md5 must be 32 hexadecimal digits, got {md5!r}. Copy the checksum "
                 "exactly (when it is given through --params, make sure it was not cut short)."
             )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise DatasetError(
+                f"cifar10.timeout must be a positive number of seconds, got {timeout!r}."
+            )
         self._url = url
         self._md5 = md5
+        self._timeout = float(timeout)
         self._filepath = Path(directory) / url_basename(url)
         self.metadata = metadata
 
@@ -94,7 +120,7 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             self._verify_existing()
         else:
             logger.info("%s is missing: downloading it from %s", self._filepath, self._url)
-            download(self._url, self._filepath, self._md5)
+            download(self._url, self._filepath, self._md5, self._timeout)
         return _read_archive(self._filepath)
 
     def save(self, data: Any) -> None:
@@ -115,18 +141,23 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "url": self._url, "md5": self._md5}
+        return {
+            "filepath": str(self._filepath),
+            "url": self._url,
+            "md5": self._md5,
+            "timeout": self._timeout,
+        }
 
 
 def _read_archive(path: Path) -> dict[str, np.ndarray]:
     """Assemble the data contract from the archive's meta and batch members."""
     members = _read_members(path)
-    if b"label_names" not in members[_META]:
-        raise DatasetError(f"{_FOLDER}/{_META} in {path} has no b'label_names'.")
-    class_names = [name.decode() for name in members[_META][b"label_names"]]
+    class_names = _class_names(path, members[_META])
     images, labels, splits = [], [], []
     for name, split in _BATCH_SPLITS.items():
-        batch_images, batch_labels = _batch_arrays(path, name, members.pop(name))
+        batch_images, batch_labels = _batch_arrays(
+            f"{_FOLDER}/{name} in {path}", members.pop(name), len(class_names)
+        )
         images.append(batch_images)
         labels.append(batch_labels)
         splits.append(np.full(len(batch_labels), split))
@@ -138,16 +169,63 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
     }
 
 
+class _BoundedStream:
+    """The decompressed .tar stream, cut off where a CIFAR-10 archive would have ended.
+
+    tarfile reads an entry's headers (long names and pax records too, whatever their size)
+    before the loop sees the entry, so the bound is kept here, on the bytes themselves:
+    after each entry the stream may go on for that entry's declared size plus room for the
+    next entry's headers, and never past `MAX_ARCHIVE_BYTES` in all.
+    """
+
+    def __init__(self, raw: BinaryIO, path: Path) -> None:
+        self._raw = raw
+        self._path = path
+        self._position = 0
+        self._limit = _HEADER_BYTES
+        self._after = "the start of the archive"
+
+    def allow(self, member: tarfile.TarInfo) -> None:
+        """Let reading go on through `member`'s data and the headers of the entry after it."""
+        self._limit = self._position + member.size + _HEADER_BYTES
+        self._after = member.name
+
+    def read(self, size: int = -1) -> bytes:
+        limit = min(self._limit, MAX_ARCHIVE_BYTES)
+        room = limit - self._position
+        chunk = self._raw.read(room + 1 if size < 0 or size > room else size)
+        self._position += len(chunk)
+        if self._position > limit:
+            raise DatasetError(self._overrun_message(limit))
+        return chunk
+
+    def _overrun_message(self, limit: int) -> str:
+        if limit == MAX_ARCHIVE_BYTES:
+            problem = f"expands to more than {MAX_ARCHIVE_BYTES >> 20} MiB"
+        else:
+            problem = f"has more than {_HEADER_BYTES >> 20} MiB of tar headers after {self._after}"
+        return (
+            f"{self._path} {problem}, far beyond any CIFAR-10 archive (the official one "
+            "expands to 178 MiB): reading stopped there. It is not a CIFAR-10 archive (it may "
+            "be a decompression bomb): delete it and point cifar10.url and cifar10.md5 at the "
+            "real one."
+        )
+
+
 def _read_members(path: Path) -> dict[str, dict]:
     """Unpickle the wanted members while streaming the .tar.gz once, in whatever order."""
     wanted = {f"{_FOLDER}/{name}": name for name in [_META, *_BATCH_SPLITS]}
     members: dict[str, dict] = {}
     try:
-        with tarfile.open(path, "r|gz") as archive:
-            for member in archive:
-                if member.name in wanted and member.isfile():
-                    payload = archive.extractfile(member).read()
-                    members[wanted[member.name]] = _unpickle_member(path, member.name, payload)
+        with gzip.open(path, "rb") as raw:
+            stream = _BoundedStream(raw, path)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for count, member in enumerate(archive, start=1):
+                    _check_member(path, member, count)
+                    stream.allow(member)
+                    if member.name in wanted and member.isfile():
+                        payload = archive.extractfile(member).read()
+                        members[wanted[member.name]] = _unpickle_member(path, member.name, payload)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise DatasetError(
             f"{path} is truncated or not a valid .tar.gz ({error}), although its md5 matches: "
@@ -161,6 +239,22 @@ def _read_members(path: Path) -> dict[str, dict]:
             "Point cifar10.url at the python version of CIFAR-10 (cifar-10-python.tar.gz)."
         )
     return members
+
+
+def _check_member(path: Path, member: tarfile.TarInfo, count: int) -> None:
+    """Refuse an entry before reading it: too many entries, or one larger than any batch."""
+    if count > MAX_MEMBERS:
+        raise DatasetError(
+            f"{path} holds more than {MAX_MEMBERS} entries (the CIFAR-10 archive has 8): it "
+            "is not a CIFAR-10 archive. Point cifar10.url and cifar10.md5 at the real one."
+        )
+    if member.size > MAX_MEMBER_BYTES:
+        raise DatasetError(
+            f"{member.name} in {path} declares {member.size:,} bytes, more than the "
+            f"{MAX_MEMBER_BYTES >> 20} MiB any CIFAR-10 batch can need (an official batch is "
+            "31 MB), so it was not read: the archive is not a CIFAR-10 archive (it may be a "
+            "decompression bomb). Point cifar10.url and cifar10.md5 at the real one."
+        )
 
 
 def _unpickle_member(path: Path, member: str, payload: bytes) -> dict:
@@ -179,15 +273,106 @@ def _unpickle_member(path: Path, member: str, payload: bytes) -> dict:
     return content
 
 
-def _batch_arrays(path: Path, name: str, batch: dict) -> tuple[np.ndarray, np.ndarray]:
-    """A batch's N x 3072 planar rows -> images (N, 32, 32, 3) and int64 labels (N,)."""
-    data, labels = batch.get(b"data"), batch.get(b"labels")
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
-        raise DatasetError(f"{_FOLDER}/{name} in {path}: b'data' is not a 2-D uint8 array.")
-    if data.shape[1] != _ROW_BYTES or labels is None or len(labels) != len(data):
+def _class_names(path: Path, meta: dict) -> list[str]:
+    """The class names from `batches.meta`: a non-empty list of distinct UTF-8 names."""
+    where = f"{_FOLDER}/{_META} in {path}"
+    names = meta.get(b"label_names")
+    if not isinstance(names, list | tuple) or not names:
         raise DatasetError(
-            f"{_FOLDER}/{name} in {path}: expected N x {_ROW_BYTES} data with N labels, got "
-            f"data {data.shape} and {None if labels is None else len(labels)} labels."
+            f"{where}: b'label_names' must be a non-empty list of class names, got "
+            f"{_described(names)}."
+        )
+    decoded = []
+    for index, name in enumerate(names):
+        try:
+            decoded.append(name if isinstance(name, str) else name.decode("utf-8"))
+        except (AttributeError, UnicodeDecodeError):
+            raise DatasetError(
+                f"{where}: b'label_names' must hold text; entry {index} is {name!r}."
+            ) from None
+    if len(set(decoded)) != len(decoded):
+        raise DatasetError(f"{where}: b'label_names' repeats a name: {decoded}.")
+    return decoded
+
+
+def _batch_arrays(where: str, batch: dict, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's N x 3072 planar rows -> images (N, 32, 32, 3) and int64 labels (N,).
+
+    Every field is checked first; `where` (member and archive) starts each refusal.
+    """
+    data = batch.get(b"data")
+    if not (
+        isinstance(data, np.ndarray)
+        and data.dtype == np.uint8
+        and data.ndim == 2
+        and data.shape[1] == _ROW_BYTES
+    ):
+        raise DatasetError(
+            f"{where}: b'data' must be a uint8 array of N rows x {_ROW_BYTES} bytes (one "
+            f"32 x 32 RGB image a row), got {_described(data)}."
+        )
+    rows = len(data)
+    labels = _labels(where, batch.get(b"labels"), rows, num_classes)
+    filenames = batch.get(b"filenames")
+    if filenames is not None and (
+        not isinstance(filenames, list | tuple)
+        or len(filenames) != rows
+        or not all(isinstance(name, bytes | str) for name in filenames)
+    ):
+        raise DatasetError(
+            f"{where}: b'filenames' must be a list of {rows} names (one per image), got "
+            f"{_described(filenames)}."
         )
     images = data.reshape(-1, 3, _IMAGE_SIDE, _IMAGE_SIDE).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+    return np.ascontiguousarray(images), labels
+
+
+def _labels(where: str, labels: Any, rows: int, num_classes: int) -> np.ndarray:
+    """`labels` as int64 after checking they are `rows` whole numbers in 0..num_classes-1.
+
+    A float (3.7), a bool, bytes or text is refused, never rounded or parsed: a label that
+    is not a class number means the archive is not what it claims to be.
+    """
+    allowed = f"whole numbers 0-{num_classes - 1} (one per class in {_META})"
+    if isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu":
+        outside = np.flatnonzero((labels < 0) | (labels >= num_classes))
+        if outside.size:
+            index = int(outside[0])
+            raise DatasetError(
+                f"{where}: b'labels' must be {allowed}; label {index} is {labels[index]} "
+                f"({outside.size} outside the range)."
+            )
+        values = labels.astype(np.int64)
+    elif isinstance(labels, list | tuple):
+        for index, label in enumerate(labels):
+            if type(label) is not int or not 0 <= label < num_classes:
+                kind = "" if type(label) is int else f" (a {type(label).__name__})"
+                raise DatasetError(
+                    f"{where}: b'labels' must be {allowed}; label {index} is {label!r}{kind}."
+                )
+        values = np.array(labels, dtype=np.int64)
+    else:
+        raise DatasetError(
+            f"{where}: b'labels' must be a list of {allowed}, got {_described(labels)}."
+        )
+    if len(values) != rows:
+        raise DatasetError(
+            f"{where}: {len(values)} labels for {rows} images in b'data'; each image needs one."
+        )
+    return values
+
+
+def _described(value: Any) -> str:
+    """A short description of what a field holds, for an error message."""
+    if value is None:
+        return "nothing (the field is missing)"
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    if isinstance(value, list | tuple):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"a {type(value).__name__} of {len(value)} ({', '.join(kinds) or 'empty'})"
+    return f"{type(value).__name__} {_shortened(repr(value))}"
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
