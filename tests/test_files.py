@@ -1,5 +1,9 @@
 """atomic_write: the target changes only when the whole write succeeded."""
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,3 +27,54 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> N
         raise KeyboardInterrupt
     assert target.read_bytes() == b"the user's model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+_WRITE_FOREVER = """
+import sys, time
+from pathlib import Path
+from image_colourisation.files import atomic_write
+with atomic_write(Path(sys.argv[1])):
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def _kill_a_writer(target: Path) -> None:
+    """Start writing `target` in a child process and kill it (-9) mid-write."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WRITE_FOREVER, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "writing\n"
+    child.kill()
+    child.wait(timeout=10)
+    child.stdout.close()
+
+
+def _finished_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_temporaries_left_by_killed_writers_are_removed_by_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / "model [v2].pt"  # glob characters in the name are taken literally
+    _kill_a_writer(target)
+    (dead,) = tmp_path.glob(".model*.tmp")
+    assert dead.stat().st_size == 0  # what a kill -9 mid-write leaves
+    live = tmp_path / f".model [v2].pt.{os.getppid()}.tmp"  # another write still under way
+    live.write_bytes(b"half")
+    ancient = tmp_path / ".model [v2].pt.1.tmp"  # pid 1 always runs
+    ancient.touch()
+    long_ago = time.time() - 2 * 24 * 3600  # its pid may be in use again after a reboot
+    os.utime(ancient, (long_ago, long_ago))
+    others = [tmp_path / f".other.pt.{_finished_pid()}.tmp", tmp_path / ".model [v2].pt.x.tmp"]
+    for other in others:
+        other.touch()
+
+    with atomic_write(target) as file:
+        file.write(b"weights")
+
+    assert target.read_bytes() == b"weights"
+    assert not dead.exists() and not ancient.exists()
+    assert live.read_bytes() == b"half"
+    assert all(other.exists() for other in others)  # another target's, or not ours at all
