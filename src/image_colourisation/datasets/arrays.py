@@ -1,5 +1,6 @@
 """A Kedro dataset for a named set of numpy arrays in one `.npz` file, with no pickle."""
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,19 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
     Loading never unpickles (`allow_pickle=False`), so only plain numeric and string arrays
     round-trip. Saving writes a temporary file beside the target and renames it into place,
     so a crash never leaves a half-written file that looks complete.
+
+    `written_by` names the pipeline that writes the file, so that a missing or damaged file
+    (truncated by a full disk or a bad copy) comes with the command that rebuilds it.
     """
 
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        filepath: str,
+        written_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self._filepath = Path(filepath)
+        self._written_by = written_by
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
@@ -27,15 +37,26 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
                 return {name: archive[name] for name in archive.files}
         except FileNotFoundError as error:
             raise DatasetError(
-                f"{self._filepath} does not exist: run the pipeline that writes it first."
+                f"{self._filepath} does not exist: {self._rebuild_hint('first')}"
+            ) from error
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+            raise DatasetError(
+                f"{self._filepath} is damaged or was not written by this project "
+                f"({type(error).__name__}: {error}). Delete it, then "
+                f"{self._rebuild_hint('again to rebuild it')}"
             ) from error
 
     def save(self, data: dict[str, np.ndarray]) -> None:
         with atomic_write(self._filepath) as file:
             np.savez(file, **data)
 
+    def _rebuild_hint(self, when: str) -> str:
+        if self._written_by is None:
+            return f"run the pipeline that writes it {when}."
+        return f"run `kedro run --pipeline {self._written_by}` {when}."
+
     def _exists(self) -> bool:
         return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+        return {"filepath": str(self._filepath), "written_by": self._written_by}
