@@ -1,6 +1,11 @@
 """Project pipelines: one per folder under `pipelines/`, and `__default__` running them all."""
 
+import importlib.resources
+from collections.abc import Iterable
+
+import click
 from kedro.framework.project import find_pipelines
+from kedro.framework.project import pipelines as project_pipelines
 from kedro.pipeline import Pipeline
 
 EVERY_PIPELINE = ("ingestion", "preprocessing", "training", "evaluation", "colourisation")
@@ -30,6 +35,9 @@ def register_pipelines() -> dict[str, Pipeline]:
     are there. In it the evaluation and the colourisation use the generators this very run
     trained, which also makes Kedro order them after training.
     """
+    # Kedro 1.7 keeps the names given to `kedro run --pipelines` here (no public accessor);
+    # when a later Kedro moves them, the check is skipped and Kedro's own error remains.
+    refuse_unknown_pipelines(getattr(project_pipelines, "_requested_pipelines", None) or [])
     pipelines = find_pipelines(raise_errors=True)
     if set(EVERY_PIPELINE) <= pipelines.keys():
         pipelines["__default__"] = (
@@ -39,3 +47,30 @@ def register_pipelines() -> dict[str, Pipeline]:
             + after_training(pipelines["evaluation"] + pipelines["colourisation"])
         )
     return pipelines
+
+
+def pipeline_names() -> list[str]:
+    """The project's pipelines: one package each under `pipelines/`."""
+    folder = importlib.resources.files("image_colourisation.pipelines")
+    return sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and entry.joinpath("__init__.py").is_file()
+    )
+
+
+def refuse_unknown_pipelines(requested: Iterable[str]) -> None:
+    """Stop a run that names a pipeline this project lacks, listing the ones it has.
+
+    Without this, Kedro's pipeline discovery answers `--pipeline nosuch` with an ImportError
+    about a module `image_colourisation.pipelines.nosuch`. A click `UsageError` is printed by
+    the `kedro` command as one message, without a traceback, and exits with status 2.
+    """
+    known = pipeline_names()
+    unknown = [name for name in requested if name != "__default__" and name not in known]
+    if unknown:
+        raise click.UsageError(
+            f"This project has no pipeline named {', '.join(map(repr, unknown))}. Its pipelines "
+            f"are: {', '.join(known)} (`kedro run --pipelines a,b` runs several; plain "
+            "`kedro run` runs them all)."
+        )
