@@ -1,6 +1,7 @@
 """photos.py: any photo in, a colourised photo of the same size and lightness out."""
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -201,3 +202,85 @@ def test_save_photo_writes_the_format_its_name_says(tmp_path, suffix, image_form
         assert written.format == image_format
         assert written.size == (640, 427)
     assert [path.name for path in target.parent.iterdir()] == [target.name]  # no temp left
+
+
+def _gray_frames(count: int, size: tuple[int, int] = (96, 80)) -> list[Image.Image]:
+    """`count` different gray crops of a real photo: frames of an animation or pages."""
+    gray = real_photo("astronaut").convert("L")
+    return [gray.crop((60 * i, 40, 60 * i + size[0], 40 + size[1])) for i in range(count)]
+
+
+def _reopened(frames: list[Image.Image], image_format: str, **options: object) -> Image.Image:
+    buffer = io.BytesIO()
+    frames[0].save(buffer, image_format, save_all=True, append_images=frames[1:], **options)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_animated_gif_keeps_every_frame_its_timing_and_loop(generator, tmp_path):
+    source = _gray_frames(3)
+    gif = _reopened(source, "GIF", duration=[100, 200, 300], loop=2)
+    frames = photos.colourise_frames(gif, generator)
+    assert [frame.info["duration"] for frame in frames] == [100, 200, 300]
+    for frame, gray in zip(frames, source, strict=True):
+        assert frame.size == gray.size
+        expected = gray_lightness(np.asarray(gray) / 255)
+        assert np.abs(lab_of(frame)[..., 0] - expected).max() <= 1.0
+        assert chroma(lab_of(frame)).mean() > 2.0
+
+    save_photo(frames, tmp_path / "waving.gif")
+    with Image.open(tmp_path / "waving.gif") as written:
+        assert (written.format, written.n_frames, written.info["loop"]) == ("GIF", 3, 2)
+        durations = []
+        for index in range(3):
+            written.seek(index)
+            durations.append(written.info["duration"])
+            assert chroma(lab_of(written)).mean() > 2.0  # every frame coloured, not only the first
+        assert durations == [100, 200, 300]
+
+
+def test_multi_page_tiff_keeps_every_page(generator, tmp_path):
+    pages = [*_gray_frames(1), _gray_frames(1, size=(40, 120))[0]]
+    tiff = _reopened(pages, "TIFF")
+    frames = photos.colourise_frames(tiff, generator)
+    save_photo(frames, tmp_path / "letters.tif")
+    with Image.open(tmp_path / "letters.tif") as written:
+        assert written.n_frames == 2
+        sizes = []
+        for index in range(2):
+            written.seek(index)
+            sizes.append(written.size)
+            assert written.mode == "RGB"
+        assert sizes == [(96, 80), (40, 120)]
+
+
+def test_multi_picture_jpeg_is_one_picture(generator, tmp_path):
+    """A phone's MPO holds a gain or depth map beside the photo: one picture, a plain JPEG."""
+    photo, preview = real_photo("coffee"), real_photo("coffee").resize((150, 100))
+    mpo = _reopened([photo, preview], "MPO")
+    assert (mpo.format, mpo.n_frames) == ("MPO", 2)
+    (frame,) = photos.colourise_frames(mpo, generator)
+    save_photo(frame, tmp_path / "phone.jpg", mpo.format)
+    with Image.open(tmp_path / "phone.jpg") as written:
+        assert (written.format, written.size) == ("JPEG", photo.size)
+
+
+def _dcx(pages: list[Image.Image]) -> Image.Image:
+    """A DCX fax file (several PCX pages), a multi-frame format Pillow cannot write."""
+    blobs = []
+    for page in pages:
+        buffer = io.BytesIO()
+        page.save(buffer, "PCX")
+        blobs.append(buffer.getvalue())
+    offsets, position = [], 4 + 4 * (len(blobs) + 1)
+    for blob in blobs:
+        offsets.append(position)
+        position += len(blob)
+    header = struct.pack(f"<{len(offsets) + 2}I", 987654321, *offsets, 0)
+    return Image.open(io.BytesIO(header + b"".join(blobs)))
+
+
+def test_several_frames_that_cannot_be_written_back_are_refused(generator):
+    fax = _dcx(_gray_frames(2))
+    assert (fax.format, fax.n_frames) == ("DCX", 2)
+    with pytest.raises(ValueError, match="it has 2 frames, and DCX files can only be written with"):
+        photos.colourise_frames(fax, generator)

@@ -28,7 +28,7 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
     remove_stale_temporaries(path)
     temporary = _temporary(path, os.getpid())
     try:
-        with temporary.open("wb") as file:
+        with temporary.open("w+b") as file:  # readable too: Pillow reads back TIFF pages
             yield file
         os.replace(temporary, path)
     except BaseException:

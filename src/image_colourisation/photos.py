@@ -6,11 +6,18 @@ bilinearly to the photo's full size and joined with the photo's own full-resolut
 edges stay as sharp as in the original. Both ends run in row strips so that a 12-megapixel
 photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
 
+An animated GIF, PNG or WebP and a multi-page TIFF are colourised frame by frame, keeping
+each frame's duration and the loop count (`colourise_frames`, `save_photo`).
+
 The `colourise` command (`colourise_cli.py`) and the Kedro pipeline (`pipelines/colourisation`) both call
-`colourise_image`; all Lab maths comes from `colour.py`.
+`colourise_frames` and `save_photo`, and find the photos of a folder with `scan_photo_folder`;
+all Lab maths comes from `colour.py`.
 """
 
-from collections.abc import Callable
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -36,6 +43,9 @@ L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes 
 _CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
 STRIP_PIXELS = 1 << 20  # pixels per row strip: about 12 MB of float32 Lab work space
 _GRAY_16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (PNG, TIFF)
+# Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
+# map or a preview beside the photo: more images, not more of the picture. One picture each.
+_ONE_PICTURE_FORMATS = {"MPO"}
 
 
 @cache
@@ -81,15 +91,134 @@ def colourise_image(
     return coloured
 
 
-def save_photo(image: Image.Image, target: Path, source_format: str | None = None) -> None:
-    """Write `image` to `target` in the format its extension names (else `source_format`).
+def frame_count(image: Image.Image) -> int:
+    """How many frames (animation frames, TIFF pages) of `image` are part of its picture."""
+    if image.format in _ONE_PICTURE_FORMATS:
+        return 1
+    return getattr(image, "n_frames", 1)
+
+
+def colourise_frames(
+    image: Image.Image, generator: Generator, render_size: int = DEFAULT_RENDER_SIZE
+) -> list[Image.Image]:
+    """Every frame of `image` colourised: one for a still photo, all of an animation or a
+    multi-page TIFF, each keeping its `duration` (and the first the `loop` count).
+
+    Raises ValueError, before any work, for a file with several frames in a format that
+    Pillow can write with one only: colourising it would silently drop the other frames.
+    """
+    count = frame_count(image)
+    if count == 1:
+        return [colourise_image(image, generator, render_size)]
+    check_render_size(render_size)
+    if not can_hold_frames(image.format):
+        raise ValueError(
+            f"it has {count} frames, and {image.format} files can only be written with one, "
+            "so only the first frame would be colourised. Save the frames as separate photos "
+            "(or as an animated GIF, PNG or WebP, or a multi-page TIFF) and colourise those."
+        )
+    loop = image.info.get("loop")
+    frames = []
+    for index in range(count):
+        image.seek(index)
+        coloured = colourise_image(image, generator, render_size)
+        if "duration" in image.info:
+            coloured.info["duration"] = image.info["duration"]
+        frames.append(coloured)
+    image.seek(0)
+    if loop is not None:
+        frames[0].info["loop"] = loop
+    return frames
+
+
+def can_hold_frames(image_format: str | None) -> bool:
+    """Whether Pillow writes files of `image_format` with several frames (GIF, PNG, TIFF...)."""
+    Image.init()
+    return (image_format or "").upper() in Image.SAVE_ALL
+
+
+def open_photo(path: Path) -> Image.Image:
+    """Open a photo with all its frames; its bytes are read at once, so no file stays open."""
+    return Image.open(io.BytesIO(path.read_bytes()))
+
+
+def save_photo(
+    image: Image.Image | Sequence[Image.Image], target: Path, source_format: str | None = None
+) -> None:
+    """Write a photo, or its frames (from `colourise_frames`), to `target` in the format its
+    extension names (else `source_format`); frames keep their durations and loop count.
 
     Written to a temporary file beside the target and renamed into place, so an interrupted
     run never leaves a half-written photo that a later run would skip as done.
     """
+    frames = [image] if isinstance(image, Image.Image) else list(image)
     image_format = Image.registered_extensions().get(target.suffix.lower(), source_format)
+    options: dict = {"quality": JPEG_QUALITY}
+    if len(frames) > 1:
+        if not can_hold_frames(image_format):
+            raise ValueError(
+                f"{target}: {image_format} files hold one frame, not {len(frames)}; keep the "
+                "extension of the input (.gif, .png, .webp, .tif) for animations and pages."
+            )
+        options |= {"save_all": True, "append_images": frames[1:]}
+        durations = [frame.info.get("duration") for frame in frames]
+        if None not in durations:
+            options["duration"] = durations
+        if "loop" in frames[0].info:
+            options["loop"] = frames[0].info["loop"]
     with atomic_write(target) as file:
-        image.save(file, format=image_format, quality=JPEG_QUALITY)
+        frames[0].save(file, format=image_format, **options)
+
+
+@dataclass
+class FolderScan:
+    """The photos of a folder, and the entries `scan_photo_folder` would not read (with why)."""
+
+    photos: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # links out, special files
+    broken: list[tuple[Path, str]] = field(default_factory=list)  # dangling links, no access
+
+
+def scan_photo_folder(folder: Path) -> FolderScan:
+    """Every photo under `folder` (sub-folders too, sorted), by extension.
+
+    Symbolic links are followed only while they stay inside `folder`: a link pointing out of
+    it (to /etc/passwd, to someone else's files) is skipped, and so are FIFOs and devices,
+    which could block or leak. A link pointing nowhere and a sub-folder that cannot be listed
+    are broken. Each skipped or broken entry comes with the reason, for the caller to report.
+    A folder that does not exist holds no photos.
+    """
+    root = folder.resolve()
+    scan = FolderScan()
+    if not folder.exists():
+        return scan
+
+    def unreadable(error: OSError) -> None:
+        scan.broken.append((Path(error.filename), f"cannot be listed ({error.strerror})"))
+
+    for directory, subfolders, files in os.walk(folder, onerror=unreadable):
+        subfolders.sort()
+        for name in subfolders:  # os.walk does not enter linked folders: say so for outside ones
+            path = Path(directory, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                scan.skipped.append((path, f"links to {path.resolve()}, outside {folder}"))
+        for name in sorted(files):
+            if is_photo_name(name):
+                _sort_entry(Path(directory, name), root, folder, scan)
+    return scan
+
+
+def _sort_entry(path: Path, root: Path, folder: Path, scan: FolderScan) -> None:
+    """Put one photo-named entry of a folder scan among the photos, skipped or broken."""
+    target = path.resolve()
+    if path.is_symlink() and not target.exists():
+        scan.broken.append((path, f"is a link to {target}, which does not exist"))
+    elif not target.is_relative_to(root):
+        scan.skipped.append((path, f"links to {target}, outside {folder} (not followed)"))
+    elif not target.is_file():
+        scan.skipped.append((path, "is not a regular file"))
+    else:
+        scan.photos.append(path)
 
 
 def photo_lightness(image: Image.Image) -> np.ndarray:

@@ -1,26 +1,56 @@
 """A folder of a user's photos, read and written as Kedro partitions (one Pillow image per file)."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
-from kedro.io import DatasetError
+from kedro.io import AbstractDataset, DatasetError
 from kedro_datasets.partitions import PartitionedDataset
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.photos import JPEG_QUALITY, is_photo_name
+from image_colourisation.photos import open_photo, save_photo, scan_photo_folder
 
 logger = logging.getLogger(__name__)
 
+Photo = Image.Image | Sequence[Image.Image]  # a picture, or the frames of an animation
+
+
+class PhotoFileDataset(AbstractDataset[Photo, Image.Image]):
+    """One photo file, through `photos.open_photo` and `photos.save_photo`.
+
+    Loads every frame (an animated GIF stays animated, a TIFF keeps its pages); saves one
+    picture or a list of frames in the format the file's extension names, atomically.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> Image.Image:
+        return open_photo(self._filepath)
+
+    def save(self, data: Photo) -> None:
+        save_photo(data, self._filepath)
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
 
 class PhotoFolderDataset(PartitionedDataset):
-    """`PartitionedDataset` of `pillow.ImageDataset`, made safe for a folder of someone's photos.
+    """`PartitionedDataset` of `PhotoFileDataset`, made safe for a local folder of someone's photos.
 
     Partition ids are paths relative to the folder (`trip/beach.jpg`), so names, sub-folders and
     formats (chosen by extension) carry over from input to output. Differences from the parent:
 
     - only files Pillow can open by their extension count (`.gitkeep`, notes are left out);
+      links that lead out of the folder, FIFOs and devices are skipped with a warning each, and
+      a dangling link fails like an unreadable photo (`photos.scan_photo_folder`);
     - an empty or missing folder loads as `{}` with a logged hint instead of failing;
     - saving never replaces an existing file unless `replace_existing` is true;
     - a photo that cannot be produced (corrupt, not an image) is logged by name with the reason
@@ -42,19 +72,24 @@ class PhotoFolderDataset(PartitionedDataset):
                 f"PhotoFolderDataset({path}): replace_existing must be true or false, "
                 f"got {replace_existing!r}."
             )
-        super().__init__(
-            path=path,
-            dataset={"type": "pillow.ImageDataset", "save_args": {"quality": JPEG_QUALITY}},
-            metadata=metadata,
-        )
+        super().__init__(path=path, dataset=PhotoFileDataset, metadata=metadata)
         self._replace_existing = replace_existing
+        self._broken: dict[str, str] = {}  # dangling links, unreadable folders -> why
 
     def _list_partitions(self) -> list[str]:
-        return [path for path in super()._list_partitions() if is_photo_name(path)]
+        """The photos, then the broken entries (which `load` turns into failing photos)."""
+        if self._cached_partitions is None:
+            folder = Path(self._filesystem._strip_protocol(self._path))
+            scan = scan_photo_folder(folder)
+            for path, reason in scan.skipped:
+                logger.warning("Skipped %s: %s", path.relative_to(folder), reason)
+            self._broken = {path.as_posix(): reason for path, reason in scan.broken}
+            self._cached_partitions = [path.as_posix() for path in scan.photos] + [*self._broken]
+        return self._cached_partitions
 
     def load(self) -> dict[str, Callable[[], Image.Image]]:
         try:
-            return super().load()
+            partitions = super().load()
         except DatasetError:
             if self._list_partitions():
                 raise
@@ -64,8 +99,11 @@ class PhotoFolderDataset(PartitionedDataset):
                 self._path,
             )
             return {}
+        for path, reason in self._broken.items():  # fail when read, named, like a bad photo
+            partitions[self._path_to_partition(path)] = partial(_unreadable, reason)
+        return partitions
 
-    def save(self, data: dict[str, Image.Image | Callable[[], Image.Image]]) -> None:
+    def save(self, data: dict[str, Photo | Callable[[], Photo]]) -> None:
         failures: list[str] = []
         skipped = 0
         for partition_id, photo in tqdm(sorted(data.items()), desc=self._path, unit="photo"):
@@ -97,3 +135,7 @@ class PhotoFolderDataset(PartitionedDataset):
                 f"{len(failures)} of {len(data)} photos could not be colourised (the others were "
                 "written):\n  " + "\n  ".join(failures)
             )
+
+
+def _unreadable(reason: str) -> Image.Image:
+    raise FileNotFoundError(reason)

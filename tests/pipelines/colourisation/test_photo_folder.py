@@ -1,6 +1,7 @@
 """PhotoFolderDataset: the photos folder in, the colourised folder out, nothing overwritten."""
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +100,45 @@ def test_a_text_file_named_jpg_is_reported_in_pillows_words(photos, tmp_path):
     with pytest.raises(DatasetError, match="letter.jpg: UnidentifiedImageError: cannot identify"):
         PhotoFolderDataset(path=str(out)).save(loaded)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.*")) == ["1969/b.png", "a.jpg"]
+
+
+def test_links_out_of_the_folder_are_skipped_and_dangling_ones_fail_by_name(
+    photos, tmp_path, caplog
+):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash")
+    (photos / "passwd.jpg").symlink_to(secret)
+    (photos / "gone.png").symlink_to(tmp_path / "deleted.png")
+    (photos / "same.png").symlink_to(photos / "1969" / "b.png")  # inside the folder: read
+    os.mkfifo(photos / "pipe.jpg")  # opening it would block for ever
+
+    with caplog.at_level(logging.WARNING):
+        loaded = PhotoFolderDataset(path=str(photos)).load()
+    assert sorted(loaded) == ["1969/b.png", "a.jpg", "gone.png", "same.png"]
+    assert f"Skipped passwd.jpg: links to {secret}, outside" in caplog.text
+    assert "Skipped pipe.jpg: is not a regular file" in caplog.text
+    assert loaded["same.png"]().getpixel((0, 0)) == 200
+    out = tmp_path / "out"
+    with pytest.raises(DatasetError, match="gone.png: FileNotFoundError: is a link to .*deleted"):
+        PhotoFolderDataset(path=str(out)).save(loaded)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.*")) == [
+        "1969/b.png",
+        "a.jpg",
+        "same.png",
+    ]
+
+
+def test_animations_load_and_save_with_every_frame(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    frames = [gray(value) for value in (20, 120, 220)]
+    frames[0].save(folder / "blink.gif", save_all=True, append_images=frames[1:], duration=70)
+    loaded = PhotoFolderDataset(path=str(folder)).load()["blink.gif"]()
+    assert loaded.n_frames == 3
+    for frame in frames:
+        frame.info["duration"] = 70  # as photos.colourise_frames passes each frame's timing on
+    out = tmp_path / "out"
+    PhotoFolderDataset(path=str(out)).save({"blink.gif": lambda: frames})
+    with Image.open(out / "blink.gif") as written:
+        assert (written.n_frames, written.info["duration"]) == (3, 70)
+    assert [p.name for p in out.iterdir()] == ["blink.gif"]  # written atomically: no temporary

@@ -60,7 +60,8 @@ def test_colourise_photos_is_lazy_and_keeps_names():
     coloured = colourise_photos(photos, generator_payload(tiny_trained_generator()), 64)
     assert sorted(coloured) == ["1969/cat.png", "rocket.jpg"]
     assert loads == []  # nothing read until the output folder saves it
-    assert coloured["1969/cat.png"]().size == (451, 300)
+    (cat,) = coloured["1969/cat.png"]()  # a still photo: one frame
+    assert cat.size == (451, 300)
     assert loads == ["chelsea"]
 
 
@@ -87,6 +88,11 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     real_photo("rocket").save(photos / "rocket.jpg")
     real_photo("coffee").save(photos / "coffee.jpg")
     real_photo("chelsea").convert("L").save(photos / "1969" / "cat.png")
+    frames = [
+        real_photo("astronaut").convert("L").crop((60 * i, 0, 60 * i + 64, 48)) for i in (0, 1)
+    ]
+    frames[0].save(photos / "wave.gif", save_all=True, append_images=frames[1:], duration=90)
+    (photos / "passwd.jpg").symlink_to(kedro_project / "pyproject.toml")  # out of the folder
     (photos / ".gitkeep").touch()
     out = kedro_project / "data/07_model_output/colourised"
     out.mkdir(parents=True)
@@ -98,11 +104,15 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
         "1969/cat.png",
         "coffee.jpg",
         "rocket.jpg",
+        "wave.gif",
     ]
     assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
     log = result.stdout + result.stderr
     assert "Skipped rocket.jpg" in log
-    assert "Wrote 2 photos" in log
+    assert "Wrote 3 photos" in log
+    assert "Skipped passwd.jpg: links to" in " ".join(log.split())  # the log wraps lines
+    with Image.open(out / "wave.gif") as wave:
+        assert (wave.n_frames, wave.info["duration"]) == (2, 90)
     for name, image_format, size in [
         ("coffee.jpg", "JPEG", (600, 400)),
         ("1969/cat.png", "PNG", (451, 300)),

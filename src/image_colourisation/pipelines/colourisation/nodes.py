@@ -7,15 +7,18 @@ from typing import Any
 from PIL import Image
 
 from image_colourisation.models import Generator, generator_from_payload
-from image_colourisation.photos import check_render_size, colourise_image
+from image_colourisation.photos import check_render_size, colourise_frames
 
 
 def colourise_photos(
     photos: dict[str, Callable[[], Image.Image]],
     generator_payload: dict[str, Any],
     render_size: int,
-) -> dict[str, Callable[[], Image.Image]]:
+) -> dict[str, Callable[[], list[Image.Image]]]:
     """One lazy colourised photo per input photo, under the same relative path.
+
+    Each is a list of frames: one for a still photo, every frame of an animated GIF or a
+    multi-page TIFF (with their durations), as `photos.colourise_frames` makes them.
 
     `generator_payload` is what the catalog's GeneratorChoiceDataset loaded: the latest GAN, or
     the model named with `--params colourisation.model=...`.
@@ -33,5 +36,5 @@ def colourise_photos(
 
 def _colourise_loaded(
     load: Callable[[], Image.Image], generator: Generator, render_size: int
-) -> Image.Image:
-    return colourise_image(load(), generator, render_size)
+) -> list[Image.Image]:
+    return colourise_frames(load(), generator, render_size)
