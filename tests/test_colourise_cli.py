@@ -183,3 +183,50 @@ def test_output_folder_may_not_be_an_input_photos_own_folder(album, model_file, 
     assert code == EXIT_USAGE
     assert "is inside the input" in capsys.readouterr().err
     assert snapshot(album) == before
+
+
+def test_links_out_of_the_folder_are_skipped_and_dangling_links_reported(
+    album, model_file, tmp_path, capsys
+):
+    secret = tmp_path / "secret.jpg"  # outside the album: never to be read through a link
+    secret.write_text("root:x:0:0:root:/root:/bin/bash")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real_photo("coffee").save(elsewhere / "coffee.jpg")
+    (album / "passwd.jpg").symlink_to(secret)
+    (album / "linked").symlink_to(elsewhere, target_is_directory=True)
+    (album / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (album / "1969" / "again.jpg").symlink_to(album / "rocket.jpg")  # inside: followed
+    out = tmp_path / "out"
+
+    assert run(album, "-o", out, "--model", model_file) == EXIT_SOME_FAILED
+    captured = capsys.readouterr()
+    assert f"skipped {album / 'passwd.jpg'}: links to {secret}, outside {album}" in captured.err
+    assert f"skipped {album / 'linked'}: links to {elsewhere}, outside {album}" in captured.err
+    dangling = f"FAILED {album / 'gone.jpg'}: is a link to {tmp_path / 'deleted.jpg'}, which does"
+    assert dangling in captured.err
+    assert "UnidentifiedImageError" not in captured.err  # the secret was never opened
+    assert "colourised 3, skipped 0 (output exists) and 2 (not followed" in captured.out
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+    assert written == ["1969/again.jpg", "1969/cat.png", "rocket.jpg"]
+
+
+@pytest.mark.parametrize("output", ["taken.png", "taken.png/sub"])
+def test_output_that_is_a_file_is_one_usage_error(album, model_file, tmp_path, capsys, output):
+    (tmp_path / "taken.png").write_bytes(b"someone's picture")
+    before = snapshot(tmp_path)
+    code = exit_code(album, "-o", tmp_path / output, "--model", model_file)
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count(f"{tmp_path / 'taken.png'} is a file, not a folder") == 1
+    assert "FileExistsError" not in err and "FAILED" not in err
+    assert snapshot(tmp_path) == before
+
+
+def test_animated_gif_comes_out_animated(model_file, tmp_path):
+    gray = real_photo("astronaut").convert("L")
+    frames = [gray.crop((50 * i, 0, 50 * i + 64, 48)) for i in range(4)]
+    frames[0].save(tmp_path / "wave.gif", save_all=True, append_images=frames[1:], duration=80)
+    assert run(tmp_path / "wave.gif", "-o", tmp_path / "out", "--model", model_file) == EXIT_OK
+    with Image.open(tmp_path / "out" / "wave.gif") as result:
+        assert (result.n_frames, result.info["duration"], result.size) == (4, 80, (64, 48))

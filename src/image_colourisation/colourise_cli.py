@@ -1,19 +1,22 @@
 """`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`.
 
-Colourises single photos and whole folders with the same `photos.colourise_image` that the
-Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format; a folder's
-sub-folders are kept below OUTDIR. Nothing is overwritten unless --overwrite, and nothing is
-ever written into a folder given as input.
+Colourises single photos and whole folders with the same `photos.colourise_frames` that the
+Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
+frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
+Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as
+input. Links inside a folder that lead out of it are not followed (each is reported).
 
-Exit status: 0 every photo colourised (or skipped because its output exists), 1 some photos
-failed (each is named with the reason; the others are still written), 2 usage error (bad
-option, OUTDIR inside an input folder, a model that cannot be loaded).
+Exit status: 0 every photo colourised (or skipped: its output exists, or it is a link out of
+its folder), 1 some photos failed (each is named with the reason; the others are still
+written), 2 usage error (bad option, OUTDIR inside an input folder or not a folder, a model
+that cannot be loaded).
 
 (Not named `cli.py`: Kedro imports `<package>.cli` for project commands and refuses one
 without a click group called `cli`, which would break every `kedro` command.)
 """
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +29,9 @@ from image_colourisation.models import Generator
 from image_colourisation.photos import (
     DEFAULT_RENDER_SIZE,
     check_render_size,
-    colourise_image,
-    is_photo_name,
+    colourise_frames,
     save_photo,
+    scan_photo_folder,
 )
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         check_render_size(args.render_size)
     except ValueError as error:
         parser.error(str(error))
-    problem = _output_inside_input(args.output, args.paths)
+    problem = _output_inside_input(args.output, args.paths) or _output_not_a_folder(args.output)
     if problem:
         parser.error(problem)
 
-    jobs, failures = plan_jobs(args.paths, args.output)
+    jobs, failures, links = plan_jobs(args.paths, args.output)
+    for link in links:
+        _say(f"skipped {link}")
     existing = [job for job in jobs if job.target.exists() and not args.overwrite]
     for job in existing:
         _say(f"skipped {job.source}: {job.target} exists (--overwrite replaces it)")
@@ -70,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         done, errors = colourise_jobs(todo, generator, args.render_size)
         failures += errors
+    skipped = f"skipped {len(existing)} (output exists)"
+    if links:
+        skipped += f" and {len(links)} (not followed or not a file)"
     _say(
-        f"colourised {done}, skipped {len(existing)} (output exists), failed {len(failures)}; "
-        f"output in {args.output}",
+        f"colourised {done}, {skipped}, failed {len(failures)}; output in {args.output}",
         file=sys.stdout,
     )
     for failure in failures:
@@ -88,9 +95,9 @@ def colourise_jobs(
     for job in tqdm(jobs, desc="colourising", unit="photo"):
         try:
             with Image.open(job.source) as image:
-                coloured = colourise_image(image, generator, render_size)
+                frames = colourise_frames(image, generator, render_size)
                 source_format = image.format
-            save_photo(coloured, job.target, source_format)
+            save_photo(frames, job.target, source_format)
             done += 1
         except Exception as error:  # one bad file must not stop the others; it is named below
             failures.append(f"{job.source}: {type(error).__name__}: {error}")
@@ -98,24 +105,25 @@ def colourise_jobs(
     return done, failures
 
 
-def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str]]:
+def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], list[str]]:
     """Map inputs to outputs: a file to OUTDIR/name, a folder's photos to OUTDIR/relative path.
 
-    Returns the jobs and the problems (missing paths, folders without photos, two inputs that
-    would land on the same output); problems count as failures, the jobs still run.
+    Returns the jobs, the problems (missing paths, dangling links, folders without photos, two
+    inputs that would land on the same output), which count as failures while the jobs still
+    run, and the entries of folders that were skipped (links out of the folder, FIFOs), each
+    with the reason. A file named on the command line is read even when it is a link.
     """
     jobs: list[Job] = []
     problems: list[str] = []
+    skipped: list[str] = []
     for path in paths:
         if path.is_dir():
-            found = [
-                Job(file, outdir / file.relative_to(path))
-                for file in sorted(path.rglob("*"))
-                if file.is_file() and is_photo_name(file.name)
-            ]
-            if not found:
+            scan = scan_photo_folder(path)
+            problems += [f"{entry}: {reason}" for entry, reason in scan.broken]
+            skipped += [f"{entry}: {reason}" for entry, reason in scan.skipped]
+            if not (scan.photos or scan.broken or scan.skipped):
                 problems.append(f"{path}: no photos in this folder (JPEG, PNG, ... by extension)")
-            jobs += found
+            jobs += [Job(file, outdir / file.relative_to(path)) for file in scan.photos]
         elif path.is_file():
             jobs.append(Job(path, outdir / path.name))
         else:
@@ -131,7 +139,7 @@ def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str]]:
         else:
             first_source[job.target] = job.source
             unique.append(job)
-    return unique, problems
+    return unique, problems, skipped
 
 
 def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
@@ -145,6 +153,22 @@ def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
                 f"output folder {outdir} is inside the input {path}, which is never written to; "
                 "choose another with -o OUTDIR"
             )
+    return None
+
+
+def _output_not_a_folder(outdir: Path) -> str | None:
+    """Why OUTDIR cannot be (or become) a folder to write in, or None when it can."""
+    for folder in [outdir, *outdir.parents]:
+        if not folder.exists():
+            continue  # created when the first photo is written
+        if not folder.is_dir():
+            return (
+                f"output folder {outdir}: {folder} is a file, not a folder; choose a folder "
+                "with -o OUTDIR (it is created when missing)"
+            )
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"output folder {outdir}: {folder} is not writable; choose another with -o"
+        return None
     return None
 
 
