@@ -30,11 +30,16 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 _CHUNK_BYTES = 1 << 20
 _RANGE_NOT_SATISFIABLE = 416
 _PARTIAL_CONTENT = 206
-# Write errors that mean "no room": the partial download is worth keeping for a later resume.
+# Write errors that mean "no room" (what happened, what to do): the partial download is worth
+# keeping for a later resume.
+_FREE_SPACE = "free some space there (or move data/ to a larger disk)"
 _NO_ROOM = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "the file reached the largest size allowed here (file system or `ulimit -f`)",
+    errno.ENOSPC: ("the disk is full", _FREE_SPACE),
+    errno.EDQUOT: ("your disk quota is used up", _FREE_SPACE),
+    errno.EFBIG: (
+        "the file reached the largest size allowed here",
+        "raise the limit (`ulimit -f unlimited`) or move data/ to a file system that allows it",
+    ),
 }
 
 Fetch = Callable[[str, BinaryIO, str], None]
@@ -225,19 +230,18 @@ def _write(sink: BinaryIO, chunk: bytes) -> None:
         while rest:
             rest = rest[sink.write(rest) :]
     except OSError as error:
-        reason = _NO_ROOM.get(error.errno, error.strerror)
-        folder = Path(sink.name).parent
+        reason, fix = _NO_ROOM.get(error.errno, (error.strerror, "fix that"))
         raise DownloadError(
-            f"Cannot write {sink.name}: {reason} ({error.strerror}). Free some space in "
-            f"{folder} (or move data/ to a larger disk), then run again. {_resume_hint(sink)}"
+            f"Cannot write {sink.name} in {Path(sink.name).parent}: {reason} ({error.strerror}); "
+            f"{fix}, then run again. {_resume_hint(sink)}"
         ) from error
 
 
 def _timed_out(url: str, timeout: float, sink: BinaryIO) -> DownloadError:
     return DownloadError(
-        f"{url} sent nothing for {timeout:g} s, so the download was given up. The download "
-        f"can be resumed: {_resume_hint(sink)} If the server is just slow, allow it longer "
-        "with --params cifar10.timeout=<seconds>."
+        f"{url} sent nothing for {timeout:g} s, so the download was given up; it can be "
+        f"resumed. {_resume_hint(sink)} If the server is just slow, allow it longer with "
+        "--params cifar10.timeout=<seconds>."
     )
 
 
