@@ -22,7 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.loop import build_models, gan_step
+from image_colourisation.pipelines.training.steps import build_models, gan_step
 
 GEMM_SIZE = 2048
 

@@ -14,6 +14,7 @@ from tests.conftest import archive_params, run_kedro
 
 TINY_TRAINING = {
     "training.epochs": 2,
+    "training.gan_epochs": 2,
     "training.batch_size": 16,
     "training.width": 8,
     "training.discriminator_width": 8,

@@ -47,15 +47,52 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
             nn.init.zeros_(layer.bias)
 
 
+class ColourBins(nn.Module):
+    """Zhang et al. 2016's output: a distribution over quantised ab per pixel, not one ab value.
+
+    The logits score `bins` ab cells (centres in normalised ab, set from the training data and
+    stored as a buffer, so a payload carries them). The colour shown is the *annealed mean*:
+    the mean of the distribution sharpened by `temperature` (1 = the mean, which is as dull
+    as an L1 prediction; towards 0 = the mode, vivid but riskier; 0.38 in the paper).
+    """
+
+    def __init__(self, in_ch: int, hidden: int, bins: int, temperature: float) -> None:
+        super().__init__()
+        self.temperature = temperature
+        self.body = nn.Sequential(_up(in_ch, hidden), nn.Conv2d(hidden, bins, 1))
+        self.register_buffer("centres", torch.zeros(bins, 2))
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features -> (annealed-mean ab (N, 2, H, W), logits (N, H, W, bins)).
+
+        The logits are returned bins-last: the softmax and the loss run over the innermost
+        dimension, which for channels-last activations is a view, not a copy.
+        """
+        logits = self.body(features).permute(0, 2, 3, 1)
+        weights = torch.softmax(logits.float() / self.temperature, dim=-1)
+        return (weights @ self.centres).permute(0, 3, 1, 2), logits
+
+
 class Generator(nn.Module):
     """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
 
-    H and W must be multiples of 2**depth (32 for the default depth 5).
+    H and W must be multiples of 2**depth (32 for the default depth 5). The output is either
+    ab directly (tanh, `bins=0`) or read out of a distribution over `bins` ab cells
+    (`ColourBins`, Zhang et al. 2016).
     """
 
-    def __init__(self, width: int = 64, depth: int = 5, dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        width: int = 64,
+        depth: int = 5,
+        dropout: float = 0.5,
+        bins: int = 0,
+        temperature: float = 0.38,
+    ) -> None:
         super().__init__()
-        self.architecture = {"width": width, "depth": depth, "dropout": dropout}
+        self.architecture: dict[str, Any] = {"width": width, "depth": depth, "dropout": dropout}
+        if bins:
+            self.architecture |= {"bins": bins, "temperature": temperature}
         channels = [min(width * 2**level, width * 8) for level in range(depth)]
         self.encoder = nn.ModuleList(
             _down(1 if level == 0 else channels[level - 1], channels[level], norm=level > 0)
@@ -70,10 +107,18 @@ class Generator(nn.Module):
             )
             for level in range(depth - 1, 0, -1)
         )
-        self.head = nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 2, 4, 2, 1), nn.Tanh())
+        self.head: nn.Module = (
+            ColourBins(channels[0] * 2, channels[0], bins, temperature)
+            if bins
+            else nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 2, 4, 2, 1), nn.Tanh())
+        )
         init_weights(self)
 
     def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        return self.predict(lightness)[0]
+
+    def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(ab, bin logits); the logits are None for the direct-ab head. Training uses both."""
         multiple = 2 ** self.architecture["depth"]
         if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
             raise ValueError(
@@ -88,7 +133,9 @@ class Generator(nn.Module):
         skips.pop()  # the bottleneck feeds the decoder directly
         for block in self.decoder:
             x = torch.cat([block(x), skips.pop()], dim=1)
-        return self.head(x)
+        if isinstance(self.head, ColourBins):
+            return self.head(x)
+        return self.head(x), None
 
 
 class Discriminator(nn.Module):

@@ -16,6 +16,7 @@ from tests.conftest import archive_params, run_kedro
 TINY_TRAINING = ",".join(
     [
         "training.epochs=2",
+        "training.gan_epochs=2",
         "training.batch_size=8",
         "training.width=4",
         "training.discriminator_width=4",

@@ -7,15 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from image_colourisation.pipelines.training.checkpoints import checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.loop import (
-    TrainingDivergedError,
-    build_models,
-    checkpoint_path,
-    fit,
-    gan_step,
-    resolve_device,
-)
+from image_colourisation.pipelines.training.device import resolve_device
+from image_colourisation.pipelines.training.loop import TrainingDivergedError, fit
+from image_colourisation.pipelines.training.steps import build_models, gan_step
 from tests.pipelines.training.synthetic import synthetic_set
 
 

@@ -32,8 +32,9 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
         epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu", checkpoint_dir="ckpt"
     )
     try:
-        for node in (train_gan, train_l1_baseline):
-            payload = node(_dataset(16, 0), _dataset(4, 1), params)
+        l1_payload = train_l1_baseline(_dataset(16, 0), _dataset(4, 1), params)
+        gan_payload = train_gan(_dataset(16, 0), _dataset(4, 1), l1_payload, params)
+        for payload in (l1_payload, gan_payload):
             assert payload["architecture"] == {"width": 4, "depth": 5, "dropout": 0.5}
             assert not generator_from_payload(payload).training
         assert mlflow.active_run() is None

@@ -18,7 +18,9 @@ _POSITIVE_INTS = (
     "sample_every",
     "sample_images",
 )
-_NON_NEGATIVE_FLOATS = ("lr", "l1_weight", "adversarial_weight")
+_NON_NEGATIVE_FLOATS = ("lr", "l1_weight", "adversarial_weight", "bins_weight")
+_NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
+_BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class TrainingParams:
     """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
 
     epochs: int = 25
+    gan_epochs: int = 10
+    warm_start: bool = True
     batch_size: int = 128
     width: int = 32
     depth: int = 5
@@ -38,7 +42,14 @@ class TrainingParams:
     l1_weight: float = 100.0
     adversarial_weight: float = 1.0
     real_label: float = 0.9
+    colour_bins: bool = False
+    temperature: float = 0.38
+    rebalance: float = 0.5
+    bins_weight: float = 1.0
+    ema_decay: float = 0.0
     flip: bool = True
+    crop_padding: int = 0
+    gan_crop_padding: int = 0
     channels_last: bool = True
     device: str = "auto"
     seed: int = 0
@@ -56,7 +67,7 @@ class TrainingParams:
                 object.__setattr__(self, field.name, float(getattr(self, field.name)))
 
     def _problems(self) -> list[str]:
-        problems = [_check_int(self, "epochs", minimum=0)]
+        problems = [_check_int(self, name, minimum=0) for name in _NON_NEGATIVE_INTS]
         problems += [_check_int(self, name, minimum=1) for name in _POSITIVE_INTS]
         problems += [_check_number(self, name, 0.0, float("inf")) for name in _NON_NEGATIVE_FLOATS]
         problems += [
@@ -64,10 +75,13 @@ class TrainingParams:
             _check_number(self, "beta1", 0.0, 1.0, high_open=True),
             _check_number(self, "beta2", 0.0, 1.0, high_open=True),
             _check_number(self, "real_label", 0.0, 1.0, low_open=True),
+            _check_number(self, "temperature", 0.0, 1.0, low_open=True),
+            _check_number(self, "rebalance", 0.0, 1.0),
+            _check_number(self, "ema_decay", 0.0, 1.0, high_open=True),
         ]
         if self.device not in DEVICES:
             problems.append(f"training.device is {self.device!r}; allowed: {', '.join(DEVICES)}")
-        for name in ("flip", "channels_last", "resume"):
+        for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"training.{name} is {getattr(self, name)!r}; allowed: true, false")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):

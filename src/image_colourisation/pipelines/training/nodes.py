@@ -14,22 +14,38 @@ import torch
 from image_colourisation.models import Generator, generator_payload
 
 from .config import TrainingParams
-from .loop import fit, memory_format, predict_ab
+from .device import memory_format
+from .loop import fit, predict_ab
 from .tracking import log_generator, log_metrics, log_sample_grid, sample_grid, variant_run
 
 
 def train_gan(
-    train_set: dict[str, np.ndarray], validation_set: dict[str, np.ndarray], params: TrainingParams
+    train_set: dict[str, np.ndarray],
+    validation_set: dict[str, np.ndarray],
+    l1_generator: dict[str, Any],
+    params: TrainingParams,
 ) -> dict[str, Any]:
-    """The conditional GAN: λ·L1 plus `params.adversarial_weight` times the PatchGAN loss."""
-    return train_generator(train_set, validation_set, params, "gan")
+    """The conditional GAN: its losses weighted as `params` says, for `params.gan_epochs`
+    epochs, started from the L1 baseline's weights when `params.warm_start` ("NoGAN")."""
+    init = l1_generator["state_dict"] if params.warm_start else None
+    return train_generator(train_set, validation_set, gan_params(params), "gan", init=init)
 
 
 def train_l1_baseline(
     train_set: dict[str, np.ndarray], validation_set: dict[str, np.ndarray], params: TrainingParams
 ) -> dict[str, Any]:
-    """The same generator and loop with the adversarial weight at 0: no discriminator at all."""
-    return train_generator(train_set, validation_set, replace(params, adversarial_weight=0.0), "l1")
+    """The same generator and loop with the L1 loss alone: no discriminator, ab output."""
+    return train_generator(train_set, validation_set, l1_params(params), "l1")
+
+
+def gan_params(params: TrainingParams) -> TrainingParams:
+    """The GAN variant's view of the parameters: its own epochs and crops."""
+    return replace(params, epochs=params.gan_epochs, crop_padding=params.gan_crop_padding)
+
+
+def l1_params(params: TrainingParams) -> TrainingParams:
+    """The baseline's view: no adversary, no colour bins, no moving average."""
+    return replace(params, adversarial_weight=0.0, colour_bins=False, ema_decay=0.0)
 
 
 def train_generator(
@@ -37,6 +53,8 @@ def train_generator(
     validation_set: dict[str, np.ndarray],
     params: TrainingParams,
     variant: str,
+    *,
+    init: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Train one variant; log it to MLflow when a run is active; return the generator payload."""
     train = model_arrays(train_set, "train_set", params.depth)
@@ -56,7 +74,7 @@ def train_generator(
                 predicted = predict_ab(generator, lightness, 64, memory_format(params))
                 log_sample_grid(sample_grid(sample_l, predicted.cpu().numpy(), sample_ab), epoch)
 
-        generator = fit(train, validation, params, variant, on_epoch)
+        generator = fit(train, validation, params, variant, on_epoch, init=init)
         if tracking:
             log_generator(generator, validation[0][:2])
     return generator_payload(generator)

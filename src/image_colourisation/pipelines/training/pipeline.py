@@ -1,4 +1,5 @@
-"""Training pipeline: `train_gan` -> generator_gan and `train_l1_baseline` -> generator_l1."""
+"""Training pipeline: `train_l1_baseline` -> generator_l1, then `train_gan` -> generator_gan
+(the GAN starts from the baseline's weights when `training.warm_start`)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -9,8 +10,13 @@ def create_pipeline(**kwargs) -> Pipeline:
     inputs = ["train_set", "validation_set", "params:training"]
     return Pipeline(
         [
-            Node(train_gan, inputs, "generator_gan", name="train_gan"),
             Node(train_l1_baseline, inputs, "generator_l1", name="train_l1_baseline"),
+            Node(
+                train_gan,
+                ["train_set", "validation_set", "generator_l1", "params:training"],
+                "generator_gan",
+                name="train_gan",
+            ),
         ],
         tags=["training"],
     )

@@ -1,0 +1,93 @@
+"""Recipe parts beside the step: warm start from another generator, the moving average."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from image_colourisation.pipelines.training.colour_bins import colour_bin_grid
+from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.loop import fit
+from image_colourisation.pipelines.training.steps import (
+    build_models,
+    gan_step,
+    update_ema,
+    warm_start,
+)
+from tests.pipelines.training.synthetic import synthetic_set
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def params(tmp_path: Path) -> TrainingParams:
+    return TrainingParams(
+        epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu",
+        checkpoint_dir=str(tmp_path / "checkpoints"),
+    )  # fmt: skip
+
+
+def test_warm_start_copies_every_matching_weight(params: TrainingParams) -> None:
+    source = build_models(replace(params, seed=1), CPU).generator.state_dict()
+    models = build_models(params, CPU)
+    assert warm_start(models, source) == []
+    assert all(torch.equal(models.generator.state_dict()[k], v) for k, v in source.items())
+
+
+def test_warm_start_leaves_a_different_head_fresh(params: TrainingParams) -> None:
+    source = build_models(replace(params, seed=1), CPU).generator.state_dict()
+    _, ab = synthetic_set(4, 0)
+    bins = colour_bin_grid(ab, rebalance=0.5)
+    models = build_models(replace(params, colour_bins=True), CPU, bins)
+    fresh = warm_start(models, source)
+    assert fresh and all(name.startswith("head.") for name in fresh)
+    assert torch.equal(
+        models.generator.state_dict()["encoder.0.0.weight"], source["encoder.0.0.weight"]
+    )
+
+
+def test_a_run_with_no_epochs_returns_the_warm_start(params: TrainingParams) -> None:
+    source = build_models(replace(params, seed=1), CPU).generator.state_dict()
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    generator = fit(*data, replace(params, epochs=0), "gan", init=source)
+    assert all(torch.equal(generator.state_dict()[k], v) for k, v in source.items())
+
+
+def test_moving_average_blends_weights_and_copies_batchnorm_statistics() -> None:
+    average, model = torch.nn.BatchNorm2d(2), torch.nn.BatchNorm2d(2)
+    with torch.no_grad():
+        average.weight.fill_(0.0)
+        model.weight.fill_(1.0)
+        model.running_mean.fill_(3.0)
+    update_ema(average, model, decay=0.75)
+    assert torch.allclose(average.weight, torch.full((2,), 0.25))
+    assert torch.equal(average.running_mean, model.running_mean)
+
+
+def test_the_kept_generator_is_the_average_when_there_is_one(params: TrainingParams) -> None:
+    models = build_models(replace(params, ema_decay=0.9), CPU)
+    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
+    gan_step(models, lightness, ab, replace(params, ema_decay=0.9))
+    assert models.final_generator is models.ema
+    trained, averaged = models.generator.state_dict(), models.ema.state_dict()
+    changed = [
+        k for k in trained if k.endswith("weight") and not torch.equal(trained[k], averaged[k])
+    ]
+    assert changed  # the average lags behind the trained weights
+    plain = build_models(params, CPU)
+    assert plain.ema is None and plain.final_generator is plain.generator
+
+
+def test_colour_bins_step_reports_its_loss_and_predicts_in_range(params: TrainingParams) -> None:
+    lightness, ab = synthetic_set(8, 0)
+    bins = colour_bin_grid(ab, rebalance=0.5)
+    run = replace(params, colour_bins=True)
+    models = build_models(run, CPU, bins)
+    figures = gan_step(models, torch.from_numpy(lightness), torch.from_numpy(ab), run)
+    assert {"g_bins_loss", "g_l1_loss", "d_loss"} <= set(figures)
+    assert np.isfinite(figures["g_bins_loss"].item())
+    with torch.no_grad():
+        predicted = models.generator.eval()(torch.from_numpy(lightness))
+    assert predicted.shape == ab.shape and predicted.abs().max() <= 1.0
