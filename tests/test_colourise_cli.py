@@ -230,3 +230,41 @@ def test_animated_gif_comes_out_animated(model_file, tmp_path):
     assert run(tmp_path / "wave.gif", "-o", tmp_path / "out", "--model", model_file) == EXIT_OK
     with Image.open(tmp_path / "out" / "wave.gif") as result:
         assert (result.n_frames, result.info["duration"], result.size) == (4, 80, (64, 48))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ({"architecture": {"width": 1_000_000, "depth": 5, "dropout": 0.5}}, "width is 1000000"),
+        ({"architecture": "width=8"}, "architecture record is a str"),
+        ({"architecture": {"width": 8, "depth": 5, "dropout": 0.5, "bins": -1}}, "bins is -1"),
+        ({"architecture": {"width": 16, "depth": 5, "dropout": 0.0}}, "weights do not fit"),
+        ({"state_dict": {"encoder.0.0.weight": torch.zeros(1)}}, "weights do not fit"),
+        ({"state_dict": b"\x80\x04K\x01."}, "state_dict is a bytes"),
+    ],
+)
+def test_a_model_that_does_not_fit_its_architecture_is_one_usage_error(
+    album, tmp_path, capsys, content, problem
+):
+    """A payload with other weights, a malformed or absurd architecture record: exit 2 with
+    one line naming the file, before any photo is written (no traceback, no huge allocation)."""
+    model = tmp_path / "odd.pt"
+    torch.save({**generator_payload(tiny_trained_generator()), **content}, model)
+    before = snapshot(tmp_path)
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model) == EXIT_USAGE
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if "error" in line]
+    assert line.startswith(f"colourise: error: --model: Model source {str(model)!r} is not a")
+    assert problem in line and "Traceback" not in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_model_file_that_is_not_a_payload_is_one_usage_error(album, tmp_path, capsys):
+    """Random bytes or a pickle that would run code: refused as untrusted, nothing executed."""
+    model = tmp_path / "odd.pt"
+    model.write_bytes(bytes(range(256)) * 4)
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{model} is not a model payload of this project" in err
+    assert "do not trust it" in err and "will likely succeed" not in err
+    assert not (tmp_path / "out").exists()

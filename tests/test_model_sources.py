@@ -78,3 +78,43 @@ def test_empty_folder_and_foreign_file(tmp_path: Path) -> None:
     (tmp_path / "notes.pt").write_text("not a model")
     with pytest.raises(ValueError, match="notes.pt.*weights_only=True"):
         load_generator(tmp_path / "notes.pt")
+
+
+class RunsCode:
+    """Unpickling this would call print: a stand-in for a file that runs code when loaded."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ({"architecture": {"width": 1_000_000, "depth": 5, "dropout": 0.5}}, "width is 1000000"),
+        ({"architecture": ["width", 4]}, "architecture record is a list"),
+        ({"architecture": {"width": 8, "depth": 5, "dropout": 0.5}}, "weights do not fit"),
+    ],
+)
+def test_a_payload_file_that_does_not_fit_its_architecture_names_the_file(
+    tmp_path: Path, generator: Generator, content: dict, problem: str
+) -> None:
+    path = tmp_path / "generator_gan.pt"
+    torch.save({**generator_payload(generator), **content}, path)
+    with pytest.raises(ValueError, match=problem) as error:
+        load_generator(path)
+    assert str(error.value).startswith(f"Model source {str(path)!r} is not a usable generator")
+    assert "\n" not in str(error.value)
+
+
+def test_a_file_that_would_run_code_is_refused_without_suggesting_the_unsafe_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = tmp_path / "generator_gan.pt"
+    torch.save({"architecture": {}, "state_dict": RunsCode()}, path)
+    with pytest.raises(ValueError, match=r"asks to import [\w.]*print, which no file of this project") as error:
+        load_generator(path)
+    message = str(error.value)
+    assert "must not be trusted" in message or "do not trust it" in message
+    assert "never load it with weights_only=False" in message
+    assert "will likely succeed" not in message  # torch's advice to use the unsafe option
+    assert "this must never run" not in capsys.readouterr().out

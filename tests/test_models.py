@@ -1,4 +1,5 @@
-"""The U-Net generator and PatchGAN discriminator: shapes, ranges, payload round trip."""
+"""The U-Net generator and PatchGAN discriminator: shapes, ranges, payload round trip, and
+payloads that do not fit their architecture."""
 
 import pytest
 import torch
@@ -6,7 +7,9 @@ import torch
 from image_colourisation.models import (
     Discriminator,
     Generator,
+    ModelFileError,
     generator_from_payload,
+    generator_parameters,
     generator_payload,
 )
 
@@ -57,3 +60,85 @@ def test_pix2pix_initialisation() -> None:
         [m.weight.flatten() for m in generator.modules() if isinstance(m, torch.nn.Conv2d)]
     )
     assert abs(weights.std().item() - 0.02) < 0.002
+
+
+def _payload(**architecture) -> dict:
+    """A real width-4 generator's weights under an architecture record of the test's choosing."""
+    state = generator_payload(Generator(width=4)).get("state_dict")
+    return {"architecture": architecture, "state_dict": state}
+
+
+FITTING = {"width": 4, "depth": 5, "dropout": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (["width", 4], r"holds a list, not a payload"),
+        ({"architecture": FITTING}, r"holds \['architecture'\], not a payload"),
+        (None, r"holds a NoneType"),
+        ({"architecture": [4, 5], "state_dict": {}}, r"architecture record is a list, not a map"),
+        ({"architecture": "width=4", "state_dict": {}}, r"architecture record is a str"),
+        ({"architecture": {**FITTING, "layers": 3}, "state_dict": {}}, r"unknown keys \['layers'\]"),
+        ({"architecture": {"width": 4}, "state_dict": {}}, r"lacks \['depth', 'dropout'\]"),
+        ({"architecture": {**FITTING, "width": "4"}, "state_dict": {}}, r"width is '4' \(str\)"),
+        ({"architecture": {**FITTING, "width": True}, "state_dict": {}}, r"width is True \(bool\)"),
+        ({"architecture": {**FITTING, "width": 1_000_000}, "state_dict": {}}, r"width is 1000000"),
+        ({"architecture": {**FITTING, "depth": 50}, "state_dict": {}}, r"depth is 50; allowed: an integer in \[2, 10\]"),
+        ({"architecture": {**FITTING, "bins": -3}, "state_dict": {}}, r"bins is -3; allowed: 0 or an integer"),
+        ({"architecture": {**FITTING, "dropout": float("nan")}, "state_dict": {}}, r"dropout is nan"),
+        ({"architecture": {**FITTING, "temperature": 0.0, "bins": 8}, "state_dict": {}}, r"temperature is 0\.0"),
+        ({"architecture": {"width": 1024, "depth": 10, "dropout": 0.5}, "state_dict": {}}, r"implies 20,367,862,786 weights"),
+        ({"architecture": FITTING, "state_dict": [1, 2]}, r"state_dict is a list"),
+        (_payload(width=8, depth=5, dropout=0.5), r"encoder\.0\.0\.weight has shape \(4, 1, 4, 4\), the architecture needs \(8, 1, 4, 4\)"),
+        (_payload(width=4, depth=4, dropout=0.5), r"it has 12 weights it has no place for \(encoder\.4\.0\.weight"),
+        (_payload(width=4, depth=5, dropout=0.5, bins=16), r"it lacks 9 weights it needs \(head\.centres, .*and it has 2 weights it has no place for \(head\.0\.weight, head\.0\.bias\)"),
+    ],
+)  # fmt: skip
+def test_a_payload_that_does_not_fit_its_architecture_is_refused_before_building(
+    payload, problem: str
+) -> None:
+    """Wrong types, unknown keys, absurd sizes, foreign weights: one sentence naming the source,
+    and nothing allocated (width 1,000,000 would need terabytes)."""
+    with pytest.raises(ModelFileError, match=r"^Model source 'x\.pt' is not a usable generator: "):
+        generator_from_payload(payload, "Model source 'x.pt'")
+    with pytest.raises(ValueError, match=problem):
+        generator_from_payload(payload, "Model source 'x.pt'")
+
+
+def test_weights_of_the_wrong_kind_are_named() -> None:
+    payload = _payload(**FITTING)
+    state = dict(payload["state_dict"])
+    state["head.0.bias"] = [0.0, 0.0]
+    with pytest.raises(ModelFileError, match=r"head\.0\.bias is a list, not a tensor"):
+        generator_from_payload({**payload, "state_dict": state})
+    state["head.0.bias"] = torch.zeros(2, dtype=torch.int64)
+    with pytest.raises(ModelFileError, match=r"head\.0\.bias holds torch\.int64"):
+        generator_from_payload({**payload, "state_dict": state, "source": "a.pt"})
+    with pytest.raises(ModelFileError, match=r"^a\.pt is not a usable generator"):
+        generator_from_payload({**payload, "state_dict": state, "source": "a.pt"})
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        {"width": 4, "depth": 2},
+        {"width": 32, "depth": 5},
+        {"width": 64, "depth": 8, "dropout": 0.0},
+        {"width": 8, "depth": 5, "bins": 313},
+    ],
+)
+def test_the_parameter_count_is_exact_without_building(architecture: dict) -> None:
+    with torch.device("meta"):
+        built = Generator(**architecture)
+    assert generator_parameters(**architecture) == sum(p.numel() for p in built.parameters())
+
+
+def test_colour_bin_generators_round_trip() -> None:
+    generator = Generator(width=4, bins=16, temperature=0.5).eval()
+    generator.head.centres.copy_(torch.rand(16, 2) * 2 - 1)
+    rebuilt = generator_from_payload(generator_payload(generator))
+    assert rebuilt.architecture == {
+        "width": 4, "depth": 5, "dropout": 0.5, "bins": 16, "temperature": 0.5
+    }  # fmt: skip
+    assert torch.equal(rebuilt.head.centres, generator.head.centres)

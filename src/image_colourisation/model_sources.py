@@ -57,7 +57,7 @@ def load_generator(source: str | Path) -> Generator:
             payload = load_payload(path, f"Model source {text!r}")
         else:
             raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
-        return generator_from_payload(payload)
+        return generator_from_payload(payload, f"Model source {text!r}")
     except DatasetError as error:
         raise ValueError(str(error)) from error
 
@@ -76,6 +76,13 @@ def _from_mlflow(uri: str) -> Generator:
         info = mlflow.models.get_model_info(uri)
         module = mlflow.pytorch.load_model(uri, map_location="cpu")
     except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        if "pickle" in str(error).lower():  # MLflow refuses pickles and suggests allowing them
+            raise ValueError(
+                f"Model source {uri!r} is stored as a pickle, which can run code when loaded; "
+                "this project logs generators in the pickle-free pt2 format and never loads "
+                "pickles, so this model must not be trusted: give one logged by its training "
+                "pipeline."
+            ) from error
         raise ValueError(
             f"Model source {uri!r} could not be loaded from MLflow at "
             f"{mlflow.get_tracking_uri()} ({type(error).__name__}: {error}). Check the run id "
@@ -89,4 +96,6 @@ def _from_mlflow(uri: str) -> Generator:
             f"Model source {uri!r} has no 'architecture' in its MLflow metadata, so it was not "
             "logged by this project's training pipeline; give one that was."
         )
-    return generator_from_payload({"architecture": architecture, "state_dict": module.state_dict()})
+    return generator_from_payload(
+        {"architecture": architecture, "state_dict": module.state_dict()}, f"Model source {uri!r}"
+    )

@@ -3,6 +3,8 @@
 The generators and the evaluation's classifier are both stored this way.
 """
 
+import pickle
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,8 +31,9 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
         ) from error
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         raise DatasetError(
-            f"{what}: {path} is not a model payload that loads with weights_only=True "
-            f"({type(error).__name__}: {error}). Give a file written by the training pipeline."
+            f"{what}: {path} is not a model payload of this project ({refusal_reason(error)}); "
+            "the safe loader (weights_only=True) refused it, so do not trust it and never load "
+            "it with weights_only=False: give a file written by the training pipeline."
         ) from error
     if not isinstance(payload, dict) or any(key not in payload for key in PAYLOAD_KEYS):
         found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
@@ -38,6 +41,24 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
             f"{what}: {path} holds {found}, not a model payload with keys {list(PAYLOAD_KEYS)}."
         )
     return payload
+
+
+def refusal_reason(error: BaseException) -> str:
+    """Why `torch.load(..., weights_only=True)` refused a file, in a few words.
+
+    Torch's own message advises retrying with `weights_only=False`, which would run whatever
+    code a hostile file holds; this project never does that, so the advice is left out.
+    """
+    text = str(error)
+    code = re.search(r"GLOBAL ([\w.]+)", text)
+    if code:
+        return f"it asks to import {code.group(1)}, which no file of this project does"
+    if isinstance(error, EOFError) or "EOF" in text:
+        return "it is empty or cut short"
+    if isinstance(error, pickle.UnpicklingError) or "zip" in text.lower() or "archive" in text:
+        return "it is not a file that torch.save wrote, or it is damaged"
+    lines = [line for line in text.splitlines() if "weights_only" not in line and line.strip()]
+    return f"{type(error).__name__}: {lines[0][:200] if lines else 'unreadable'}"
 
 
 class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
