@@ -1,4 +1,5 @@
-"""The semantic-accuracy classifier: shapes, learning a separable task, payload round trip."""
+"""The semantic-accuracy classifier: shapes, augmentation, learning a separable task, features,
+payload round trip."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,11 @@ import torch
 
 from image_colourisation.classifier import (
     Classifier,
+    augment,
     classifier_from_payload,
     classifier_payload,
+    classify_features,
+    features,
     lab_images,
     predict,
     train_classifier,
@@ -36,6 +40,62 @@ def test_training_learns_a_task_colour_decides() -> None:
     )
     held_out, truth = reddish_or_bluish(64, seed=1)
     assert (predict(classifier, held_out) == truth).mean() >= 0.95
+
+
+def test_training_with_random_crops_learns_it_too() -> None:
+    images, labels = reddish_or_bluish(128)
+    classifier = train_classifier(
+        images, labels, classes=2, width=4, epochs=3, batch_size=16, learning_rate=1e-2, seed=0,
+        crop_padding=4, weight_decay=1e-4,
+    )  # fmt: skip
+    held_out, truth = reddish_or_bluish(64, seed=1)
+    assert (predict(classifier, held_out) == truth).mean() >= 0.95
+
+
+def test_augment_flips_and_crops_windows_of_the_reflect_padded_image() -> None:
+    """Every output is a (possibly mirrored) 6×6 window of its own image padded by 2."""
+    torch.manual_seed(0)
+    images = torch.arange(40 * 2 * 6 * 6, dtype=torch.float32).reshape(40, 2, 6, 6)
+    augmented = augment(images, crop_padding=2)
+    assert augmented.shape == images.shape
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2), mode="reflect")
+
+    def window(index: int, top: int, left: int, mirror: bool) -> torch.Tensor:
+        crop = padded[index, :, top : top + 6, left : left + 6]
+        return crop.flip(-1) if mirror else crop
+
+    offsets, flipped = set(), 0
+    for index, image in enumerate(augmented):
+        windows = {
+            (top, left, mirror)
+            for top in range(5)
+            for left in range(5)
+            for mirror in (False, True)
+            if torch.equal(image, window(index, top, left, mirror))
+        }
+        assert windows, f"image {index} is no window of its padded original"
+        offsets |= {window[:2] for window in windows}
+        flipped += any(window[2] for window in windows)
+    assert len(offsets) > 5 and 0 < flipped < 40  # random, not one fixed crop or flip
+    unflipped = augment(images, crop_padding=0)
+    assert all(
+        torch.equal(a, b) or torch.equal(a, b.flip(-1))
+        for a, b in zip(unflipped, images, strict=True)
+    )
+
+
+def test_features_are_what_the_head_classifies() -> None:
+    torch.manual_seed(0)
+    classifier = Classifier(width=4, classes=3).eval()
+    images, _ = reddish_or_bluish(10)
+    embedded = features(classifier, images, batch_size=3)
+    assert embedded.shape == (10, 16) and embedded.dtype == np.float32
+    with torch.no_grad():
+        logits = classifier(torch.from_numpy(images)).numpy()
+    np.testing.assert_array_equal(classify_features(classifier, embedded), logits.argmax(axis=1))
+    np.testing.assert_array_equal(predict(classifier, images), logits.argmax(axis=1))
+    np.testing.assert_allclose(features(classifier, images, batch_size=10), embedded, atol=1e-6)
+    assert features(classifier, images[:0]).shape == (0, 16)
 
 
 def test_the_payload_round_trips_to_the_same_predictions() -> None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.linalg import sqrtm
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -130,3 +131,53 @@ def test_accuracy_uses_two_percent_of_each_channels_range() -> None:
 def test_metrics_reject_mismatched_batches(photos) -> None:
     with pytest.raises(ValueError, match="one shape"):
         metrics.absolute_error(photos, photos[:2])
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero() -> None:
+    features = np.random.default_rng(0).normal(3.0, 2.0, size=(500, 64))
+    assert metrics.frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
+    # The order of the samples does not matter, nor their float precision.
+    shuffled = features[::-1].astype(np.float32)
+    assert metrics.frechet_distance(features, shuffled) == pytest.approx(0, abs=1e-3)
+
+
+def test_frechet_distance_of_large_samples_approaches_the_closed_form() -> None:
+    """Diagonal covariances: FD = Σ(μa − μb)² + Σ(√σ²a − √σ²b)²."""
+    rng = np.random.default_rng(0)
+    mean_a, mean_b = rng.normal(0, 1, size=6), rng.normal(0, 1, size=6)
+    variance_a, variance_b = rng.uniform(0.5, 4, size=6), rng.uniform(0.5, 4, size=6)
+    a = mean_a + np.sqrt(variance_a) * rng.standard_normal((200_000, 6))
+    b = mean_b + np.sqrt(variance_b) * rng.standard_normal((200_000, 6))
+    spread_a, spread_b = np.sqrt(variance_a), np.sqrt(variance_b)
+    expected = np.sum((mean_a - mean_b) ** 2) + np.sum((spread_a - spread_b) ** 2)
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=0.02)
+    assert metrics.frechet_distance(b, a) == pytest.approx(metrics.frechet_distance(a, b))
+
+
+def test_frechet_distance_matches_the_sqrtm_formula_with_full_covariances() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(300, 16)) @ rng.normal(size=(16, 16))
+    b = rng.normal(size=(400, 16)) @ rng.normal(size=(16, 16)) * 0.5 + 1.0
+    covariance_a, covariance_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = np.sum((a.mean(axis=0) - b.mean(axis=0)) ** 2) + np.trace(
+        covariance_a + covariance_b - 2 * sqrtm(covariance_a @ covariance_b).real
+    )
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_distance_stays_finite_with_singular_covariances() -> None:
+    rng = np.random.default_rng(2)
+    few = rng.normal(size=(5, 64))  # 5 samples of 64 features: rank 4 at most
+    distance = metrics.frechet_distance(few, rng.normal(size=(7, 64)))
+    assert np.isfinite(distance) and distance > 0
+    assert metrics.frechet_distance(few, few) == pytest.approx(0, abs=1e-6)
+    # Dead (constant) features: zero covariance, only the means count.
+    constant = np.zeros((10, 3))
+    assert metrics.frechet_distance(constant, constant + [1.0, 2.0, 0.0]) == pytest.approx(5.0)
+
+
+def test_frechet_distance_needs_two_feature_matrices_of_one_width() -> None:
+    with pytest.raises(ValueError, match=r"\(N, D\) and \(M, D\)"):
+        metrics.frechet_distance(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="at least two samples"):
+        metrics.frechet_distance(np.zeros((1, 3)), np.zeros((4, 3)))

@@ -67,3 +67,27 @@ def test_exists_is_false_for_a_folder_without_versions(tmp_path: Path) -> None:
     (tmp_path / "generator_gan.pt").mkdir()
     dataset = ModelPayloadDataset(str(tmp_path / "generator_gan.pt"), version=Version(None, None))
     assert not dataset.exists()
+
+
+def test_an_optional_payload_loads_as_none_when_missing_or_unreadable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """For a cache: missing is normal, corrupt is worth a warning, neither is fatal."""
+    path = tmp_path / "semantic_classifier.pt"
+    cache = ModelPayloadDataset(str(path), optional=True)
+    assert cache.load() is None
+    assert (
+        ModelPayloadDataset(str(tmp_path / "v.pt"), Version(None, None), optional=True).load()
+        is None
+    )
+    path.write_bytes(b"not a torch file")
+    with caplog.at_level("WARNING"):
+        assert cache.load() is None
+    assert "Ignoring" in caplog.text and "semantic_classifier.pt" in caplog.text
+    torch.save({"weights": torch.zeros(1)}, path)
+    assert cache.load() is None
+    ModelPayloadDataset(str(path)).save(_payload(0))
+    assert cache.load()["architecture"] == _payload(0)["architecture"]
+    with pytest.raises(DatasetError, match="not a model payload"):
+        path.write_bytes(b"not a torch file")
+        ModelPayloadDataset(str(path)).load()  # not optional: still an error

@@ -3,6 +3,7 @@
 The generators and the evaluation's classifier are both stored this way.
 """
 
+import logging
 import pickle
 import re
 from pathlib import Path, PurePosixPath
@@ -14,6 +15,7 @@ from kedro.io import AbstractVersionedDataset, DatasetError, Version
 from image_colourisation.files import atomic_write
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
+logger = logging.getLogger(__name__)
 
 
 def load_payload(path: Path, what: str) -> dict[str, Any]:
@@ -69,19 +71,38 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
     an interrupted save never leaves a truncated file that looks like a model. With
     `versioned: true` in the catalog every save lands in a new timestamped folder
     (`<filepath>/<version>/<name>`), so a second run never overwrites the first.
+
+    With `optional: true` (for a cache, such as the evaluation's previously trained classifier)
+    a missing file loads as None, and so, with a warning, does a file that is not a payload
+    (truncated, corrupt, foreign): the node that reads it then makes a new one.
     """
 
     def __init__(
         self,
         filepath: str,
         version: Version | None = None,
+        optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(PurePosixPath(Path(filepath).as_posix()), version)
+        self._optional = optional
         self.metadata = metadata
 
-    def load(self) -> dict[str, Any]:
-        return load_payload(Path(self._get_load_path()), f"dataset {self._filepath}")
+    def load(self) -> dict[str, Any] | None:
+        what = f"dataset {self._filepath}"
+        if not self._optional:
+            return load_payload(Path(self._get_load_path()), what)
+        try:
+            path = Path(self._get_load_path())
+        except DatasetError:  # versioned, and no version saved yet
+            return None
+        if not path.is_file():
+            return None
+        try:
+            return load_payload(path, what)
+        except DatasetError as error:
+            logger.warning("Ignoring %s: %s", path, error)
+            return None
 
     def save(self, data: dict[str, Any]) -> None:
         if not isinstance(data, dict) or any(key not in data for key in PAYLOAD_KEYS):
@@ -96,4 +117,8 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
         return Path(self._get_load_path()).is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
+        return {
+            "filepath": str(self._filepath),
+            "version": self._version,
+            "optional": self._optional,
+        }

@@ -2,6 +2,7 @@
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import mlflow
@@ -38,6 +39,10 @@ def project(kedro_project: Path, tiny_archive: tuple[Path, str]) -> Path:
     return kedro_project
 
 
+def _log(result: subprocess.CompletedProcess) -> str:
+    return " ".join((result.stdout + result.stderr).split())  # undo rich's line wrapping
+
+
 def evaluation_run_metrics(project: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     """The metrics of the newest MLflow run that has evaluation metrics."""
     monkeypatch.chdir(project)
@@ -61,10 +66,14 @@ def test_evaluation_reports_gan_l1_and_gray_rows(
     run_kedro(project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
     # The GAN named on the command line (runtime_params), the L1 baseline as `latest`.
     gan_file = next((project / "data/06_models/generator_gan.pt").glob("*/generator_gan.pt"))
-    run_kedro(
-        project, "run", "--pipeline", "evaluation",
-        "--params", f"{TINY_EVALUATION},evaluation.gan_model={gan_file}",
-    )  # fmt: skip
+    evaluate = ("run", "--pipeline", "evaluation",
+                "--params", f"{TINY_EVALUATION},evaluation.gan_model={gan_file}")  # fmt: skip
+    first = run_kedro(project, *evaluate)
+    assert "Training the semantic classifier" in _log(first)
+    # The second evaluation finds the classifier the first one saved, and reuses it.
+    second = run_kedro(project, *evaluate)
+    assert "Reusing the semantic classifier" in _log(second)
+    assert "Training the semantic classifier" not in _log(second)
 
     reports = project / "data/08_reporting"
     for name in REPORTS:
@@ -85,3 +94,5 @@ def test_evaluation_reports_gan_l1_and_gray_rows(
     assert logged["evaluation.gray.colourfulness"] == 0
     assert logged["evaluation.l1.mae"] == pytest.approx(table.loc[1, "mae"])
     assert 0 <= logged["evaluation.truth.semantic_accuracy"] <= 1
+    assert logged["evaluation.gan.fd_classifier"] == pytest.approx(table.loc[0, "fd_classifier"])
+    assert logged["evaluation.truth.fd_classifier_floor"] > 0

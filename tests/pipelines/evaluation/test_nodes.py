@@ -1,4 +1,8 @@
-"""Evaluation nodes on a tiny test split: rendering, scores, tables, MLflow metrics, figures."""
+"""Evaluation nodes on a tiny test split: rendering, scores, tables, MLflow metrics, figures,
+and the semantic classifier's cache."""
+
+import logging
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -9,7 +13,10 @@ from matplotlib.figure import Figure
 from image_colourisation import metrics
 from image_colourisation.classifier import classifier_from_payload, lab_images, predict
 from image_colourisation.colour import model_arrays_to_rgb
+from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.pipelines.evaluation import nodes, plots
+
+TINY_CLASSIFIER = {"width": 4, "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
 
 
 @pytest.fixture
@@ -64,10 +71,13 @@ def test_a_perfect_row_scores_perfectly_and_gray_has_no_colour(test_set, classif
     assert gan["auc"] == 1 and gan["accuracy_2pct"] == 1 and gan["psnr"] == metrics.PSNR_MAX_DB
     assert gan["semantic_accuracy"] == gan["semantic_accuracy_truth"]
     assert gray["colourfulness"] == 0 and gray["mae"] > 0 and gray["auc"] < 1
+    assert gan["fd_classifier"] == pytest.approx(0, abs=1e-6) and gray["fd_classifier"] > 0
+    assert gan["fd_classifier_floor"] == gray["fd_classifier_floor"] > 0
     assert records == table.to_dict(orient="records")
     assert table.drop(columns=["model", "source"]).map(np.isfinite).all().all()
 
     assert len(per_class) == 3 * 2 and per_class.groupby("model")["images"].sum().eq(12).all()
+    assert "fd_classifier" not in per_class  # too few images per class for a covariance
     # Per-class MAE weighted by class size is the overall MAE (equal image sizes).
     weighted = (per_class["mae"] * per_class["images"]).groupby(per_class["model"]).sum() / 12
     np.testing.assert_allclose(weighted["gray"], gray["mae"])
@@ -82,7 +92,10 @@ def test_mlflow_metrics_name_every_model_metric_and_start_no_run(rendered, test_
     assert {f"{row}.{name}" for row in ("gan", "l1", "gray") for name in nodes.METRICS} | {
         "truth.colourfulness",
         "truth.semantic_accuracy",
+        "truth.fd_classifier_floor",
     } == set(logged)
+    assert logged["gan.fd_classifier"]["value"] == table.loc[0, "fd_classifier"] >= 0
+    assert logged["truth.fd_classifier_floor"]["value"] == table.loc[0, "fd_classifier_floor"]
     assert mlflow.active_run() is None
 
 
@@ -106,9 +119,91 @@ def test_figures(rendered, test_set, classifier) -> None:
 
 
 def test_semantic_classifier_node_trains_on_the_colour_training_images(test_set) -> None:
-    parameters = {"width": 4, "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
+    parameters = {**TINY_CLASSIFIER, "crop_padding": 4}
     payload = nodes.train_semantic_classifier(test_set, parameters)
     assert payload["architecture"] == {"width": 4, "classes": 3}
     classifier = classifier_from_payload(payload)
     predicted = predict(classifier, lab_images(test_set["L"], test_set["ab"]))
     assert predicted.shape == (12,) and set(predicted) <= {0, 1, 2}
+
+
+def test_the_fd_floor_compares_two_seeded_random_halves_of_the_truth() -> None:
+    truth = np.random.default_rng(0).normal(size=(101, 4))
+    floor = nodes.fd_floor(truth)
+    assert floor == nodes.fd_floor(truth) > 0
+    order = np.random.default_rng(nodes.FD_FLOOR_SEED).permutation(101)
+    assert floor == metrics.frechet_distance(truth[order[:50]], truth[order[50:]])
+    assert nodes.fd_floor(truth, seed=1) != floor
+
+
+def test_scoring_any_split_without_an_l1_row(test_set, generator, classifier) -> None:
+    """What a benchmark on the validation split does: only a GAN, l1 None."""
+    images, sources = nodes.colourise_test_set(test_set, generator, None, 5)
+    scores = nodes.score_colourisations(images, test_set, classifier, 5)
+    assert scores["truth"]["features"].shape == (12, 16)  # 4·width of the tiny classifier
+    table, _, _ = nodes.summarise_scores(scores, sources, test_set)
+    assert list(table["model"]) == ["gan", "gray"]
+    assert table[["fd_classifier", "fd_classifier_floor"]].map(np.isfinite).all().all()
+
+
+@pytest.fixture
+def count_training(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The keyword arguments of every `train_classifier` call the node makes."""
+    calls: list[dict] = []
+    train = nodes.train_classifier
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(nodes, "train_classifier", counted)
+    return calls
+
+
+def test_a_saved_classifier_trained_on_the_same_data_and_parameters_is_reused(
+    test_set, count_training, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through the payload file, as the catalog does: the record survives weights_only."""
+    dataset = ModelPayloadDataset(str(tmp_path / "semantic_classifier.pt"))
+    cache = ModelPayloadDataset(str(tmp_path / "semantic_classifier.pt"), optional=True)
+    assert cache.load() is None
+    with caplog.at_level(logging.INFO, logger=nodes.__name__):
+        dataset.save(nodes.train_semantic_classifier(test_set, TINY_CLASSIFIER, cache.load()))
+        assert "no classifier was saved before" in caplog.text
+        assert len(count_training) == 1
+        caplog.clear()
+        previous = cache.load()
+        reused = nodes.train_semantic_classifier(test_set, dict(TINY_CLASSIFIER), previous)
+    assert len(count_training) == 1 and reused is previous
+    assert "Reusing the semantic classifier trained on the same 12 training images" in caplog.text
+    assert reused["training"]["parameters"] == TINY_CLASSIFIER
+
+
+def test_changed_training_data_or_parameters_retrain_the_classifier(
+    test_set, count_training, caplog: pytest.LogCaptureFixture
+) -> None:
+    saved = nodes.train_semantic_classifier(test_set, TINY_CLASSIFIER)
+    assert saved["training"]["images"] == 12 and len(count_training) == 1
+    changed_data = {**test_set, "ab": test_set["ab"].copy()}
+    changed_data["ab"][0, 0, 0, 0] += 0.01
+    with caplog.at_level(logging.INFO, logger=nodes.__name__):
+        retrained = nodes.train_semantic_classifier(changed_data, TINY_CLASSIFIER, saved)
+        assert "because the training data changed" in caplog.text
+        assert retrained["training"]["data"] != saved["training"]["data"]
+        caplog.clear()
+        nodes.train_semantic_classifier(test_set, {**TINY_CLASSIFIER, "epochs": 2}, saved)
+        assert "because its parameters changed (epochs 1 -> 2)" in caplog.text
+        caplog.clear()
+        relabelled = {**test_set, "labels": test_set["labels"][::-1].copy()}
+        nodes.train_semantic_classifier(relabelled, TINY_CLASSIFIER, saved)
+        assert "because the training data changed" in caplog.text
+        caplog.clear()
+        unrecorded = {key: value for key, value in saved.items() if key != "training"}
+        nodes.train_semantic_classifier(test_set, TINY_CLASSIFIER, unrecorded)
+        assert "does not record what it was trained on" in caplog.text
+        caplog.clear()
+        older = {**saved, "training": {**saved["training"], "recipe": 1}}
+        nodes.train_semantic_classifier(test_set, TINY_CLASSIFIER, older)
+        assert "the training code changed" in caplog.text
+    assert len(count_training) == 6
+    assert count_training[2]["epochs"] == 2

@@ -2,9 +2,15 @@
 
 Rows are the models compared on the same test images: `gan`, `l1` (the L1-only baseline, when
 one was trained) and `gray` (ab = 0). `truth` (the original colour images) is scored only where a
-reference makes sense: its colourfulness and the classifier's accuracy on it.
+reference makes sense: its colourfulness, the classifier's accuracy on it, and the Fréchet
+distance between two random halves of it (the floor of `fd_classifier`).
+
+The nodes take any split in the model-input format (a dict with `L`, `ab`, `labels` and
+`class_names`), not only the test split.
 """
 
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -17,8 +23,9 @@ from image_colourisation import metrics
 from image_colourisation.classifier import (
     classifier_from_payload,
     classifier_payload,
+    classify_features,
+    features,
     lab_images,
-    predict,
     train_classifier,
 )
 from image_colourisation.colour import (
@@ -37,7 +44,9 @@ logger = logging.getLogger(__name__)
 TRUTH = "truth"
 GRAY = "gray"
 MODEL_ROWS = ("gan", "l1")
-# Reported per row; lower is better for the first and the last two, higher for the rest.
+# Reported per row. Higher is better for psnr, ssim, auc, accuracy_2pct and semantic_accuracy;
+# lower for mae, delta_e2000 and fd_classifier; colourfulness is best close to the truth's
+# (delta_colourfulness close to 0).
 METRICS = (
     "mae",
     "psnr",
@@ -48,20 +57,97 @@ METRICS = (
     "delta_e2000",
     "colourfulness",
     "delta_colourfulness",
+    "fd_classifier",
 )
+# The references logged as `truth.<name>`, from these columns of the metrics table.
+TRUTH_REFERENCES = {
+    "colourfulness": "colourfulness_truth",
+    "semantic_accuracy": "semantic_accuracy_truth",
+    "fd_classifier_floor": "fd_classifier_floor",
+}
+# Seeds the random split of the true images into the two halves that give the FD floor.
+FD_FLOOR_SEED = 0
+# Bump when `train_classifier` changes what it trains from the same data and parameters, so
+# that classifiers saved by the older code are retrained rather than reused.
+CLASSIFIER_RECIPE = 2
+
+
+def classifier_training_record(
+    train_set: dict[str, np.ndarray], parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """What a semantic classifier was trained from: a SHA-256 of the training arrays (`L`,
+    `ab`, `labels`, `class_names`: dtype, shape and bytes), their number of images, the
+    parameters and the training recipe's version. Equal records mean the same classifier."""
+    digest = hashlib.sha256()
+    for name in ("L", "ab", "labels", "class_names"):
+        array = np.ascontiguousarray(train_set[name])
+        digest.update(f"{name} {array.dtype.str} {array.shape};".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return {
+        "recipe": CLASSIFIER_RECIPE,
+        "data": digest.hexdigest(),
+        "images": len(train_set["labels"]),
+        "parameters": json.loads(json.dumps(dict(parameters), sort_keys=True)),
+    }
+
+
+def _why_retrain(previous: dict[str, Any] | None, record: dict[str, Any]) -> str | None:
+    """Why `previous` cannot stand for a classifier trained as `record` says; None if it can."""
+    if previous is None:
+        return "no classifier was saved before (or the saved file could not be read)"
+    saved = previous.get("training")
+    if not isinstance(saved, dict):
+        return "the saved classifier does not record what it was trained on"
+    if saved.get("recipe") != record["recipe"]:
+        return f"the training code changed (recipe {saved.get('recipe')} -> {record['recipe']})"
+    if saved.get("data") != record["data"]:
+        return (
+            f"the training data changed ({saved.get('images')} images, SHA-256 "
+            f"{str(saved.get('data'))[:12]}... -> {record['images']} images, "
+            f"{record['data'][:12]}...)"
+        )
+    old, new = saved.get("parameters") or {}, record["parameters"]
+    changed = [
+        f"{name} {old.get(name)} -> {new.get(name)}"
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name)
+    ]
+    return f"its parameters changed ({', '.join(changed)})" if changed else None
 
 
 def train_semantic_classifier(
-    train_set: dict[str, np.ndarray], parameters: dict[str, Any]
+    train_set: dict[str, np.ndarray],
+    parameters: dict[str, Any],
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train the small CIFAR-10 classifier on the colour training images (normalised Lab)."""
+    """The small CIFAR-10 classifier, trained on the colour training images (normalised Lab),
+    or `previous` (the classifier saved by an earlier run) unchanged when it was trained on
+    the same data with the same parameters.
+
+    The payload records what it was trained from (`classifier_training_record`) under
+    `training`; the catalog hands the saved one back as `previous`, None when there is none
+    or it cannot be read. The log says which happened, and why a classifier is retrained.
+    """
+    record = classifier_training_record(train_set, parameters)
+    reason = _why_retrain(previous, record)
+    if reason is None:
+        logger.info(
+            "Reusing the semantic classifier trained on the same %d training images (SHA-256 "
+            "%s...) with the same parameters %s.",
+            record["images"], record["data"][:12], record["parameters"],
+        )  # fmt: skip
+        return previous
+    logger.info(
+        "Training the semantic classifier on %d training images because %s.",
+        record["images"], reason,
+    )  # fmt: skip
     classifier = train_classifier(
         lab_images(train_set["L"], train_set["ab"]),
         train_set["labels"],
         classes=len(train_set["class_names"]),
         **parameters,
     )
-    return classifier_payload(classifier)
+    return {**classifier_payload(classifier), "training": record}
 
 
 def gray_rgb(lightness: np.ndarray) -> np.ndarray:
@@ -132,7 +218,8 @@ def score_colourisations(
     semantic_classifier: dict[str, Any],
     batch_size: int,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Per-image scores of every row against the truth, and the classifier's hit per image.
+    """Per-image scores of every row against the truth, the classifier's hit per image and its
+    pooled features per image (`features`, (N, D) float32, for the Fréchet distance).
 
     Per image, so that the same arrays give the dataset means and the per-class breakdown.
     """
@@ -153,7 +240,9 @@ def score_colourisations(
                 rgb = images[rows]
                 lab = truth_lab if row == TRUTH else rgb_to_lab(rgb)
                 add(row, "colourfulness", metrics.colourfulness(rgb))
-                hits = predict(classifier, _classifier_input(lab)) == labels[rows]
+                embedded = features(classifier, _classifier_input(lab))
+                add(row, "features", embedded)
+                hits = classify_features(classifier, embedded) == labels[rows]
                 add(row, "semantic_hit", hits.astype(np.float64))
                 if row == TRUTH:
                     continue
@@ -192,19 +281,48 @@ def _summary(
     }
 
 
+def fd_floor(truth_features: np.ndarray, seed: int = FD_FLOOR_SEED) -> float:
+    """The Fréchet distance between two halves of the true images' features, split at random
+    (seeded): what two samples of real photographs score, the noise floor of `fd_classifier`.
+
+    Each half has half the images, so its estimate carries about twice the small-sample bias
+    of a row's distance over all of them: read it as a reference, not as a bound.
+    """
+    order = np.random.default_rng(seed).permutation(len(truth_features))
+    half = len(order) // 2
+    return metrics.frechet_distance(truth_features[order[:half]], truth_features[order[half:]])
+
+
 def summarise_scores(
     image_scores: dict[str, dict[str, np.ndarray]],
     sources: dict[str, str],
     test_set: dict[str, np.ndarray],
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame]:
-    """The metrics table (one row per model), the same as JSON records, and per-class rows."""
+    """The metrics table (one row per model), the same as JSON records, and per-class rows.
+
+    The table's `fd_classifier` is the Fréchet distance between the classifier features of the
+    true images and of the row's (lower is better), `fd_classifier_floor` that of two halves of
+    the true images. The per-class rows leave the FD out: about 100 images per class are too
+    few for a covariance of 4·width features.
+    """
     rows = [row for row in (*MODEL_ROWS, GRAY) if row in image_scores]
     truth = image_scores[TRUTH]
     everything = np.ones(len(test_set["labels"]), dtype=bool)
+    floor = fd_floor(truth["features"])
     table = pd.DataFrame(
-        [{"model": row, "source": sources[row], **_summary(image_scores[row], truth, everything)}
-         for row in rows]
-    )  # fmt: skip
+        [
+            {
+                "model": row,
+                "source": sources[row],
+                **_summary(image_scores[row], truth, everything),
+                "fd_classifier": metrics.frechet_distance(
+                    truth["features"], image_scores[row]["features"]
+                ),
+                "fd_classifier_floor": floor,
+            }
+            for row in rows
+        ]
+    )
     per_class = pd.DataFrame(
         [
             {"model": row, "class": str(name), **_summary(image_scores[row], truth, mask)}
@@ -216,23 +334,25 @@ def summarise_scores(
     for row in table.itertuples():
         logger.info(
             "%s: MAE %.2f, PSNR %.2f dB, SSIM %.4f, ΔE2000 %.2f, AuC %.4f, acc@2%% %.4f, "
-            "colourfulness %.1f (truth %.1f), semantic accuracy %.4f (truth %.4f)",
+            "colourfulness %.1f (truth %.1f), semantic accuracy %.4f (truth %.4f), "
+            "FD %.3f (floor %.3f)",
             row.model, row.mae, row.psnr, row.ssim, row.delta_e2000, row.auc, row.accuracy_2pct,
             row.colourfulness, row.colourfulness_truth, row.semantic_accuracy,
-            row.semantic_accuracy_truth,
+            row.semantic_accuracy_truth, row.fd_classifier, row.fd_classifier_floor,
         )  # fmt: skip
     return table, table.to_dict(orient="records"), per_class
 
 
 def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:
     """The metrics table as kedro-mlflow metrics `<model>.<metric>`, plus the truth references
-    `truth.colourfulness` and `truth.semantic_accuracy` (the catalog adds an `evaluation.` prefix)."""
+    `truth.colourfulness`, `truth.semantic_accuracy` and `truth.fd_classifier_floor` (the
+    catalog adds an `evaluation.` prefix)."""
     logged = {
         f"{row['model']}.{name}": {"value": float(row[name]), "step": 0}
         for row in metrics_table.to_dict(orient="records")
         for name in METRICS
     }
     first = metrics_table.iloc[0]
-    for name in ("colourfulness", "semantic_accuracy"):
-        logged[f"{TRUTH}.{name}"] = {"value": float(first[f"{name}_truth"]), "step": 0}
+    for name, column in TRUTH_REFERENCES.items():
+        logged[f"{TRUTH}.{name}"] = {"value": float(first[column]), "step": 0}
     return logged

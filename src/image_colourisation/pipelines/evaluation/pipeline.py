@@ -4,6 +4,10 @@ On its own (`kedro run --pipeline evaluation`) it reads the generators through t
 GeneratorChoiceDataset entries (`latest`, or a model named with --params). In a run that also
 trains, `pipeline_registry.after_training` wires it to the training pipeline's outputs instead,
 so it scores the generators of that run and Kedro orders it after the training nodes.
+
+The semantic classifier is a cache: `previous_semantic_classifier` reads the file that
+`semantic_classifier` writes (None when there is none), and the node hands it back unchanged
+while the training data and the classifier parameters are the same, retraining otherwise.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -23,7 +27,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_semantic_classifier,
-                inputs=["train_set", "params:evaluation.classifier"],
+                inputs=[
+                    "train_set",
+                    "params:evaluation.classifier",
+                    "previous_semantic_classifier",
+                ],
                 outputs="semantic_classifier",
                 name="train_semantic_classifier",
             ),

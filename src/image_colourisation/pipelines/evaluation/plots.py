@@ -1,5 +1,7 @@
 """Evaluation figures: plotly charts that Kedro-Viz previews, matplotlib figures for the eye."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,7 +23,15 @@ TITLES = {
     "accuracy_2pct": "Accuracy @ 2% (higher is better)",
     "colourfulness": "Colourfulness (truth: dashed)",
     "semantic_accuracy": "Classifier accuracy (truth: dashed)",
+    "fd_classifier": "FD, classifier features (lower; floor: dashed)",
 }
+# The dashed reference line of a metric's chart: the column of the metrics table it comes from.
+REFERENCES = {
+    "colourfulness": "colourfulness_truth",
+    "semantic_accuracy": "semantic_accuracy_truth",
+    "fd_classifier": "fd_classifier_floor",
+}
+METRIC_COLUMNS = 3
 PER_CLASS = ("mae", "delta_e2000", "colourfulness", "semantic_accuracy")
 SAMPLE_COLUMNS = (GRAY, "l1", "gan", TRUTH)
 
@@ -33,9 +43,12 @@ def _truth_line(figure: go.Figure, value: float, row: int, col: int) -> None:
 def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
     """One small bar chart per metric, the models side by side (scales differ per metric)."""
     names = list(TITLES)
-    figure = make_subplots(rows=2, cols=4, subplot_titles=[TITLES[name] for name in names])
+    rows = math.ceil(len(names) / METRIC_COLUMNS)
+    figure = make_subplots(
+        rows=rows, cols=METRIC_COLUMNS, subplot_titles=[TITLES[name] for name in names]
+    )
     for index, name in enumerate(names):
-        row, col = divmod(index, 4)
+        row, col = divmod(index, METRIC_COLUMNS)
         figure.add_bar(
             x=metrics_table["model"],
             y=metrics_table[name],
@@ -45,9 +58,9 @@ def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
             row=row + 1,
             col=col + 1,
         )
-        if name in ("colourfulness", "semantic_accuracy"):
-            _truth_line(figure, metrics_table[f"{name}_truth"].iloc[0], row + 1, col + 1)
-    figure.update_layout(title="Colourisation metrics on the test split", height=650)
+        if name in REFERENCES:
+            _truth_line(figure, metrics_table[REFERENCES[name]].iloc[0], row + 1, col + 1)
+    figure.update_layout(title="Colourisation metrics on the test split", height=300 * rows)
     return figure
 
 
