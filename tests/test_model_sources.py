@@ -111,7 +111,9 @@ def test_a_file_that_would_run_code_is_refused_without_suggesting_the_unsafe_opt
 ) -> None:
     path = tmp_path / "generator_gan.pt"
     torch.save({"architecture": {}, "state_dict": RunsCode()}, path)
-    with pytest.raises(ValueError, match=r"asks to import [\w.]*print, which no file of this project") as error:
+    with pytest.raises(
+        ValueError, match=r"asks to import [\w.]*print, which no file of this project"
+    ) as error:
         load_generator(path)
     message = str(error.value)
     assert "must not be trusted" in message or "do not trust it" in message

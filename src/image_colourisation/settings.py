@@ -1,9 +1,13 @@
-"""Project settings: the config loader and the telemetry switch.
+"""Project settings: the config loader, the telemetry switch and the project's hooks.
 
-Hooks come from installed plugins (kedro-mlflow registers its own), so none are listed here.
+kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) make runs started
+side by side safe: the MLflow store is created by one process at a time, and a variant's
+checkpoint folder is trained into by one run at a time.
 """
 
 import os
+
+from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.
@@ -13,3 +17,5 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
 }
+
+HOOKS = (TrackingStoreHook(), TrainingLockHook())

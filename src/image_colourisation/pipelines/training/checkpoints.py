@@ -1,17 +1,48 @@
-"""Checkpoints: everything a run needs to continue bit-exact, written atomically every epoch."""
+"""Checkpoints: everything a run needs to continue bit-exact, written atomically every epoch.
+
+A checkpoint is read with `weights_only=True` and checked (its keys, their types, every
+weight's name and shape) before anything is restored, so a foreign, damaged or hostile file
+stops the run with one sentence naming it. While a run trains a variant it holds a lock on
+that variant's checkpoint folder (`checkpoint_lock`), so a second run cannot overwrite it.
+"""
 
 import logging
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from image_colourisation.datasets.torch_models import refusal_reason
 from image_colourisation.files import atomic_write
+from image_colourisation.models import weights_problem
 
 from .config import TrainingParams
 from .steps import Models
 
+try:  # POSIX; on Windows the checkpoint lock is skipped with a warning
+    import fcntl
+except ImportError:  # pragma: no cover - not on the platforms this project runs on
+    fcntl = None  # type: ignore[assignment]
+
 logger = logging.getLogger(__name__)
+
+LOCK_NAME = "training.lock"
+# What `checkpoint_state` writes, with the types a checkpoint must have to be restored.
+_TENSOR_STATES = ("generator", "discriminator", "ema")
+_OPTIMISER_STATES = ("g_optimizer", "d_optimizer")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that this project did not write, or that does not fit this run."""
+
+
+class CheckpointInUseError(RuntimeError):
+    """Another live process is training the same variant into the same checkpoint folder."""
 
 
 def checkpoint_path(params: TrainingParams, variant: str) -> Path:
@@ -62,29 +93,130 @@ def _architecture(params: TrainingParams) -> dict[str, Any]:
     }
 
 
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint safely and check its structure; `CheckpointError` names what is wrong.
+
+    Torch's own error for a file it will not load safely suggests `weights_only=False`, which
+    would run any code the file holds; this says instead that the file is not to be trusted.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # UnpicklingError, RuntimeError, EOFError, ...
+        raise CheckpointError(
+            f"{path} is not a checkpoint of this project ({refusal_reason(error)}), so it was not "
+            "loaded and must not be trusted (never open it with weights_only=False): move it "
+            "away, and training starts afresh."
+        ) from error
+    problem = _structure_problem(state)
+    if problem:
+        raise CheckpointError(
+            f"{path} is not a checkpoint of this project's training ({problem}): move it "
+            "away, and training starts afresh."
+        )
+    return state
+
+
+def _structure_problem(state: Any) -> str | None:
+    """Why `state` is not what `checkpoint_state` writes, or None."""
+    if not isinstance(state, Mapping):
+        return f"it holds a {type(state).__name__}, not a mapping"
+    expected: dict[str, tuple[type, ...]] = {
+        "variant": (str,),
+        "epoch": (int,),
+        "target_epochs": (int,),
+        "architecture": (Mapping,),
+        "generator": (Mapping,),
+        "g_optimizer": (Mapping,),
+        "discriminator": (Mapping, type(None)),
+        "d_optimizer": (Mapping, type(None)),
+        "ema": (Mapping, type(None)),
+        "torch_rng": (torch.Tensor,),
+        "cuda_rng": (list, tuple),
+        "shuffle_rng": (torch.Tensor,),
+    }
+    missing = [key for key in expected if key not in state]
+    if missing:
+        return f"it lacks {missing}"
+    for key, kinds in expected.items():
+        if not isinstance(state[key], kinds) or isinstance(state[key], bool):
+            return f"its {key} is a {type(state[key]).__name__}"
+    if state["epoch"] < 0 or state["target_epochs"] < 0:
+        return f"it says epoch {state['epoch']} of {state['target_epochs']}"
+    return None
+
+
 def _restore(
     path: Path, models: Models, params: TrainingParams, variant: str, shuffle: torch.Generator
 ) -> int:
     """Load a checkpoint into `models` and the RNGs; return the last finished epoch."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path)
     if state["variant"] != variant or state["architecture"] != _architecture(params):
         raise ValueError(
             f"{path} was written by variant {state['variant']!r} with architecture "
             f"{state['architecture']}, but this run is {variant!r} with {_architecture(params)}: "
             "set the same training parameters, or training.resume=false to start over."
         )
-    models.generator.load_state_dict(state["generator"])
-    models.g_optimizer.load_state_dict(state["g_optimizer"])
-    if models.discriminator is not None and models.d_optimizer is not None:
-        models.discriminator.load_state_dict(state["discriminator"])
-        models.d_optimizer.load_state_dict(state["d_optimizer"])
-    if models.ema is not None:
-        models.ema.load_state_dict(state["ema"])
-    torch.set_rng_state(state["torch_rng"])
-    if state["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
-    shuffle.set_state(state["shuffle_rng"])
-    return int(state["epoch"])
+
+    try:
+        _load_states(state, models, shuffle)
+    except _Unfit as unfit:
+        raise CheckpointError(
+            f"{path} cannot be resumed: {unfit}, although it records this run's architecture; "
+            "it is damaged or was not written by this project's training: move it away, and "
+            "training starts afresh."
+        ) from unfit.__cause__
+    return state["epoch"]
+
+
+class _Unfit(Exception):
+    """What in a checkpoint does not fit the models it is restored into."""
+
+
+def _load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generator) -> None:
+    """Restore weights, optimisers and RNGs, checking each weight's name and shape first."""
+    modules = {"generator": models.generator, "discriminator": models.discriminator}
+    modules["ema"] = models.ema
+    modules = {name: module for name, module in modules.items() if module is not None}
+    for name, module in modules.items():
+        if state[name] is None:
+            raise _Unfit(f"its {name} weights are missing")
+        problem = weights_problem(state[name], module.state_dict())
+        if problem:
+            raise _Unfit(f"its {name} weights do not fit ({problem})")
+    optimisers = {"g_optimizer": models.g_optimizer, "d_optimizer": models.d_optimizer}
+    try:
+        for name, module in modules.items():
+            module.load_state_dict(state[name])
+        for name, optimiser in optimisers.items():
+            if optimiser is None:
+                continue
+            optimiser.load_state_dict(state[name])
+            problem = _optimiser_problem(optimiser)
+            if problem:
+                raise _Unfit(f"its {name} state does not fit ({problem})")
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        shuffle.set_state(state["shuffle_rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as error:
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise _Unfit(f"restoring it failed ({type(error).__name__}: {first})") from error
+
+
+def _optimiser_problem(optimiser: torch.optim.Optimizer) -> str | None:
+    """A loaded optimiser state whose moment estimates do not have their parameter's shape."""
+    for group in optimiser.param_groups:
+        for parameter in group["params"]:
+            for key, value in optimiser.state.get(parameter, {}).items():
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.dim() > 0
+                    and value.shape != parameter.shape
+                ):
+                    return f"{key} has shape {tuple(value.shape)} for a {tuple(parameter.shape)} weight"
+    return None
 
 
 def start_epoch(
@@ -100,7 +232,7 @@ def start_epoch(
             "%s: training.resume is set but %s does not exist; starting fresh", variant, path
         )
     elif path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_checkpoint(path)
         if state["epoch"] < state["target_epochs"]:
             raise ValueError(
                 f"{path} holds an interrupted {state['variant']!r} run (epoch {state['epoch']} "
@@ -109,3 +241,85 @@ def start_epoch(
             )
         logger.info("%s: replacing the finished run's checkpoint %s", variant, path)
     return 1
+
+
+_held: dict[Path, int] = {}  # lock file -> descriptor, for the locks this process holds
+
+
+@contextmanager
+def checkpoint_lock(folder: Path) -> Iterator[Path]:
+    """Hold `folder/training.lock` while training into `folder`; yield the lock file.
+
+    The lock is an exclusive `flock` on that file, which the operating system releases when
+    its process ends in any way (kill -9 included), so a lock left by a dead process is
+    simply taken over. While held, the file names the holder (PID, host, start time); another
+    process that wants the folder gets `CheckpointInUseError` at once, naming them. Re-entrant
+    within one process (the training hook and the node both take it); a child of the holder
+    (a parallel runner's worker) is let through. The file is removed on release.
+    """
+    folder = Path(folder)
+    path = (folder / LOCK_NAME).absolute()
+    if path in _held or fcntl is None:
+        if fcntl is None:
+            logger.warning("No file locks on this platform: %s is not protected", folder)
+        yield path
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = _acquire(path)
+    if descriptor is None:  # held by the parent process: run inside its lock
+        yield path
+        return
+    _held[path] = descriptor
+    try:
+        yield path
+    finally:
+        del _held[path]
+        path.unlink(missing_ok=True)  # while still locked: nobody can hold the old file
+        os.close(descriptor)  # releases the lock
+
+
+def _acquire(path: Path) -> int | None:
+    """Lock `path` (created if need be) and write this process into it; the descriptor."""
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            owner = _owner(path)
+            if owner.get("pid") == str(os.getppid()):
+                return None
+            raise CheckpointInUseError(
+                f"{path.parent} is being trained into by another run (PID "
+                f"{owner.get('pid', '?')} on {owner.get('host', '?')}, since "
+                f"{owner.get('since', '?')}; lock file {path}): wait for it to finish or stop "
+                "it, since two runs would overwrite each other's checkpoint."
+            ) from None
+        # The previous holder may have removed the file between our open and our lock:
+        # then this lock is on a deleted file, and the path must be opened afresh.
+        try:
+            same = os.path.samestat(os.fstat(descriptor), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(descriptor)
+    since = time.strftime("%Y-%m-%d %H:%M:%S")
+    record = f"pid={os.getpid()}\nhost={socket.gethostname()}\nsince={since}\n"
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, record.encode())
+    return descriptor
+
+
+def _owner(path: Path) -> dict[str, str]:
+    """The holder's record in a lock file; waits briefly for a holder that is writing it."""
+    for _ in range(20):
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            text = ""
+        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        if "pid" in fields:
+            return fields
+        time.sleep(0.05)
+    return {}

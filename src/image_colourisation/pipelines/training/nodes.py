@@ -3,6 +3,8 @@
 The nodes are pure apart from the documented exceptions: the loop writes checkpoints and, when
 kedro-mlflow has a run open, logs to a nested run named after the variant. The trained
 generator leaves as `models.generator_payload`, which the catalog saves as a versioned file.
+While a variant trains, its checkpoint folder is locked, so a second `kedro run` cannot train
+into it at the same time.
 """
 
 from dataclasses import replace
@@ -13,6 +15,7 @@ import torch
 
 from image_colourisation.models import Generator, generator_payload
 
+from .checkpoints import checkpoint_lock, checkpoint_path
 from .config import TrainingParams
 from .device import memory_format
 from .loop import fit, predict_ab
@@ -62,7 +65,10 @@ def train_generator(
     sample_l = validation[0][: params.sample_images]
     sample_ab = validation[1][: params.sample_images]
 
-    with variant_run(variant, {"training": params.as_dict()}) as tracking:
+    with (
+        checkpoint_lock(checkpoint_path(params, variant).parent),
+        variant_run(variant, {"training": params.as_dict()}) as tracking,
+    ):
 
         def on_epoch(epoch: int, metrics: dict[str, float], generator: Generator) -> None:
             if not tracking:

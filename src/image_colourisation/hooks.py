@@ -1,0 +1,157 @@
+"""Project hooks for runs started side by side: one MLflow database, one checkpoint per variant.
+
+- `TrackingStoreHook` creates the local MLflow store (the `mlflow.db` tables and the
+  experiment) under a lock before kedro-mlflow touches it. Two fresh `kedro run`s would
+  otherwise both create the tables, and one dies with `sqlite3.OperationalError: table
+  latest_metrics already exists` (or with "experiment already exists").
+- `TrainingLockHook` takes the checkpoint-folder lock of every variant a run will train
+  before anything runs, so a second `kedro run --pipeline training` stops at once, naming the
+  first one's PID and the lock file, instead of after its ingestion or its first variant.
+"""
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import click
+from kedro.framework.hooks import hook_impl
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, the race stays possible there
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+# The training nodes' functions (by name: importing them here would load torch for every
+# `kedro` command) and the variant each trains.
+TRAINING_MODULE = "image_colourisation.pipelines.training.nodes"
+TRAINING_FUNCTIONS = {"train_l1_baseline": "l1", "train_gan": "gan"}
+STORE_LOCK_TIMEOUT_S = 120.0
+
+
+class TrackingStoreHook:
+    """Sets up the MLflow tracking store as kedro-mlflow will, but one process at a time."""
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's own after_context_created
+    def after_context_created(self, context: Any) -> None:
+        import mlflow  # noqa: PLC0415 - kedro-mlflow imports it anyway
+        from kedro.config import MissingConfigException  # noqa: PLC0415
+        from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig  # noqa: PLC0415
+
+        if mlflow.active_run():  # kedro-mlflow then uses that run's store as it is
+            return
+        patterns = context.config_loader.config_patterns
+        patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        try:
+            conf = dict(context.config_loader["mlflow"])
+        except MissingConfigException:
+            conf = {}
+        config = KedroMlflowConfig.model_validate(conf)
+        if config.tracking.experiment.name is None:
+            config.tracking.experiment.name = context._package_name
+        uri = config.server.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "mlruns")
+        folder = store_folder(uri, Path(context.project_path))
+        if folder is None:  # a tracking server: it serialises creation itself
+            return
+        with folder_lock(folder, STORE_LOCK_TIMEOUT_S):
+            config.setup(context)  # creates the tables and the experiment if missing
+
+
+def store_folder(uri: str, project_path: Path) -> Path | None:
+    """The folder that holds a local tracking store (sqlite file or mlruns folder), or None."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        database = uri.split(":///", 1)[1] if ":///" in uri else ""
+        if not database or database.startswith(":memory:"):
+            return None
+        return Path(database).absolute().parent  # as SQLAlchemy resolves it: from the cwd
+    if parsed.scheme == "file":
+        return Path(parsed.path).parent
+    if parsed.scheme == "" or len(parsed.scheme) == 1:  # a path (or a Windows drive letter)
+        return (project_path / uri).parent
+    return None
+
+
+@contextmanager
+def folder_lock(folder: Path, timeout_s: float) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` itself (`flock` on its descriptor, no lock file).
+
+    The operating system drops it when its process ends, however it ends. Waits up to
+    `timeout_s` for another process that holds it, then raises TimeoutError naming `folder`.
+    """
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"Another process has been setting up the MLflow store in {folder} for "
+                        f"over {timeout_s:.0f} s; check that it is still alive and try again."
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+class TrainingLockHook:
+    """Locks the checkpoint folders of the variants a run trains, from start to end."""
+
+    def __init__(self) -> None:
+        self._locks = ExitStack()
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run that a refusal would orphan
+    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
+        variants = [variant for node in pipeline.nodes if (variant := training_variant(node))]
+        if not variants:
+            return
+        from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
+            CheckpointInUseError,
+            checkpoint_lock,
+            checkpoint_path,
+        )
+        from image_colourisation.pipelines.training.config import TrainingParams  # noqa: PLC0415
+
+        params = catalog.load("params:training")
+        if not isinstance(params, TrainingParams):
+            params = TrainingParams(**params)
+        locks = ExitStack()
+        with locks:
+            for variant in variants:
+                folder = checkpoint_path(params, variant).parent
+                try:
+                    locks.enter_context(checkpoint_lock(folder))
+                except CheckpointInUseError as error:
+                    # Printed by the `kedro` command as one message, without a traceback.
+                    raise click.ClickException(str(error)) from error
+            self._locks = locks.pop_all()  # keep them; a refusal above released the others
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: Any, run_result: Any, pipeline: Any) -> None:
+        self._locks.close()
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: Any, pipeline: Any) -> None:
+        self._locks.close()
+
+
+def training_variant(node: Any) -> str | None:
+    """The variant a pipeline node trains ("gan", "l1"), None for any other node."""
+    func = getattr(node, "func", None)
+    if getattr(func, "__module__", None) != TRAINING_MODULE:
+        return None
+    return TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))

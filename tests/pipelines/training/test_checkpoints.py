@@ -1,0 +1,172 @@
+"""Checkpoints that are not ours or do not fit, and the lock that keeps two runs apart."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from image_colourisation.pipelines.training.checkpoints import (
+    LOCK_NAME,
+    CheckpointError,
+    CheckpointInUseError,
+    checkpoint_lock,
+    checkpoint_path,
+)
+from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.loop import fit
+from tests.pipelines.training.synthetic import synthetic_set
+
+LOCK_WAIT_S = 60  # a helper process imports torch before it takes the lock: slow on a busy CPU
+
+
+@pytest.fixture
+def params(tmp_path: Path) -> TrainingParams:
+    return TrainingParams(
+        epochs=2,
+        batch_size=8,
+        width=4,
+        discriminator_width=4,
+        device="cpu",
+        checkpoint_dir=str(tmp_path / "checkpoints"),
+    )
+
+
+class RunsCode:
+    """Unpickling this would call print: a stand-in for a checkpoint that runs code."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def _write(path: Path, content: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ({"variant": "gan", "epoch": RunsCode()}, r"asks to import [\w.]*print"),
+        (bytes(range(256)) * 8, "not a file that torch.save wrote"),
+        (b"", "empty or cut short"),
+        ([1, 2, 3], "holds a list, not a mapping"),
+        ({"variant": "gan", "epoch": 1}, r"lacks \['target_epochs'"),
+    ],
+)
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_file_that_is_not_a_checkpoint_is_refused_as_untrusted(
+    params: TrainingParams,
+    capsys: pytest.CaptureFixture,
+    content: object,
+    reason: str,
+    resume: bool,
+) -> None:
+    """Resumed or merely checked for being unfinished: one sentence naming the file; no
+    suggestion to load it unsafely, and nothing in it runs."""
+    path = checkpoint_path(params, "gan")
+    _write(path, content)
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    with pytest.raises(CheckpointError, match=reason) as error:
+        fit(*data, replace(params, resume=resume), "gan")
+    message = str(error.value)
+    assert message.startswith(f"{path} is not a checkpoint of this project")
+    assert "move it away" in message and "will likely succeed" not in message
+    assert "this must never run" not in capsys.readouterr().out
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_is_refused(params: TrainingParams) -> None:
+    """Right keys, same recorded architecture, but other weights (tampered or damaged)."""
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    fit(*data, replace(params, epochs=1), "gan")
+    path = checkpoint_path(params, "gan")
+    state = torch.load(path, weights_only=True)
+    state["generator"]["encoder.1.0.weight"] = torch.zeros(3, 3)
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"generator weights do not fit.*encoder\.1\.0"):
+        fit(*data, replace(params, resume=True), "gan")
+    state = torch.load(path, weights_only=True)
+    del state["generator"]["encoder.1.0.weight"]
+    state["discriminator"] = None
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"cannot be resumed: its generator weights"):
+        fit(*data, replace(params, resume=True), "gan")
+
+
+def test_a_checkpoint_with_a_bad_optimiser_state_is_refused(params: TrainingParams) -> None:
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    fit(*data, replace(params, epochs=1), "l1")
+    path = checkpoint_path(params, "l1")
+    state = torch.load(path, weights_only=True)
+    state["g_optimizer"]["state"][0]["exp_avg"] = torch.zeros(2)
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"g_optimizer state does not fit.*exp_avg"):
+        fit(*data, replace(params, resume=True), "l1")
+    state["g_optimizer"] = {"state": {}, "param_groups": []}
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"restoring it failed \(ValueError"):
+        fit(*data, replace(params, resume=True), "l1")
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from image_colourisation.pipelines.training.checkpoints import checkpoint_lock
+with checkpoint_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _start_holder(folder: Path, seconds: float) -> subprocess.Popen:
+    """Another process that takes the lock of `folder` and holds it for `seconds`."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLDER), str(folder), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"  # bounded: the holder's own sleep
+    return holder
+
+
+def test_a_second_process_is_refused_at_once_naming_the_holder(tmp_path: Path) -> None:
+    """Two real processes: the second fails at once, with the first's PID and the lock file;
+    once the first is killed (-9: no clean-up at all), the lock is taken over."""
+    folder = tmp_path / "checkpoints" / "gan"
+    holder = _start_holder(folder, LOCK_WAIT_S)
+    try:
+        started = time.monotonic()
+        with pytest.raises(CheckpointInUseError) as error, checkpoint_lock(folder):
+            pass
+        assert time.monotonic() - started < 5
+        message = str(error.value)
+        assert f"PID {holder.pid}" in message and str(folder / LOCK_NAME) in message
+        assert "wait for it to finish or stop it" in message
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=LOCK_WAIT_S)
+    assert f"pid={holder.pid}" in (folder / LOCK_NAME).read_text()  # left by the dead process
+    with checkpoint_lock(folder) as lock:  # a dead process's lock is taken over
+        assert f"pid={os.getpid()}" in lock.read_text()
+    assert not lock.exists()  # released and removed
+
+
+def test_the_lock_is_released_on_errors_and_reentrant(tmp_path: Path) -> None:
+    folder = tmp_path / "l1"
+    with pytest.raises(RuntimeError, match="boom"), checkpoint_lock(folder) as lock:
+        with checkpoint_lock(folder):  # the node inside the training hook's lock
+            assert lock.exists()
+        assert lock.exists()  # the inner exit did not release the outer hold
+        raise RuntimeError("boom")
+    assert not lock.exists()
+    holder = _start_holder(folder, 0)  # another process can take it now
+    assert holder.wait(timeout=LOCK_WAIT_S) == 0

@@ -1,0 +1,107 @@
+"""Runs started side by side, as real processes: one MLflow store, one training per variant."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from image_colourisation.pipelines.training.checkpoints import LOCK_NAME
+
+PROCESS_TIMEOUT_S = 240  # each process imports Kedro, MLflow and torch: slow on a busy CPU
+
+# What `kedro run` does first: open a session and create its context, whose hooks set up the
+# MLflow store. The processes import everything, say so, and start together on a signal.
+OPEN_STORE = """
+import sys, time
+from pathlib import Path
+import kedro_mlflow, mlflow  # noqa: F401
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+project, start = Path(sys.argv[1]), Path(sys.argv[2])
+bootstrap_project(project)
+print("ready", flush=True)
+while not start.exists():
+    time.sleep(0.002)
+with KedroSession.create(project) as session:
+    session.load_context()
+"""
+
+
+def test_two_fresh_runs_create_the_mlflow_store_together(kedro_project: Path) -> None:
+    """Unprotected, one of them died in the table creation (`table latest_metrics already
+    exists`, or Alembic's "Online migration expected to match one row")."""
+    start = kedro_project / "start"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(OPEN_STORE), str(kedro_project), str(start)],
+            cwd=kedro_project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    try:
+        for process in processes:
+            wait_for_line(process, "ready")
+        start.touch()
+        results = [process.communicate(timeout=PROCESS_TIMEOUT_S) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err
+    with sqlite3.connect(kedro_project / "mlflow.db") as database:
+        names = [row[0] for row in database.execute("SELECT name FROM experiments")]
+    assert sorted(names) == ["Default", "image-colourisation"]
+
+
+def wait_for_line(process: subprocess.Popen, line: str) -> None:
+    """Read `process`'s output up to `line` (bounded: each script exits or says it)."""
+    seen = []
+    while (text := process.stdout.readline()) and text.strip() != line:
+        seen.append(text)
+    assert text, f"the process ended without saying {line!r}:\n{''.join(seen)}"
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from image_colourisation.pipelines.training.checkpoints import checkpoint_lock
+with checkpoint_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_second_training_run_stops_at_once_naming_the_first(kedro_project: Path) -> None:
+    """While another process trains the GAN into the same checkpoint folder, `kedro run
+    --pipeline training` stops before any node runs (no data is even needed), naming that
+    process and the lock file; it opens no MLflow run and keeps no lock of its own."""
+    checkpoints = kedro_project / "data" / "06_models" / "checkpoints"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(checkpoints / "gan"),
+         str(PROCESS_TIMEOUT_S)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for_line(holder, "locked")
+        second = subprocess.run(
+            [sys.executable, "-m", "kedro", "run", "--pipeline", "training"],
+            cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+            capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait(timeout=PROCESS_TIMEOUT_S)
+    output = " ".join((second.stdout + second.stderr).split())  # undo rich's line wrapping
+    assert second.returncode != 0
+    assert f"another run (PID {holder.pid}" in output
+    assert str(checkpoints / "gan" / LOCK_NAME) in output.replace(" ", "")  # paths may wrap
+    assert "train_set" not in output  # stopped before loading any data
+    assert not (checkpoints / "l1" / LOCK_NAME).exists()  # the l1 lock it took was released
+    with sqlite3.connect(kedro_project / "mlflow.db") as database:
+        assert database.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
