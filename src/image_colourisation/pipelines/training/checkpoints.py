@@ -23,6 +23,7 @@ from image_colourisation.models import weights_problem
 
 from .config import TrainingParams
 from .steps import Models
+from .tracking import active_run_id
 
 try:  # POSIX; on Windows the checkpoint lock is skipped with a warning
     import fcntl
@@ -74,6 +75,8 @@ def checkpoint_state(
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "shuffle_rng": shuffle.get_state(),
+        # The variant's MLflow run, so that a resumed run continues it (`tracking.variant_run`).
+        "mlflow_run_id": active_run_id(),
     }
 
 
@@ -144,6 +147,8 @@ def _structure_problem(state: Any) -> str | None:
             return f"its {key} is a {type(state[key]).__name__}"
     if state["epoch"] < 0 or state["target_epochs"] < 0:
         return f"it says epoch {state['epoch']} of {state['target_epochs']}"
+    if not isinstance(state.get("mlflow_run_id"), str | type(None)):
+        return "its mlflow_run_id is not a string"
     return None
 
 
@@ -241,6 +246,16 @@ def start_epoch(
             )
         logger.info("%s: replacing the finished run's checkpoint %s", variant, path)
     return 1
+
+
+def resumed_run(params: TrainingParams, variant: str) -> tuple[str | None, int] | None:
+    """(MLflow run id, last finished epoch) of the checkpoint a resumed run continues from;
+    None when this run starts afresh. The run id is None in checkpoints written untracked."""
+    path = checkpoint_path(params, variant)
+    if not (params.resume and path.is_file()):
+        return None
+    state = read_checkpoint(path)
+    return state.get("mlflow_run_id"), state["epoch"]
 
 
 _held: dict[Path, int] = {}  # lock file -> descriptor, for the locks this process holds

@@ -1,10 +1,10 @@
 """Training nodes: the GAN and its L1-only baseline, one code path, one nested MLflow run each.
 
 The nodes are pure apart from the documented exceptions: the loop writes checkpoints and, when
-kedro-mlflow has a run open, logs to a nested run named after the variant. The trained
-generator leaves as `models.generator_payload`, which the catalog saves as a versioned file.
-While a variant trains, its checkpoint folder is locked, so a second `kedro run` cannot train
-into it at the same time.
+kedro-mlflow has a run open, logs to a nested run named after the variant (a resumed training
+continues the interrupted one's). The trained generator leaves as `models.generator_payload`,
+which the catalog saves as a versioned file. While a variant trains, its checkpoint folder is
+locked, so a second `kedro run` cannot train into it at the same time.
 """
 
 from dataclasses import replace
@@ -15,7 +15,7 @@ import torch
 
 from image_colourisation.models import Generator, generator_payload
 
-from .checkpoints import checkpoint_lock, checkpoint_path
+from .checkpoints import checkpoint_lock, checkpoint_path, resumed_run
 from .config import TrainingParams
 from .device import memory_format
 from .loop import fit, predict_ab
@@ -67,7 +67,9 @@ def train_generator(
 
     with (
         checkpoint_lock(checkpoint_path(params, variant).parent),
-        variant_run(variant, {"training": params.as_dict()}) as tracking,
+        variant_run(
+            variant, {"training": params.as_dict()}, resumed_run(params, variant)
+        ) as tracking,
     ):
 
         def on_epoch(epoch: int, metrics: dict[str, float], generator: Generator) -> None:

@@ -2,8 +2,13 @@
 
 Logging is the documented exception to "nodes are pure": it happens inside the loop, and only
 when kedro-mlflow (or a caller) has an active run, so unit tests create no stray runs.
+
+A resumed training continues the nested run of the interrupted one: the checkpoint records
+that run's id, `variant_run` reopens it, and the metrics go on at the next epoch's step.
 """
 
+import logging
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +20,7 @@ from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.models import Generator
 
 GENERATOR_ARTIFACT = "generator"
+logger = logging.getLogger(__name__)
 
 
 def tracking_active() -> bool:
@@ -24,18 +30,82 @@ def tracking_active() -> bool:
     return mlflow.active_run() is not None
 
 
+def active_run_id() -> str | None:
+    """The id of the active MLflow run, None when there is none (or MLflow was never imported,
+    which is never the case while kedro-mlflow tracks a run)."""
+    mlflow = sys.modules.get("mlflow")
+    run = mlflow.active_run() if mlflow is not None else None
+    return run.info.run_id if run is not None else None
+
+
 @contextmanager
-def variant_run(variant: str, params: Mapping[str, Any]) -> Iterator[bool]:
-    """Open a nested run named after the variant under the active run; yield whether it did."""
+def variant_run(
+    variant: str, params: Mapping[str, Any], resumes: tuple[str | None, int] | None = None
+) -> Iterator[bool]:
+    """Open a nested run named after the variant under the active run; yield whether it did.
+
+    `resumes` is (run id, last finished epoch) of the checkpoint this run continues from
+    (`checkpoints.resumed_run`). That run, left RUNNING by a killed process (or FAILED), is
+    reopened rather than a new one started, so its metrics continue at the next step; its old
+    parent, left RUNNING by the same kill, is marked KILLED; both parents get a tag naming
+    the other. A finished run, or one this tracking store does not hold, is not reopened: the
+    new nested run then names it in the tag `resumed_from_run`.
+    """
     if not tracking_active():
         yield False
         return
     import mlflow  # noqa: PLC0415
 
-    with mlflow.start_run(run_name=variant, nested=True):
-        mlflow.set_tag("variant", variant)
-        mlflow.log_params(flatten(params))
+    flat = {key: str(value) for key, value in flatten(params).items()}
+    continued = _continuable(resumes[0]) if resumes and resumes[0] else None
+    if continued is None:
+        with mlflow.start_run(run_name=variant, nested=True):
+            mlflow.set_tag("variant", variant)
+            if resumes:
+                mlflow.set_tags(
+                    {"resumed_from_run": str(resumes[0]), "resumed_after_epoch": resumes[1]}
+                )
+            mlflow.log_params(flat)
+            yield True
+        return
+    parent = mlflow.active_run().info.run_id
+    client = mlflow.MlflowClient()
+    old_parent = continued.data.tags.get("mlflow.parentRunId")
+    if old_parent and old_parent != parent and client.get_run(old_parent).info.status == "RUNNING":
+        client.set_terminated(old_parent, status="KILLED")  # its process died mid-training
+        client.set_tag(old_parent, f"{variant}_continued_in", parent)
+    client.set_tag(parent, f"{variant}_continues_run", continued.info.run_id)
+    logger.info(
+        "%s: continuing MLflow run %s after epoch %d", variant, continued.info.run_id, resumes[1]
+    )
+    with mlflow.start_run(run_id=continued.info.run_id, nested=True):
+        mlflow.set_tags({"resumed_in": parent, "resumed_after_epoch": resumes[1]})
+        logged = continued.data.params
+        mlflow.log_params({key: value for key, value in flat.items() if key not in logged})
+        changed = {k: v for k, v in flat.items() if k in logged and logged[k] != v}
+        # MLflow params cannot change; what the resumed run changed (training.resume at
+        # least) is kept as tags.
+        mlflow.set_tags({f"resumed_with.{key}": value for key, value in changed.items()})
         yield True
+
+
+def _continuable(run_id: str) -> Any:
+    """The run `run_id` when it can be continued under the active run: same experiment, not
+    deleted, not finished. None otherwise (with the reason logged)."""
+    import mlflow  # noqa: PLC0415
+
+    try:
+        run = mlflow.MlflowClient().get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        logger.warning("MLflow run %s of the checkpoint is not in this tracking store", run_id)
+        return None
+    experiment = mlflow.active_run().info.experiment_id
+    if run.info.experiment_id != experiment or run.info.lifecycle_stage != "active":
+        logger.warning("MLflow run %s is deleted or in another experiment: not continued", run_id)
+        return None
+    if run.info.status == "FINISHED":
+        return None
+    return run
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
