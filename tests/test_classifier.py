@@ -1,5 +1,5 @@
 """The semantic-accuracy classifier: shapes, augmentation, learning a separable task, features,
-payload round trip."""
+payload round trip, and payloads that do not fit their architecture."""
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from image_colourisation.classifier import (
     predict,
     train_classifier,
 )
+from image_colourisation.models import ModelFileError
 
 
 def reddish_or_bluish(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -121,3 +122,22 @@ def test_training_needs_one_label_per_image() -> None:
             learning_rate=1e-2,
             seed=0,
         )
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"architecture": ["width", 4]}, "architecture record is a list"),
+        ({"architecture": {"width": 4, "classes": 10**7}}, "classes is 10000000"),
+        ({"architecture": {"width": 4, "classes": 2, "depth": 3}}, r"unknown keys \['depth'\]"),
+        ({"architecture": {"width": 8, "classes": 2}}, r"weights do not fit .*features\.0\.weight"),
+    ],
+)
+def test_a_payload_that_does_not_fit_its_architecture_is_refused(change, problem) -> None:
+    payload = {**classifier_payload(Classifier(width=4, classes=2)), **change}
+    with pytest.raises(ModelFileError, match=problem) as error:
+        classifier_from_payload(payload, "data/06_models/semantic_classifier.pt")
+    assert str(error.value).startswith(
+        "data/06_models/semantic_classifier.pt is not a usable classifier: "
+    )
+    assert str(error.value).endswith("this project's evaluation pipeline.")

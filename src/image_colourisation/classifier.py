@@ -9,12 +9,15 @@ Fréchet distance, as Inception's do for FID.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from image_colourisation.models import Setting, rebuild_model
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +166,24 @@ def classifier_payload(classifier: Classifier) -> dict[str, Any]:
     return {"architecture": dict(classifier.architecture), "state_dict": classifier.state_dict()}
 
 
-def classifier_from_payload(payload: dict[str, Any]) -> Classifier:
-    """Rebuild a classifier, in eval mode, from `classifier_payload`'s output."""
-    classifier = Classifier(**payload["architecture"])
-    classifier.load_state_dict(payload["state_dict"])
-    return classifier.eval()
+# What a classifier payload's architecture record may say (as `models.GENERATOR_ARCHITECTURE`).
+CLASSIFIER_ARCHITECTURE = {"width": Setting(int, 1, 1024), "classes": Setting(int, 2, 10_000)}
+
+
+def classifier_from_payload(payload: dict[str, Any], source: str | None = None) -> Classifier:
+    """Rebuild a classifier, in eval mode, from `classifier_payload`'s output.
+
+    Checked as the generators are (`models.rebuild_model`): a record of the wrong type or
+    size, or weights that do not fit it, raise `models.ModelFileError` naming `source`.
+    """
+    if source is None:
+        named = payload.get("source") if isinstance(payload, Mapping) else None
+        source = str(named or "the semantic classifier payload")
+    return rebuild_model(
+        payload,
+        Classifier,
+        CLASSIFIER_ARCHITECTURE,
+        source,
+        kind="classifier",
+        pipeline="evaluation",
+    )

@@ -244,6 +244,7 @@ def rebuild_model(
     *,
     kind: str,
     count: Callable[..., int] | None = None,
+    pipeline: str = "training",
 ) -> Model:
     """Build `build(**architecture)` from a payload and load its weights strictly, in eval mode.
 
@@ -251,13 +252,14 @@ def rebuild_model(
     keys, types and ranges are checked, then the number of weights it implies (`count`, by
     arithmetic, else from a model built on the `meta` device, which holds shapes only), then
     every weight's name, shape and kind against the meta model's; only then is the model built
-    on the CPU and filled strictly. Any problem raises `ModelFileError` naming `source`.
+    on the CPU and filled strictly. Any problem raises `ModelFileError` naming `source` (and
+    the `pipeline` that writes such models).
     """
 
     def refuse(problem: str) -> ModelFileError:
         return ModelFileError(
             f"{source} is not a usable {kind}: {problem}; give a {kind} written by this "
-            "project's training pipeline."
+            f"project's {pipeline} pipeline."
         )
 
     if not isinstance(payload, Mapping) or not {"architecture", "state_dict"} <= payload.keys():
