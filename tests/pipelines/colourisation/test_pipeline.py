@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 from kedro.config import OmegaConfigLoader
-from kedro.io import DataCatalog, Version
+from kedro.io import DataCatalog, DatasetError, Version
 from PIL import Image
 
 from image_colourisation.datasets import ModelPayloadDataset
@@ -44,6 +44,35 @@ def test_the_catalog_takes_the_latest_gan_unless_colourisation_model_names_one(
         catalog = DataCatalog.from_config(config["catalog"])
         payload = catalog.get("colourisation_generator").load()
         assert same_weights(generator_from_payload(payload), expected)
+
+
+def test_a_model_that_does_not_fit_stops_the_pipeline_naming_the_file(
+    kedro_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Through the catalog, as `kedro run --pipeline colourisation` loads it: the newest saved
+    version, or one named with --params; either way one sentence names the file."""
+    payload = generator_payload(tiny_trained_generator())
+    payload["architecture"] = {**payload["architecture"], "width": 1_000_000}
+    models = kedro_project / "data/06_models/generator_gan.pt"
+    ModelPayloadDataset(str(models), version=Version(None, None)).save(payload)
+    (newest,) = models.glob("*/generator_gan.pt")
+    payload["architecture"] = "width=8"
+    torch.save(payload, tmp_path / "named.pt")
+    monkeypatch.chdir(kedro_project)
+    named = {"colourisation": {"model": str(tmp_path / "named.pt")}}
+    for runtime_params, source, problem in [
+        ({}, f"data/06_models/generator_gan.pt/{newest.parent.name}", "width is 1000000"),
+        (named, f"Model source {str(tmp_path / 'named.pt')!r}", "architecture record is a str"),
+    ]:
+        config = OmegaConfigLoader(
+            str(kedro_project / "conf"), base_env="base", default_run_env="local",
+            runtime_params=runtime_params,
+        )  # fmt: skip
+        catalog = DataCatalog.from_config(config["catalog"])
+        with pytest.raises((ValueError, DatasetError), match=problem) as error:
+            # a named model is checked when the catalog loads it, the newest by the node
+            colourise_photos({}, catalog.get("colourisation_generator").load(), 64)
+        assert f"{source}" in str(error.value) and "is not a usable generator" in str(error.value)
 
 
 def test_colourise_photos_is_lazy_and_keeps_names():
