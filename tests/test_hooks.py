@@ -105,3 +105,26 @@ def test_a_second_training_run_stops_at_once_naming_the_first(kedro_project: Pat
     assert not (checkpoints / "l1" / LOCK_NAME).exists()  # the l1 lock it took was released
     with sqlite3.connect(kedro_project / "mlflow.db") as database:
         assert database.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+
+
+def test_a_foreign_checkpoint_stops_the_run_before_any_work(kedro_project: Path) -> None:
+    """Random bytes where `training.resume=true` expects a checkpoint: a usage error (exit 2)
+    in one message, no traceback, no torch advice to load it unsafely, no MLflow run, no lock
+    left behind."""
+    checkpoints = kedro_project / "data" / "06_models" / "checkpoints"
+    (checkpoints / "gan").mkdir(parents=True)
+    (checkpoints / "gan" / "last.pt").write_bytes(bytes(range(256)) * 16)
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipeline", "training",
+         "--params", "training.resume=true"],
+        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 2, output
+    assert "last.pt is not a checkpoint of this project" in output
+    assert "must not be trusted" in output and "will likely succeed" not in output
+    assert "Traceback" not in output and "train_set" not in output
+    assert not list(checkpoints.glob(f"*/{LOCK_NAME}"))
+    with sqlite3.connect(kedro_project / "mlflow.db") as database:
+        assert database.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)

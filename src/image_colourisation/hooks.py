@@ -6,7 +6,9 @@
   latest_metrics already exists` (or with "experiment already exists").
 - `TrainingLockHook` takes the checkpoint-folder lock of every variant a run will train
   before anything runs, so a second `kedro run --pipeline training` stops at once, naming the
-  first one's PID and the lock file, instead of after its ingestion or its first variant.
+  first one's PID and the lock file, instead of after its ingestion or its first variant. It
+  also reads the checkpoints the run would resume or overwrite, so a file that is not a
+  checkpoint of this project stops the run before any work, as a usage error (exit 2).
 """
 
 import logging
@@ -109,7 +111,8 @@ def folder_lock(folder: Path, timeout_s: float) -> Iterator[None]:
 
 
 class TrainingLockHook:
-    """Locks the checkpoint folders of the variants a run trains, from start to end."""
+    """Locks the checkpoint folders of the variants a run trains, from start to end, and
+    refuses checkpoints the training would refuse, before anything runs."""
 
     def __init__(self) -> None:
         self._locks = ExitStack()
@@ -121,6 +124,7 @@ class TrainingLockHook:
             return
         from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
             CheckpointInUseError,
+            check_checkpoint,
             checkpoint_lock,
             checkpoint_path,
         )
@@ -138,6 +142,11 @@ class TrainingLockHook:
                 except CheckpointInUseError as error:
                     # Printed by the `kedro` command as one message, without a traceback.
                     raise click.ClickException(str(error)) from error
+            for variant in variants:
+                try:
+                    check_checkpoint(params, variant)
+                except ValueError as error:  # a foreign file, or an unfinished run: exit 2
+                    raise click.UsageError(str(error)) from error
             self._locks = locks.pop_all()  # keep them; a refusal above released the others
 
     @hook_impl

@@ -237,15 +237,29 @@ def start_epoch(
             "%s: training.resume is set but %s does not exist; starting fresh", variant, path
         )
     elif path.is_file():
-        state = read_checkpoint(path)
-        if state["epoch"] < state["target_epochs"]:
-            raise ValueError(
-                f"{path} holds an interrupted {state['variant']!r} run (epoch {state['epoch']} "
-                f"of {state['target_epochs']}): set training.resume=true to continue it, or "
-                "delete the file to start over."
-            )
+        _refuse_to_overwrite(path, read_checkpoint(path))
         logger.info("%s: replacing the finished run's checkpoint %s", variant, path)
     return 1
+
+
+def _refuse_to_overwrite(path: Path, state: Mapping[str, Any]) -> None:
+    if state["epoch"] < state["target_epochs"]:
+        raise ValueError(
+            f"{path} holds an interrupted {state['variant']!r} run (epoch {state['epoch']} "
+            f"of {state['target_epochs']}): set training.resume=true to continue it, or "
+            "delete the file to start over."
+        )
+
+
+def check_checkpoint(params: TrainingParams, variant: str) -> None:
+    """What `start_epoch` will refuse, said before any work: a file at the checkpoint path that
+    is not a checkpoint of this project (`CheckpointError`), or, without training.resume, an
+    interrupted run's checkpoint that training would overwrite (ValueError)."""
+    path = checkpoint_path(params, variant)
+    if path.is_file():
+        state = read_checkpoint(path)
+        if not params.resume:
+            _refuse_to_overwrite(path, state)
 
 
 def resumed_run(params: TrainingParams, variant: str) -> tuple[str | None, int] | None:
