@@ -12,6 +12,7 @@ CSV and a Pareto chart (MAE against colourfulness; colour = FD, labels = candida
     .venv/bin/python benchmarks/quality_sweep.py                      # every candidate
     .venv/bin/python benchmarks/quality_sweep.py --only nogan bins    # some of them
     .venv/bin/python benchmarks/quality_sweep.py --gan-epochs 5 --l1-epochs 10
+    .venv/bin/python benchmarks/quality_sweep.py --reuse-l1 --only bins   # same L1, more recipes
 
 Choose the default on these figures; the test split is for the final table only.
 """
@@ -30,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from image_colourisation.datasets.torch_models import ModelPayloadDataset  # noqa: E402
@@ -82,13 +84,20 @@ def score(
     return table.to_dict(orient="index")
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="*", choices=list(CANDIDATES), default=DEFAULT_CANDIDATES)
     parser.add_argument("--l1-epochs", type=int, help="default: training.epochs")
     parser.add_argument("--gan-epochs", type=int, help="default: training.gan_epochs")
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/quality_sweep"))
-    args = parser.parse_args()
+    parser.add_argument(
+        "--reuse-l1", action="store_true", help="take the L1 baseline a previous sweep saved"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -96,8 +105,11 @@ def main() -> None:
     with open("conf/base/parameters_evaluation.yml") as file:
         classifier_params = yaml.safe_load(file)["evaluation"]["classifier"]
     started = time.perf_counter()
-    saved = ModelPayloadDataset(CLASSIFIER, optional=True).load()  # the pipeline's cache
+    cache = ModelPayloadDataset(CLASSIFIER, optional=True)  # the evaluation pipeline's cache
+    saved = cache.load()
     classifier = train_semantic_classifier(train, classifier_params, saved)
+    if classifier is not saved:
+        cache.save(classifier)
     print(f"classifier: {time.perf_counter() - started:.0f} s")
 
     budget = {
@@ -110,11 +122,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as checkpoints:
         base = base_params(budget | {"checkpoint_dir": checkpoints})
         started = time.perf_counter()
-        l1 = generator_payload(fit(*model_arrays, l1_params(base), "l1"))
+        saved_l1 = args.out / "l1_generator.pt"
+        if args.reuse_l1 and saved_l1.is_file():
+            l1 = torch.load(saved_l1, weights_only=True)
+            print(f"L1 baseline from {saved_l1}")
+        else:
+            l1 = generator_payload(fit(*model_arrays, l1_params(base), "l1"))
+            torch.save(l1, saved_l1)
         l1_seconds = time.perf_counter() - started
         table = score(l1, validation, classifier)
         rows.append({"candidate": "l1", "seconds": l1_seconds, **table["gan"]})
         rows.append({"candidate": "gray", "seconds": 0.0, **table["gray"]})
+        print(_line(rows[-2]), _line(rows[-1]), sep="\n", flush=True)
         for name in args.only:
             params = gan_params(replace(base, **CANDIDATES[name]))
             started = time.perf_counter()

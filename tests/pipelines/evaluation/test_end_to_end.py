@@ -13,7 +13,8 @@ from mlflow import MlflowClient
 from tests.conftest import archive_params, run_kedro
 
 TINY_TRAINING = (
-    "training.epochs=1,training.batch_size=8,training.width=4,training.discriminator_width=4"
+    "training.epochs=1,training.gan_epochs=1,training.batch_size=8,training.width=4,"
+    "training.discriminator_width=4"
 )
 TINY_EVALUATION = (
     "evaluation.classifier.width=4,evaluation.classifier.epochs=1,evaluation.batch_size=8"
