@@ -44,6 +44,7 @@ class TrackingStoreHook:
     def after_context_created(self, context: Any) -> None:
         import mlflow  # noqa: PLC0415 - kedro-mlflow imports it anyway
         from kedro.config import MissingConfigException  # noqa: PLC0415
+        from kedro.framework.startup import _get_project_metadata  # noqa: PLC0415
         from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig  # noqa: PLC0415
 
         if mlflow.active_run():  # kedro-mlflow then uses that run's store as it is
@@ -55,8 +56,11 @@ class TrackingStoreHook:
         except MissingConfigException:
             conf = {}
         config = KedroMlflowConfig.model_validate(conf)
-        if config.tracking.experiment.name is None:
-            config.tracking.experiment.name = context._package_name
+        if conf.get("tracking", {}).get("experiment", {}).get("name") is None:
+            # kedro-mlflow's default: the package name
+            config.tracking.experiment.name = (
+                context._package_name or _get_project_metadata(context.project_path).package_name
+            )
         uri = config.server.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "mlruns")
         folder = store_folder(uri, Path(context.project_path))
         if folder is None:  # a tracking server: it serialises creation itself
