@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from image_colourisation.models import generator_from_payload
+from image_colourisation.models import (
+    Generator,
+    ModelFileError,
+    generator_from_payload,
+    generator_payload,
+)
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.nodes import (
     model_arrays,
@@ -62,3 +67,16 @@ def test_sample_grid_rows_are_gray_prediction_truth() -> None:
     assert not np.array_equal(gray, truth)
     channels = gray.astype(int)
     assert np.abs(channels - channels[..., :1]).max() <= 1  # gray is gray, up to rounding
+
+
+def test_a_warm_start_from_a_baseline_that_does_not_fit_is_refused(tmp_path: Path) -> None:
+    """`kedro run --nodes train_gan` reads generator_l1 from disk: it is checked first."""
+    params = TrainingParams(
+        epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu",
+        checkpoint_dir=str(tmp_path / "ckpt"),
+    )  # fmt: skip
+    baseline = generator_payload(Generator(width=4))
+    baseline["architecture"] = {"width": 1_000_000, "depth": 5, "dropout": 0.5}
+    with pytest.raises(ModelFileError, match=r"^generator_l1 .* width is 1000000"):
+        train_gan(_dataset(16, 0), _dataset(4, 1), baseline, params)
+    assert not (tmp_path / "ckpt" / "gan" / "last.pt").exists()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from image_colourisation.models import Generator, generator_payload
+from image_colourisation.models import Generator, generator_from_payload, generator_payload
 
 from .checkpoints import checkpoint_lock, checkpoint_path, resumed_run
 from .config import TrainingParams
@@ -29,8 +29,15 @@ def train_gan(
     params: TrainingParams,
 ) -> dict[str, Any]:
     """The conditional GAN: its losses weighted as `params` says, for `params.gan_epochs`
-    epochs, started from the L1 baseline's weights when `params.warm_start` ("NoGAN")."""
-    init = l1_generator["state_dict"] if params.warm_start else None
+    epochs, started from the L1 baseline's weights when `params.warm_start` ("NoGAN").
+
+    The baseline is checked against its own architecture record first (`kedro run --nodes
+    train_gan` reads it from data/06_models), so a file that does not fit stops the run.
+    """
+    init = None
+    if params.warm_start:
+        baseline = generator_from_payload(l1_generator, "generator_l1 (the L1 baseline)")
+        init = baseline.state_dict()
     return train_generator(train_set, validation_set, gan_params(params), "gan", init=init)
 
 
