@@ -34,7 +34,6 @@ def log_then_hang(metrics, epoch):
 nodes.log_metrics = log_then_hang
 
 mlflow.set_tracking_uri(sys.argv[1])
-mlflow.set_experiment("training")
 with mlflow.start_run(run_name="training"):
     nodes.train_l1_baseline(dataset(16, 0), dataset(4, 1), tiny_params(sys.argv[2]))
 """
@@ -52,9 +51,10 @@ def tiny_params(checkpoint_dir: str, **changes: object) -> TrainingParams:
 
 @pytest.fixture
 def tracking(tmp_path: Path) -> Iterator[MlflowClient]:
-    """A fresh sqlite store with the experiment "training" active."""
+    """A fresh sqlite store; runs go to its Default experiment (`mlflow.set_experiment` would
+    leave its experiment id active, in this process and in MLFLOW_EXPERIMENT_ID, for later
+    tests)."""
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_experiment("training")
     try:
         yield MlflowClient()
     finally:
@@ -62,7 +62,7 @@ def tracking(tmp_path: Path) -> Iterator[MlflowClient]:
 
 
 def _variant_runs(client: MlflowClient, variant: str) -> list:
-    experiment = client.get_experiment_by_name("training")
+    experiment = client.get_experiment_by_name("Default")
     runs = client.search_runs([experiment.experiment_id])
     return [run for run in runs if run.data.tags.get("variant") == variant]
 
