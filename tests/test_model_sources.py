@@ -1,5 +1,6 @@
 """load_generator: a payload file, a versioned folder, an MLflow URI, and clear errors."""
 
+import os
 from pathlib import Path
 
 import mlflow
@@ -120,3 +121,37 @@ def test_a_file_that_would_run_code_is_refused_without_suggesting_the_unsafe_opt
     assert "never load it with weights_only=False" in message
     assert "will likely succeed" not in message  # torch's advice to use the unsafe option
     assert "this must never run" not in capsys.readouterr().out
+
+
+def test_an_mlflow_model_stored_as_a_pickle_is_refused_as_untrusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generator: Generator
+) -> None:
+    """MLflow would unpickle it (its default allows that), running whatever it holds; a model
+    bundling code (code_paths) would go on the import path. Both are refused as untrusted."""
+    import mlflow.pytorch  # noqa: PLC0415
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run() as run:
+            mlflow.pytorch.log_model(
+                generator, name="generator", serialization_format="pickle",
+                pip_requirements=["torch"], metadata={"architecture": generator.architecture},
+            )  # fmt: skip
+        with pytest.raises(ValueError, match="is stored as a pickle") as error:
+            load_generator(f"runs:/{run.info.run_id}/generator")
+        with pytest.raises(ValueError, match="bundles Python code"):
+            with mlflow.start_run() as coded:
+                (tmp_path / "helper.py").write_text("print('this must never run')\n")
+                mlflow.pytorch.log_model(
+                    generator, name="generator", input_example=np.zeros((1, 1, 32, 32), np.float32),
+                    code_paths=[str(tmp_path / "helper.py")], pip_requirements=["torch"],
+                    metadata={"architecture": generator.architecture},
+                )  # fmt: skip
+            load_generator(f"runs:/{coded.info.run_id}/generator")
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert "must not be trusted" in str(error.value)
+    assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" not in str(error.value)
+    assert os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION") is None  # restored

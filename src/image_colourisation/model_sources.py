@@ -8,12 +8,21 @@ that knows the three forms it can take:
 - an MLflow model URI (`runs:/<run_id>/generator`, `models:/<name>/<version>`).
 """
 
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kedro.io import DatasetError, Version
 
-from image_colourisation.models import Generator, generator_from_payload
+from image_colourisation.models import (
+    GENERATOR_ARCHITECTURE,
+    Generator,
+    ModelFileError,
+    architecture_problem,
+    generator_from_payload,
+)
 
 MLFLOW_SCHEMES = ("runs", "models")
 _FORMS = (
@@ -68,34 +77,66 @@ def _from_mlflow(uri: str) -> Generator:
     The training pipeline logs the generator in MLflow's safe `pt2` format (torch.export),
     which loads as a traced graph fixed to the logged input size and without `eval()`. Copying
     its weights into a fresh `Generator` gives back the fully convolutional module.
+
+    Nothing in a model may run code: MLflow would unpickle a model saved as a pickle (its
+    default allows it) and put a model's bundled `code` on the import path, so both are
+    refused, and the architecture in the metadata is checked before the weights are read.
     """
     import mlflow  # noqa: PLC0415 - slow import, only needed for MLflow sources
     import mlflow.pytorch  # noqa: PLC0415
 
-    try:
-        info = mlflow.models.get_model_info(uri)
-        module = mlflow.pytorch.load_model(uri, map_location="cpu")
-    except Exception as error:  # MlflowException, OSError from the artifact store, ...
-        if "pickle" in str(error).lower():  # MLflow refuses pickles and suggests allowing them
-            raise ValueError(
-                f"Model source {uri!r} is stored as a pickle, which can run code when loaded; "
-                "this project logs generators in the pickle-free pt2 format and never loads "
-                "pickles, so this model must not be trusted: give one logged by its training "
-                "pipeline."
-            ) from error
-        raise ValueError(
+    def unreadable(error: Exception) -> ValueError:
+        return ValueError(
             f"Model source {uri!r} could not be loaded from MLflow at "
             f"{mlflow.get_tracking_uri()} ({type(error).__name__}: {error}). Check the run id "
             "or model name in `mlflow ui` and run from the project root (where mlflow.db is)."
-        ) from error
-    if isinstance(module, Generator):
-        return module.eval()
+        )
+
+    untrusted = (
+        "which can run code when loaded; this project logs generators in the pickle-free pt2 "
+        "format without code, so this model must not be trusted: give one logged by its "
+        "training pipeline."
+    )
+    try:
+        info = mlflow.models.get_model_info(uri)
+    except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        raise unreadable(error) from error
+    if (info.flavors.get("pytorch") or {}).get("code"):
+        raise ValueError(f"Model source {uri!r} bundles Python code, {untrusted}")
     architecture = (info.metadata or {}).get("architecture")
     if architecture is None:
         raise ValueError(
             f"Model source {uri!r} has no 'architecture' in its MLflow metadata, so it was not "
             "logged by this project's training pipeline; give one that was."
         )
+    problem = architecture_problem(architecture, GENERATOR_ARCHITECTURE)
+    if problem:  # before the weights are even read
+        raise ModelFileError(
+            f"Model source {uri!r} is not a usable generator: its architecture record {problem}; "
+            "give a generator written by this project's training pipeline."
+        )
+    try:
+        with _pickles_refused():
+            module = mlflow.pytorch.load_model(uri, map_location="cpu")
+    except Exception as error:
+        if "pickle" in str(error).lower():  # MLflow refused it, and advises allowing it
+            raise ValueError(f"Model source {uri!r} is stored as a pickle, {untrusted}") from error
+        raise unreadable(error) from error
     return generator_from_payload(
         {"architecture": architecture, "state_dict": module.state_dict()}, f"Model source {uri!r}"
     )
+
+
+@contextmanager
+def _pickles_refused() -> Iterator[None]:
+    """MLflow's switch for unpickling models, off while loading (MLflow's default is on)."""
+    name = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+    before = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
