@@ -1,5 +1,6 @@
 """Augmentation: reflect-padded random crops and flips, the same for L and ab, seeded."""
 
+import pytest
 import torch
 
 from image_colourisation.pipelines.training import augment
@@ -57,3 +58,10 @@ def test_lightness_and_ab_are_cropped_and_flipped_together() -> None:
     assert out_l.shape == lightness.shape and out_ab.shape == ab.shape
     assert torch.equal(out_ab, out_l.repeat(1, 2, 1, 1))
     assert not torch.equal(out_l, lightness)
+
+
+def test_padding_as_large_as_the_image_names_the_parameter() -> None:
+    images = _images(size=4)
+    zero = torch.zeros(3, dtype=torch.long)
+    with pytest.raises(ValueError, match="crop padding 4 .* training.crop_padding"):
+        augment.random_crop(images, 4, zero, zero)

@@ -49,7 +49,7 @@ def test_training_run_is_tracked_in_mlflow_and_saves_versioned_generators(
         for variant, run in runs.items():
             params = run.data.params
             assert params["training.width"] == "4" and params["training.epochs"] == "2"
-            assert params["training.adversarial_weight"] == ("1.0" if variant == "gan" else "0.0")
+            assert params["training.adversarial_weight"] == ("0.5" if variant == "gan" else "0.0")
             assert client.get_run(run.data.tags["mlflow.parentRunId"]).info.run_name == "training"
 
             metrics = ["g_l1_loss", "val_l1", "val_psnr", "images_per_s", "epoch_seconds"]

@@ -40,6 +40,11 @@ def random_crop(
     if padding == 0:
         return images
     height, width = images.shape[-2:]
+    if padding >= min(height, width):
+        raise ValueError(
+            f"crop padding {padding} must be smaller than the {height}x{width} images: lower "
+            "training.crop_padding / training.gan_crop_padding."
+        )
     padded = F.pad(images, (padding,) * 4, mode="reflect")
     rows = (top[:, None] + torch.arange(height, device=images.device))[:, None, :, None]
     cols = (left[:, None] + torch.arange(width, device=images.device))[:, None, None, :]

@@ -27,8 +27,8 @@ _BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume")
 class TrainingParams:
     """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
 
-    epochs: int = 25
-    gan_epochs: int = 10
+    epochs: int = 30
+    gan_epochs: int = 20
     warm_start: bool = True
     batch_size: int = 128
     width: int = 32
@@ -40,15 +40,15 @@ class TrainingParams:
     beta1: float = 0.5
     beta2: float = 0.999
     l1_weight: float = 100.0
-    adversarial_weight: float = 1.0
+    adversarial_weight: float = 0.5
     real_label: float = 0.9
     colour_bins: bool = False
     temperature: float = 0.38
     rebalance: float = 0.5
     bins_weight: float = 1.0
-    ema_decay: float = 0.0
+    ema_decay: float = 0.995
     flip: bool = True
-    crop_padding: int = 0
+    crop_padding: int = 4
     gan_crop_padding: int = 0
     channels_last: bool = True
     device: str = "auto"
