@@ -175,6 +175,7 @@ def plot_frontier(results: pd.DataFrame, path: Path) -> None:
             xytext=(3, 3),
             textcoords="offset points",
         )
+    axes.set_xlim(-1, results["colourfulness"].max() * 1.4)  # room for the labels
     figure.colorbar(points, label="FD (classifier features), lower is more realistic")
     axes.set_xlabel("colourfulness (higher is more vivid)")
     axes.set_ylabel("MAE on RGB 0-255 (lower is better)")
