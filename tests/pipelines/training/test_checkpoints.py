@@ -26,18 +26,6 @@ from tests.pipelines.training.synthetic import synthetic_set
 LOCK_WAIT_S = 60  # a helper process imports torch before it takes the lock: slow on a busy CPU
 
 
-@pytest.fixture
-def params(tmp_path: Path) -> TrainingParams:
-    return TrainingParams(
-        epochs=2,
-        batch_size=8,
-        width=4,
-        discriminator_width=4,
-        device="cpu",
-        checkpoint_dir=str(tmp_path / "checkpoints"),
-    )
-
-
 class RunsCode:
     """Unpickling this would call print: a stand-in for a checkpoint that runs code."""
 

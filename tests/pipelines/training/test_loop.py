@@ -15,18 +15,6 @@ from image_colourisation.pipelines.training.steps import build_models, gan_step
 from tests.pipelines.training.synthetic import synthetic_set
 
 
-@pytest.fixture
-def params(tmp_path: Path) -> TrainingParams:
-    return TrainingParams(
-        epochs=2,
-        batch_size=8,
-        width=4,
-        discriminator_width=4,
-        device="cpu",
-        checkpoint_dir=str(tmp_path / "checkpoints"),
-    )
-
-
 def test_gan_steps_overfit_a_fixed_batch(params: TrainingParams) -> None:
     params = replace(params, width=8, dropout=0.0, lr=2e-3)
     models = build_models(params, torch.device("cpu"))

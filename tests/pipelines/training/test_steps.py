@@ -1,10 +1,8 @@
 """Recipe parts beside the step: warm start from another generator, the moving average."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from image_colourisation.pipelines.training.colour_bins import colour_bin_grid
@@ -19,14 +17,6 @@ from image_colourisation.pipelines.training.steps import (
 from tests.pipelines.training.synthetic import synthetic_set
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture
-def params(tmp_path: Path) -> TrainingParams:
-    return TrainingParams(
-        epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu",
-        checkpoint_dir=str(tmp_path / "checkpoints"),
-    )  # fmt: skip
 
 
 def test_warm_start_copies_every_matching_weight(params: TrainingParams) -> None:

@@ -89,12 +89,12 @@ def fit(
 
     bins = colour_bin_grid(train[1], params.rebalance) if params.colour_bins else None
     models = build_models(params, device, bins)
-    if init is not None:
-        fresh = warm_start(models, init)
-        logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
     shuffle = torch.Generator().manual_seed(params.seed)
     path = checkpoint_path(params, variant)
     first_epoch = start_epoch(path, models, params, variant, shuffle)
+    if init is not None and first_epoch == 1:  # a resumed run has its own weights
+        fresh = warm_start(models, init)
+        logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
     logger.info(
         "%s: %d train / %d validation images, batch %d, epochs %d..%d on %s (%d threads)",
         variant, len(train_l), len(val_l), batch_size, first_epoch, params.epochs, device,

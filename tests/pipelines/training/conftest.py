@@ -1,0 +1,19 @@
+"""The tiny training parameters the loop, step and checkpoint tests share."""
+
+from pathlib import Path
+
+import pytest
+
+from image_colourisation.pipelines.training.config import TrainingParams
+
+
+@pytest.fixture
+def params(tmp_path: Path) -> TrainingParams:
+    return TrainingParams(
+        epochs=2,
+        batch_size=8,
+        width=4,
+        discriminator_width=4,
+        device="cpu",
+        checkpoint_dir=str(tmp_path / "checkpoints"),
+    )
