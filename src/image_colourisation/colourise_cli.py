@@ -33,6 +33,7 @@ from image_colourisation.photos import (
     save_photo,
     scan_photo_folder,
 )
+from image_colourisation.registry import CHAMPION_URI, champion_exists
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
@@ -68,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     todo = [job for job in jobs if job not in existing]
     done = 0
     if todo:
+        model = args.model or default_model()
         try:
-            generator = load_generator(args.model)
+            generator = load_generator(model)
         except ValueError as error:
             _say(f"colourise: error: --model: {error}")
             return EXIT_USAGE
@@ -85,6 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         _say(f"  FAILED {failure}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def default_model() -> str:
+    """The registry's champion when the MLflow store (from the working folder) has one, else
+    the newest trained GAN; named on stderr, so the user knows which model coloured."""
+    model = CHAMPION_URI if champion_exists() else DEFAULT_MODEL
+    _say(f"model: {model}")
+    return model
 
 
 def colourise_jobs(
@@ -191,10 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
         metavar="URI_OR_PATH",
-        help="payload file, versioned folder (newest version), runs:/<run_id>/generator or "
-        f"models:/<name>/<version> (default: {DEFAULT_MODEL}, the latest trained GAN)",
+        help="payload file, versioned folder (newest version), runs:/<run_id>/generator, "
+        f"{CHAMPION_URI} or models:/<name>/<version> (default: the registry's champion in "
+        f"./mlflow.db when there is one, else {DEFAULT_MODEL}, the latest trained GAN)",
     )
     parser.add_argument(
         "--render-size",

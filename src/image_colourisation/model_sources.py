@@ -5,7 +5,9 @@ that knows the three forms it can take:
 
 - a payload file written by the training pipeline (`.../generator_gan.pt/<version>/generator_gan.pt`),
 - a Kedro versioned-dataset folder (`data/06_models/generator_gan.pt`): its newest version,
-- an MLflow model URI (`runs:/<run_id>/generator`, `models:/<name>/<version>`).
+- an MLflow model URI: a generator logged by the training pipeline (`runs:/<run_id>/generator`)
+  or the registered colouriser (`models:/image-colourisation@champion`, `models:/<name>/<version>`),
+  whose generator payload is read from the model's artifacts.
 """
 
 import os
@@ -13,6 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from kedro.io import DatasetError, Version
 
@@ -23,12 +26,13 @@ from image_colourisation.models import (
     architecture_problem,
     generator_from_payload,
 )
+from image_colourisation.registry import SERVED_GENERATOR
 
 MLFLOW_SCHEMES = ("runs", "models")
 _FORMS = (
     "a payload file (data/06_models/generator_gan.pt/<version>/generator_gan.pt), "
     "a versioned folder (data/06_models/generator_gan.pt) or an MLflow model URI "
-    "(runs:/<run_id>/generator, models:/<name>/<version>)"
+    "(runs:/<run_id>/generator, models:/image-colourisation@champion, models:/<name>/<version>)"
 )
 
 
@@ -40,7 +44,10 @@ def load_generator(source: str | Path) -> Generator:
     text = str(source)
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/", text)
     if scheme and scheme.group(1) in MLFLOW_SCHEMES:
-        return _from_mlflow(text)
+        try:
+            return _from_mlflow(text)
+        except DatasetError as error:
+            raise ValueError(str(error)) from error
     if scheme and len(scheme.group(1)) > 1:  # not a Windows drive letter
         raise ValueError(
             f"Model source {text!r}: unsupported URI scheme {scheme.group(1)!r}; give {_FORMS}."
@@ -101,6 +108,8 @@ def _from_mlflow(uri: str) -> Generator:
         info = mlflow.models.get_model_info(uri)
     except Exception as error:  # MlflowException, OSError from the artifact store, ...
         raise unreadable(error) from error
+    if "pytorch" not in info.flavors:
+        return _from_registered_colouriser(uri, info)
     if (info.flavors.get("pytorch") or {}).get("code"):
         raise ValueError(f"Model source {uri!r} bundles Python code, {untrusted}")
     architecture = (info.metadata or {}).get("architecture")
@@ -125,6 +134,28 @@ def _from_mlflow(uri: str) -> Generator:
     return generator_from_payload(
         {"architecture": architecture, "state_dict": module.state_dict()}, f"Model source {uri!r}"
     )
+
+
+def _from_registered_colouriser(uri: str, info: Any) -> Generator:
+    """The generator inside a registered colouriser (kedro-mlflow's `KedroPipelineModel`).
+
+    Only its generator payload is read, with `weights_only=True`, like a payload file: the
+    model's pickled pipeline (`python_model.pkl`) is never unpickled here.
+    """
+    import mlflow.artifacts  # noqa: PLC0415
+
+    from image_colourisation.datasets.torch_models import load_payload  # noqa: PLC0415
+
+    artifacts = (info.flavors.get("python_function") or {}).get("artifacts") or {}
+    entry = artifacts.get(SERVED_GENERATOR)
+    if not entry:
+        raise ValueError(
+            f"Model source {uri!r} is neither a generator logged by the training pipeline nor "
+            f"a colouriser it registered (no {SERVED_GENERATOR!r} artifact); give {_FORMS}."
+        )
+    path = mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/{entry['path']}")
+    payload = load_payload(Path(path), f"Model source {uri!r}")
+    return generator_from_payload(payload, f"Model source {uri!r}")
 
 
 @contextmanager

@@ -7,6 +7,15 @@ import click
 from kedro.framework.project import find_pipelines
 from kedro.framework.project import pipelines as project_pipelines
 from kedro.pipeline import Pipeline
+from kedro_mlflow.pipeline import pipeline_ml_factory
+from kedro_mlflow.pipeline.pipeline_ml import PipelineML
+
+from image_colourisation.pipelines.colourisation.pipeline import (
+    REQUESTS,
+    create_inference_pipeline,
+    create_serving_pipeline,
+)
+from image_colourisation.registry import log_model_kwargs
 
 EVERY_PIPELINE = ("ingestion", "preprocessing", "training", "evaluation", "colourisation")
 # Alone, evaluation and colourisation read their generators through GeneratorChoiceDataset
@@ -28,24 +37,40 @@ def after_training(pipeline: Pipeline) -> Pipeline:
     return Pipeline(pipeline, inputs={name: TRAINED_GENERATORS[name] for name in chosen})
 
 
+def with_served_model(training: Pipeline) -> PipelineML:
+    """`training` bound to the inference pipeline: at the end of a run kedro-mlflow logs that
+    pipeline with the GAN it trained as one `KedroPipelineModel` and registers it."""
+    return pipeline_ml_factory(
+        training=training + create_serving_pipeline(),
+        inference=create_inference_pipeline(),
+        input_name=REQUESTS,
+        log_model_kwargs=log_model_kwargs(),
+    )
+
+
 def register_pipelines() -> dict[str, Pipeline]:
     """`kedro run --pipelines <name>` for each pipeline; plain `kedro run` runs every one.
 
     Kedro discovers only the pipelines a run asks for, so `__default__` is built only when all
     are there. In it the evaluation and the colourisation use the generators this very run
-    trained, which also makes Kedro order them after training.
+    trained, which also makes Kedro order them after training. `training` and `__default__`
+    log and register the served model (`with_served_model`); a sum of pipelines named on the
+    command line (`--pipelines training,evaluation`) is a plain pipeline to kedro-mlflow and
+    registers nothing.
     """
     # Kedro 1.7 keeps the names given to `kedro run --pipelines` here (no public accessor);
     # when a later Kedro moves them, the check is skipped and Kedro's own error remains.
     refuse_unknown_pipelines(getattr(project_pipelines, "_requested_pipelines", None) or [])
     pipelines = find_pipelines(raise_errors=True)
     if set(EVERY_PIPELINE) <= pipelines.keys():
-        pipelines["__default__"] = (
+        pipelines["__default__"] = with_served_model(
             pipelines["ingestion"]
             + pipelines["preprocessing"]
             + pipelines["training"]
             + after_training(pipelines["evaluation"] + pipelines["colourisation"])
         )
+    if "training" in pipelines:
+        pipelines["training"] = with_served_model(pipelines["training"])
     return pipelines
 
 

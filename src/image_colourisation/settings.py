@@ -2,12 +2,13 @@
 
 kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) make runs started
 side by side safe: the MLflow store is created by one process at a time, and a variant's
-checkpoint folder is trained into by one run at a time.
+checkpoint folder is trained into by one run at a time; and after a training run the
+registered model's new version gets its evaluation figures and the champion/challenger aliases.
 """
 
 import os
 
-from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook
+from image_colourisation.hooks import RegistryHook, TrackingStoreHook, TrainingLockHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.
@@ -18,4 +19,4 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
 }
 
-HOOKS = (TrackingStoreHook(), TrainingLockHook())
+HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook())

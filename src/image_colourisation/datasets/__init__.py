@@ -3,11 +3,13 @@
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
+from .model_runs import ModelRunMetricsDataset
 from .torch_models import ModelPayloadDataset
 
 __all__ = [
     "CIFAR10ArchiveDataset",
     "GeneratorChoiceDataset",
+    "ModelRunMetricsDataset",
     "ModelPayloadDataset",
     "NpzDataset",
 ]

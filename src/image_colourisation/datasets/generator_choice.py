@@ -9,6 +9,7 @@ from kedro.io import AbstractDataset, DatasetError, Version
 from image_colourisation.datasets.torch_models import ModelPayloadDataset
 from image_colourisation.model_sources import load_generator
 from image_colourisation.models import generator_payload
+from image_colourisation.registry import CHAMPION_URI, champion_exists
 
 LATEST = "latest"
 logger = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
     outputs, plus `source`: the exact file or URI, so a report can name what it used. With
     `optional: true`, an empty `latest` folder loads as None (the row is left out, with a log
     line) rather than failing; a source the user named explicitly must always load.
+
+    With `champion_first: true` (the colourisation's choice), `latest` means the Model
+    Registry's champion (`models:/image-colourisation@champion`) when there is one, and the
+    newest saved version only when there is not.
     """
 
     def __init__(
@@ -33,16 +38,22 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
         source: str,
         latest_folder: str,
         optional: bool = False,
+        champion_first: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._source = str(source).strip()
         self._latest_folder = Path(latest_folder)
         self._optional = optional
+        self._champion_first = champion_first
         self.metadata = metadata
 
     def load(self) -> dict[str, Any] | None:
-        if self._source != LATEST:
-            return {**generator_payload(load_generator(self._source)), "source": self._source}
+        source = self._source
+        if source == LATEST and self._champion_first and champion_exists():
+            source = CHAMPION_URI
+            logger.info("Using the registered champion, %s", CHAMPION_URI)
+        if source != LATEST:
+            return {**generator_payload(load_generator(source)), "source": source}
         versions = ModelPayloadDataset(str(self._latest_folder), version=Version(None, None))
         if not versions.exists():
             if self._optional:
@@ -70,4 +81,5 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
             "source": self._source,
             "latest_folder": str(self._latest_folder),
             "optional": self._optional,
+            "champion_first": self._champion_first,
         }

@@ -1,8 +1,18 @@
-"""photos + the chosen generator (the latest GAN by default) -> colourised photos, same names."""
+"""photos + the chosen generator (the champion, else the latest GAN) -> colourised photos, same
+names; and the inference pipeline that kedro-mlflow logs as the registered model."""
 
 from kedro.pipeline import Node, Pipeline
 
-from image_colourisation.pipelines.colourisation.nodes import colourise_photos
+from image_colourisation.pipelines.colourisation.nodes import (
+    colourise_photos,
+    colourise_request_photos,
+    decode_request_photos,
+    encode_colourised_photos,
+    keep_served_generator,
+)
+from image_colourisation.registry import SERVED_GENERATOR
+
+REQUESTS = "colourisation_requests"  # the served model's input: one row per photo
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -16,4 +26,50 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags=["colourisation"],
+    )
+
+
+def create_inference_pipeline() -> Pipeline:
+    """Request table -> photos -> colourised with the served generator -> answer table.
+
+    kedro-mlflow's `pipeline_ml_factory` logs it with the training run as a `KedroPipelineModel`,
+    the model that `mlflow models serve` and `mlflow.pyfunc.load_model` run.
+    """
+    return Pipeline(
+        [
+            Node(
+                decode_request_photos,
+                inputs=[REQUESTS, "params:colourisation.render_size"],
+                outputs="request_photos",
+                name="decode_request_photos",
+            ),
+            Node(
+                colourise_request_photos,
+                inputs=["request_photos", SERVED_GENERATOR],
+                outputs="colourised_request_photos",
+                name="colourise_request_photos",
+            ),
+            Node(
+                encode_colourised_photos,
+                inputs="colourised_request_photos",
+                outputs="colourisation_answers",
+                name="encode_colourised_photos",
+            ),
+        ],
+        tags=["inference"],
+    )
+
+
+def create_serving_pipeline() -> Pipeline:
+    """After training: the GAN to the unversioned file the registered model is packed from."""
+    return Pipeline(
+        [
+            Node(
+                keep_served_generator,
+                inputs="generator_gan",
+                outputs=SERVED_GENERATOR,
+                name="keep_served_generator",
+            )
+        ],
+        tags=["training"],
     )

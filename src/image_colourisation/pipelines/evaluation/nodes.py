@@ -356,3 +356,17 @@ def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:
     for name, column in TRUTH_REFERENCES.items():
         logged[f"{TRUTH}.{name}"] = {"value": float(first[column]), "step": 0}
     return logged
+
+
+def model_run_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Each row's figures for its own MLflow run, named `test_<metric>` (the split they were
+    measured on), with the truth's references (`test_colourfulness_truth`, ...) beside them:
+    ticking the gan, l1 and gray runs in MLflow's Compare puts them side by side."""
+    names = (*METRICS, *TRUTH_REFERENCES.values())
+    return {
+        row["model"]: {
+            "source": row["source"],
+            "metrics": {f"test_{name}": float(row[name]) for name in names},
+        }
+        for row in metrics_table.to_dict(orient="records")
+    }

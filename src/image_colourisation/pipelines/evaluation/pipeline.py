@@ -15,6 +15,7 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     colourise_test_set,
     mlflow_metrics,
+    model_run_metrics,
     score_colourisations,
     summarise_scores,
     train_semantic_classifier,
@@ -68,6 +69,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="evaluation_metrics",
                 outputs="evaluation_mlflow_metrics",
                 name="log_evaluation_metrics",
+            ),
+            Node(
+                model_run_metrics,
+                inputs="evaluation_metrics",
+                outputs="evaluation_model_run_metrics",
+                name="log_metrics_on_model_runs",
             ),
             Node(
                 plot_metrics,

@@ -145,14 +145,17 @@ def log_sample_grid(grid: np.ndarray, epoch: int) -> None:
 def log_generator(generator: Generator, input_example: np.ndarray) -> str:
     """Log the generator with mlflow.pytorch in the safe `pt2` format; return its model URI.
 
-    pt2 (torch.export) needs an input example; the traced graph is fixed to its size, so the
-    architecture goes into the model metadata and `model_sources.load_generator` rebuilds the
-    fully convolutional `Generator` from the logged weights.
+    pt2 (torch.export) needs an input example; MLflow marks the signature's -1 sizes dynamic.
+    A 32-pixel example makes the U-Net's bottleneck 1×1, and the exporter would fix every size
+    to 32 (it special-cases sizes 0 and 1) unless told not to (`backed_size_oblivious`), so the
+    served graph takes any multiple of 32. The architecture goes into the model metadata, for
+    `model_sources.load_generator` to rebuild the `Generator` from the logged weights.
     """
     import mlflow  # noqa: PLC0415
     import mlflow.pytorch  # noqa: PLC0415
     from mlflow.models import ModelSignature  # noqa: PLC0415
     from mlflow.types import Schema, TensorSpec  # noqa: PLC0415
+    from torch.fx.experimental import _config as symbolic_shapes  # noqa: PLC0415
 
     float32 = np.dtype(np.float32)
     # Unnamed tensors: a named one turns the serving example into a dict, which the pytorch
@@ -162,13 +165,14 @@ def log_generator(generator: Generator, input_example: np.ndarray) -> str:
         outputs=Schema([TensorSpec(float32, (-1, 2, -1, -1))]),  # normalised ab
     )
     generator = generator.cpu().eval()
-    info = mlflow.pytorch.log_model(
-        generator,
-        name=GENERATOR_ARTIFACT,
-        input_example=np.ascontiguousarray(input_example, dtype=np.float32),
-        signature=signature,
-        metadata={"architecture": dict(generator.architecture)},
-        # Pinned here rather than inferred: inference loads the model in a subprocess (slow).
-        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
-    )
+    with symbolic_shapes.patch(backed_size_oblivious=True):
+        info = mlflow.pytorch.log_model(
+            generator,
+            name=GENERATOR_ARTIFACT,
+            input_example=np.ascontiguousarray(input_example, dtype=np.float32),
+            signature=signature,
+            metadata={"architecture": dict(generator.architecture)},
+            # Pinned here rather than inferred: inference loads the model in a subprocess (slow).
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
+        )
     return info.model_uri

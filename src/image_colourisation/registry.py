@@ -1,0 +1,148 @@
+"""One registered model, `image-colourisation`: a version per training run, two aliases.
+
+kedro-mlflow logs the inference pipeline of every training run as a `KedroPipelineModel` and
+registers it (`log_model_kwargs` below, passed through `pipeline_ml_factory`). After the run,
+`hooks.RegistryHook` tags the new version with the evaluation figures of the GAN it serves and
+moves the aliases: the new version is always `challenger`; it also takes `champion` when there
+is none yet, when the champion was never evaluated, or when it beats the champion on the
+criterion named in `conf/base/parameters_registry.yml`. An unevaluated version never takes
+`champion` from an evaluated one.
+"""
+
+import logging
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+MODEL_NAME = "image-colourisation"
+CHAMPION, CHALLENGER = "champion", "challenger"
+CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
+MODEL_ARTIFACT = "colouriser"
+# The catalog entry (and model artifact) holding the served GAN's payload.
+SERVED_GENERATOR = "served_generator"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """The evaluation metric that decides the champion, as logged on the `gan` run."""
+
+    metric: str = "test_mae"
+    goal: Literal["minimize", "maximize"] = "minimize"
+
+    def __post_init__(self) -> None:
+        if self.goal not in ("minimize", "maximize"):
+            raise ValueError(
+                f"registry.criterion.goal is {self.goal!r}; allowed: minimize, maximize."
+            )
+
+    def beats(self, new: float, old: float) -> bool:
+        """Whether `new` is strictly better than `old`: a tie keeps the champion."""
+        return new < old if self.goal == "minimize" else new > old
+
+
+def log_model_kwargs() -> dict[str, Any]:
+    """What kedro-mlflow passes to `mlflow.pyfunc.log_model` for the inference pipeline.
+
+    The requirements are pinned here rather than inferred: inference would load the model
+    in a subprocess at the end of every training run. The model runs where this project is
+    installed (`pip install -e .`): the pipeline's nodes are its functions.
+    """
+    from mlflow.models import ModelSignature  # noqa: PLC0415 - slow import
+    from mlflow.types import ColSpec, Schema  # noqa: PLC0415
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "image"), ColSpec("long", "render_size", required=False)]),
+        outputs=Schema(
+            [
+                ColSpec("string", "image"),
+                ColSpec("long", "width"),
+                ColSpec("long", "height"),
+                ColSpec("string", "error"),
+            ]
+        ),
+    )
+    packages = ("kedro", "kedro-mlflow", "mlflow", "torch", "pandas", "pillow", "numpy")
+    return {
+        "name": MODEL_ARTIFACT,
+        "registered_model_name": MODEL_NAME,
+        "signature": signature,
+        "pip_requirements": [f"{package}=={version(package)}" for package in packages],
+    }
+
+
+def registry_exists(registry_uri: str) -> bool:
+    """False for a local sqlite store that has no file yet: asking it would create one."""
+    parsed = urlparse(registry_uri)
+    if parsed.scheme != "sqlite":
+        return True
+    database = registry_uri.split(":///", 1)[1] if ":///" in registry_uri else ""
+    return database.startswith(":memory:") or Path(database).is_file()
+
+
+def champion_exists() -> bool:
+    """Whether the registry at MLflow's registry URI has a `champion` of `MODEL_NAME`."""
+    import mlflow  # noqa: PLC0415
+
+    if not registry_exists(mlflow.get_registry_uri()):
+        return False
+    try:
+        mlflow.MlflowClient().get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
+def evaluation_figures(client: Any, run_id: str) -> dict[str, float]:
+    """The `test_*` metrics of the `gan` run nested under `run_id` (the evaluation logs them
+    there): the figures of the generator that run's model serves. Empty when not evaluated."""
+    experiment = client.get_run(run_id).info.experiment_id
+    nested = client.search_runs(
+        [experiment],
+        f"tags.mlflow.parentRunId = '{run_id}' and tags.variant = 'gan'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not nested:
+        return {}
+    return {k: v for k, v in nested[0].data.metrics.items() if k.startswith("test_")}
+
+
+def register_run(client: Any, run_id: str, criterion: Criterion) -> str | None:
+    """Tag the version that run `run_id` registered and move the aliases; say what happened.
+
+    None when the run registered no version (tracking off, or no model logged).
+    """
+    versions = client.search_model_versions(f"name = '{MODEL_NAME}' and run_id = '{run_id}'")
+    if not versions:
+        return None
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    new = max(versions, key=lambda found: int(found.version))
+    figures = evaluation_figures(client, run_id)
+    for name, value in figures.items():
+        client.set_model_version_tag(MODEL_NAME, new.version, name, f"{value:.6g}")
+    client.set_model_version_tag(MODEL_NAME, new.version, "evaluated", str(bool(figures)).lower())
+    client.set_registered_model_alias(MODEL_NAME, CHALLENGER, new.version)
+    value = figures.get(criterion.metric)
+    try:
+        champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    except MlflowException:  # no such alias yet
+        champion = None
+    held = champion.tags.get(criterion.metric) if champion is not None else None
+    if champion is None:
+        why = "the first version"
+    elif held is None and value is not None:
+        why = f"version {champion.version} has no {criterion.metric}"
+    elif value is not None and criterion.beats(value, float(held)):
+        why = f"{criterion.metric} {value:.4g} beats version {champion.version}'s {float(held):.4g}"
+    else:
+        reason = "not evaluated" if value is None else f"{criterion.metric} {value:.4g}"
+        return (
+            f"{MODEL_NAME} version {new.version} is {CHALLENGER} ({reason}); version "
+            f"{champion.version} stays {CHAMPION} ({criterion.metric} {held})"
+        )
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, new.version)
+    return f"{MODEL_NAME} version {new.version} is {CHAMPION} and {CHALLENGER}: {why}"
