@@ -1,9 +1,10 @@
-"""The training loop: epochs of augmented mini-batches over in-memory tensors, checkpointed.
+"""The training loop: epochs of augmented mini-batches from a data source, checkpointed.
 
-Read top to bottom: `fit` builds the models (or resumes them), then for each epoch shuffles,
-augments and runs `steps.gan_step` per mini-batch, validates, checkpoints and reports the epoch
-to a callback. The recipe (losses, colour bins, moving average) lives in `steps.py`; with
-`adversarial_weight == 0` the same loop trains the L1-only baseline without a discriminator.
+Read top to bottom: `fit` builds the models (or resumes them), then for each epoch runs
+`steps.gan_step` on every mini-batch its data source (`data.py`: CIFAR arrays or a photo
+folder's crops) yields, validates, checkpoints and reports the epoch to a callback. The recipe
+(losses, colour bins, moving average) lives in `steps.py`; with `adversarial_weight == 0` the
+same loop trains the L1-only baseline without a discriminator.
 """
 
 import logging
@@ -17,11 +18,12 @@ from tqdm.auto import tqdm
 from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.metrics import psnr, squared_error
 from image_colourisation.models import Generator
+from image_colourisation.photo_crops import PhotoCrops
 
-from . import augment
 from .checkpoints import checkpoint_path, checkpoint_state, save_checkpoint, start_epoch
 from .colour_bins import colour_bin_grid
 from .config import TrainingParams
+from .data import training_batches
 from .device import autocast, memory_format, resolve_device
 from .steps import build_models, gan_step, warm_start
 
@@ -66,7 +68,7 @@ def validation_scores(
 
 
 def fit(
-    train: tuple[np.ndarray, np.ndarray],
+    train: PhotoCrops | tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
     params: TrainingParams,
     variant: str,
@@ -76,18 +78,19 @@ def fit(
 ) -> Generator:
     """Train for `params.epochs` epochs (counting any resumed ones); return G on the CPU, eval.
 
-    `train` and `validation` are (L, ab) arrays as the model_input layer stores them.
-    `on_epoch(epoch, metrics, generator)` sees every finished epoch (MLflow logging).
-    `init`, a generator state dict, is the warm start of a fresh (not resumed) run.
+    `train` is the (L, ab) arrays the model_input layer stores or a photo folder's crops;
+    `validation` is (L, ab) arrays. `on_epoch(epoch, metrics, generator)` sees every finished
+    epoch (MLflow logging). `init`, a generator state dict, warm-starts a fresh (not resumed) run.
     """
     device = resolve_device(params.device)
-    train_l, train_ab = (torch.as_tensor(a, device=device) for a in train)
+    batches = training_batches(train, params, device)
     val_l = torch.as_tensor(validation[0], device=device)
     val_rgb = model_arrays_to_rgb(*validation)
-    batch_size = min(params.batch_size, len(train_l))
-    steps = len(train_l) // batch_size  # whole batches only: BatchNorm needs > 1 image
+    batch_size, steps = batches.batch_size, batches.steps
 
-    bins = colour_bin_grid(train[1], params.rebalance) if params.colour_bins else None
+    bins = (
+        colour_bin_grid(batches.colour_sample(), params.rebalance) if params.colour_bins else None
+    )
     models = build_models(params, device, bins)
     shuffle = torch.Generator().manual_seed(params.seed)
     path = checkpoint_path(params, variant)
@@ -97,14 +100,12 @@ def fit(
         logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
     logger.info(
         "%s: %d train / %d validation images, batch %d, epochs %d..%d on %s (%d threads)",
-        variant, len(train_l), len(val_l), batch_size, first_epoch, params.epochs, device,
+        variant, steps * batch_size, len(val_l), batch_size, first_epoch, params.epochs, device,
         torch.get_num_threads(),
     )  # fmt: skip
 
     for epoch in range(first_epoch, params.epochs + 1):
         started = time.perf_counter()
-        order = torch.randperm(len(train_l), generator=shuffle).to(device)
-        draws = augment.draw(len(train_l), params.flip, params.crop_padding, shuffle, device)
         totals: dict[str, torch.Tensor] = {}
         bar = tqdm(
             total=steps * batch_size,
@@ -112,11 +113,7 @@ def fit(
             desc=f"{variant} epoch {epoch}/{params.epochs}",
             leave=False,
         )
-        for step in range(steps):
-            index = order[step * batch_size : (step + 1) * batch_size]
-            lightness, ab = augment.apply(
-                train_l[index], train_ab[index], draws, index, params.crop_padding
-            )
+        for step, (lightness, ab) in enumerate(batches.epoch(shuffle)):
             figures = gan_step(models, lightness, ab, params)
             for name, value in figures.items():
                 if not torch.isfinite(value):

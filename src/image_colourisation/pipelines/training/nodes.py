@@ -14,16 +14,18 @@ import numpy as np
 import torch
 
 from image_colourisation.models import Generator, generator_from_payload, generator_payload
+from image_colourisation.photo_crops import PhotoCrops
 
 from .checkpoints import checkpoint_lock, checkpoint_path, resumed_run
 from .config import TrainingParams
+from .data import source_params
 from .device import memory_format
 from .loop import fit, predict_ab
 from .tracking import log_generator, log_metrics, log_sample_grid, sample_grid, variant_run
 
 
 def train_gan(
-    train_set: dict[str, np.ndarray],
+    train_set: dict[str, np.ndarray] | PhotoCrops,
     validation_set: dict[str, np.ndarray],
     l1_generator: dict[str, Any],
     params: TrainingParams,
@@ -42,7 +44,9 @@ def train_gan(
 
 
 def train_l1_baseline(
-    train_set: dict[str, np.ndarray], validation_set: dict[str, np.ndarray], params: TrainingParams
+    train_set: dict[str, np.ndarray] | PhotoCrops,
+    validation_set: dict[str, np.ndarray],
+    params: TrainingParams,
 ) -> dict[str, Any]:
     """The same generator and loop with the L1 loss alone: no discriminator, ab output."""
     return train_generator(train_set, validation_set, l1_params(params), "l1")
@@ -59,15 +63,21 @@ def l1_params(params: TrainingParams) -> TrainingParams:
 
 
 def train_generator(
-    train_set: dict[str, np.ndarray],
+    train_set: dict[str, np.ndarray] | PhotoCrops,
     validation_set: dict[str, np.ndarray],
     params: TrainingParams,
     variant: str,
     *,
     init: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
-    """Train one variant; log it to MLflow when a run is active; return the generator payload."""
-    train = model_arrays(train_set, "train_set", params.depth)
+    """Train one variant; log it to MLflow when a run is active; return the generator payload.
+
+    `train_set` is model-input arrays or a photo folder's crops (`photo_crops.PhotoCrops`),
+    whose crop size sets the generator's depth and is recorded as the payload's `render_size`.
+    """
+    params = source_params(train_set, params)
+    photos = isinstance(train_set, PhotoCrops)
+    train = train_set if photos else model_arrays(train_set, "train_set", params.depth)
     validation = model_arrays(validation_set, "validation_set", params.depth)
     sample_l = validation[0][: params.sample_images]
     sample_ab = validation[1][: params.sample_images]
@@ -92,7 +102,8 @@ def train_generator(
         generator = fit(train, validation, params, variant, on_epoch, init=init)
         if tracking:
             log_generator(generator, validation[0][:2])
-    return generator_payload(generator)
+    payload = generator_payload(generator)
+    return payload | {"render_size": train_set.crop_size} if photos else payload
 
 
 def model_arrays(data: dict[str, np.ndarray], name: str, depth: int) -> tuple[np.ndarray, ...]:

@@ -1,0 +1,169 @@
+"""Ingestion of a folder of photos: which files train, which are held out, which are skipped.
+
+Each file is read once: hashed (SHA-256 of its bytes, so an exact copy counts once), decoded
+(at a reduced scale for JPEGs: enough to find truncated or foreign files and gray pictures),
+measured upright (EXIF orientation). The split is by file and seeded: a photo's split follows
+from the seed and its content hash alone, so adding photos later never moves a test photo
+into training, and no crop of a held-out photo is ever trained on.
+"""
+
+import hashlib
+import io
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from image_colourisation.photo_crops import check_crop_size
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP")
+ORIENTATION = 0x0112  # the EXIF tag
+GRAY_TOLERANCE = 3  # uint8 levels a channel may differ from the pixel's mean (JPEG noise)
+ROOT_CLASS = "(top folder)"  # the label of photos directly in the folder, not in a sub-folder
+SIZE_BINS = (0, 256, 512, 1024, 2048, 4096, np.inf)  # shorter side, pixels
+SPLITS = ("train", "validation", "test")
+MIN_HELD_OUT = 4  # photos per held-out split: the evaluation's FD floor needs two per half
+
+
+def inspect_photo(data: bytes, crop_size: int) -> tuple[int, int, tuple[str, str] | None]:
+    """(width, height, None) of an image file's bytes, upright; or why it is skipped, as
+    (reason, detail)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in FORMATS:
+                return 0, 0, ("unsupported format", f"{image.format}, not {', '.join(FORMATS)}")
+            width, height = image.size
+            if image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # turned by 90 degrees
+                width, height = height, width
+            image.draft("RGB", (crop_size, crop_size))  # JPEG: decode at 1/2..1/8 scale
+            upright = ImageOps.exif_transpose(image)
+            colour = upright.mode not in ("1", "L", "LA", "I", "I;16", "F")
+            pixels = np.asarray(upright.convert("RGB"), dtype=np.int16) if colour else None
+    except UnidentifiedImageError:
+        return 0, 0, ("unreadable", "not an image file that Pillow knows")
+    except Exception as error:  # Pillow raises many kinds for truncated or damaged files
+        return 0, 0, ("unreadable", f"{type(error).__name__}: {error}")
+    if min(width, height) < crop_size:
+        return width, height, ("too small", f"{width}x{height}, below photos.crop_size {crop_size}")
+    if pixels is None or _is_gray(pixels):
+        return width, height, ("already gray", "no colour to learn from")
+    return width, height, None
+
+
+def _is_gray(pixels: np.ndarray) -> bool:
+    spread = np.abs(pixels - pixels.mean(axis=-1, keepdims=True))
+    return float(np.percentile(spread.max(axis=-1), 99)) <= GRAY_TOLERANCE
+
+
+def split_of(digest: str, seed: int, validation_fraction: float, test_fraction: float) -> str:
+    """The split of the photo with SHA-256 `digest`: a seeded draw from its hash alone."""
+    draw = int(hashlib.sha256(f"{seed}:{digest}".encode()).hexdigest()[:15], 16) / 16**15
+    if draw < test_fraction:
+        return "test"
+    return "validation" if draw < test_fraction + validation_fraction else "train"
+
+
+def index_photos(
+    files: dict[str, Callable[[], bytes]],
+    crop_size: int,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """The photos to use with their split and label, the ingestion report, the size histogram.
+
+    Labels are the top-level sub-folders (`ROOT_CLASS` for photos directly in the folder): the
+    evaluation's per-class table and semantic accuracy use them.
+    """
+    check_crop_size(crop_size)
+    if not (
+        0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1
+    ):
+        raise ValueError(
+            f"photos.validation_fraction ({validation_fraction}) and photos.test_fraction "
+            f"({test_fraction}) must be positive and sum to less than 1."
+        )
+    rows, skipped, seen = [], [], {}
+    for name, read in tqdm(files.items(), desc="checking photos", unit="photo"):
+        try:
+            data = read()
+        except OSError as error:
+            skipped.append({"path": name, "reason": "not read", "detail": str(error)})
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            skipped.append({"path": name, "reason": "duplicate", "detail": f"of {seen[digest]}"})
+            continue
+        seen[digest] = name
+        width, height, problem = inspect_photo(data, crop_size)
+        if problem:
+            skipped.append({"path": name, "reason": problem[0], "detail": problem[1]})
+            continue
+        label = name.split("/", 1)[0] if "/" in name else ROOT_CLASS
+        split = split_of(digest, seed, validation_fraction, test_fraction)
+        rows.append({"path": name, "sha256": digest, "width": width, "height": height,
+                     "label": label, "split": split})  # fmt: skip
+    index = _every_split_used(pd.DataFrame(rows, columns=[*_COLUMNS]))
+    for entry in skipped:
+        logger.warning("Skipped %s: %s (%s)", entry["path"], entry["reason"], entry["detail"])
+    sizes = size_histogram(index)
+    return index, ingestion_report(index, skipped, len(files)), sizes
+
+
+_COLUMNS = ("path", "sha256", "width", "height", "label", "split")
+
+
+def _every_split_used(index: pd.DataFrame) -> pd.DataFrame:
+    """Refuse a folder too small to train and hold out; top up a held-out split with fewer
+    than MIN_HELD_OUT photos from the training photos that hash lowest (small folders)."""
+    if len(index) < 3 * MIN_HELD_OUT:
+        raise ValueError(
+            f"Only {len(index)} usable photo(s) in the folder (see the skipped files above): "
+            f"the photos pipeline needs at least {3 * MIN_HELD_OUT}, {MIN_HELD_OUT} each for "
+            "training, validation and test (the evaluation compares two halves of the test "
+            "photos). Add photos to the folder."
+        )
+    for split in ("test", "validation"):
+        missing = MIN_HELD_OUT - (index["split"] == split).sum()
+        if missing > 0:
+            train = index[index["split"] == "train"].sort_values("sha256")
+            index.loc[train.index[:missing], "split"] = split
+    return index
+
+
+def ingestion_report(
+    index: pd.DataFrame, skipped: list[dict[str, str]], found: int
+) -> dict[str, Any]:
+    """Counts per split, label and reason, and every skipped file with why (JSON-ready).
+    Reasons: not read (a link out of the folder, a FIFO, a dangling link), duplicate,
+    unsupported format, unreadable, too small, already gray."""
+    reasons = Counter(entry["reason"] for entry in skipped)
+    return {
+        "files_found": found,
+        "photos_used": len(index),
+        "per_split": {split: int((index["split"] == split).sum()) for split in SPLITS},
+        "per_label": {
+            str(k): int(v) for k, v in index["label"].value_counts().sort_index().items()
+        },
+        "skipped": len(skipped),
+        "skipped_per_reason": dict(reasons.most_common()),
+        "skipped_files": skipped,
+    }
+
+
+def size_histogram(index: pd.DataFrame) -> pd.DataFrame:
+    """Photos per range of their shorter side, per split."""
+    short = np.minimum(index["width"], index["height"])
+    labels = [f"{low}-{high - 1}" if np.isfinite(high) else f">={low}"
+              for low, high in zip(SIZE_BINS[:-1], SIZE_BINS[1:], strict=True)]  # fmt: skip
+    bins = pd.cut(short, SIZE_BINS, right=False, labels=labels)
+    table = pd.crosstab(bins, index["split"]).reindex(index=labels, columns=SPLITS, fill_value=0)
+    table.index.name = "shorter_side_px"
+    return table.reset_index()

@@ -1,0 +1,90 @@
+"""`kedro run --pipeline photos --params "photos.folder=/path/to/pictures"`.
+
+The folder's own ingestion and preprocessing, then the project's training, evaluation and
+colourisation pipelines themselves, namespaced `photos`: their datasets are `photos.<name>`
+(`catalog_photos.yml`: models, reports and outputs beside CIFAR-10's, never over them) and
+their training parameters `photos.training`. The evaluation and colourisation use the
+generators this run trains; the colourisation renders at the crop size they learnt at.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from image_colourisation.pipelines.colourisation import create_pipeline as colourisation
+from image_colourisation.pipelines.evaluation import create_pipeline as evaluation
+from image_colourisation.pipelines.training import create_pipeline as training
+
+from .ingestion import index_photos
+from .preprocessing import test_set, training_crops, validation_set, working_size_images
+
+NAMESPACE = "photos"
+# Evaluation parameters shared with CIFAR-10 (batch size, classifier recipe, figure size).
+SHARED_PARAMETERS = {
+    "params:evaluation.batch_size",
+    "params:evaluation.classifier",
+    "params:evaluation.ab_distribution_images",
+}
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [folder_pipeline(), Pipeline(training(), namespace=NAMESPACE), trained_model_pipelines()],
+        tags=[NAMESPACE],
+    )
+
+
+def folder_pipeline() -> Pipeline:
+    """Folder -> index and reports -> working-size cache -> training crops, held-out arrays."""
+    crop = "params:crop_size"
+    return Pipeline(
+        [
+            Node(
+                index_photos,
+                ["source", crop, "params:validation_fraction", "params:test_fraction",
+                 "params:seed"],
+                ["index", "ingestion_report", "size_histogram"],
+                name="index_photos",
+            ),
+            Node(
+                working_size_images,
+                ["index", "source", crop, "params:working_scale"],
+                "working_images",
+                name="working_size_images",
+            ),
+            Node(
+                training_crops,
+                ["working_images", crop, "params:crops_per_photo", "params:flip",
+                 "params:workers"],
+                "train_set",
+                name="training_crops",
+            ),
+            *(
+                Node(
+                    function,
+                    ["working_images", "index", crop, "params:held_out_limit"],
+                    function.__name__,
+                    name=function.__name__,
+                )
+                for function in (validation_set, test_set)
+            ),
+        ],
+        namespace=NAMESPACE,
+    )  # fmt: skip
+
+
+def trained_model_pipelines() -> Pipeline:
+    """Evaluation and colourisation on this run's photo-trained generators. The classifier of
+    semantic accuracy and FD learns the sub-folders from the validation photos (training
+    photos exist only as crops on disk)."""
+    return Pipeline(
+        evaluation() + colourisation(),
+        namespace=NAMESPACE,
+        inputs={
+            "evaluation_gan_generator": "photos.generator_gan",
+            "evaluation_l1_generator": "photos.generator_l1",
+            "colourisation_generator": "photos.generator_gan",
+            "train_set": "photos.validation_set",
+            "photos": "photos",  # the same photos to colourise as `kedro run --pipeline colourisation`
+        },
+        parameters={name: name for name in SHARED_PARAMETERS}
+        | {"params:colourisation.render_size": "params:photos.crop_size"},
+    )

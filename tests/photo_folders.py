@@ -1,0 +1,67 @@
+"""Folders of photos for the photo-training tests: scikit-image's four colour photographs,
+crops and rescaled copies of them, and the broken files a real folder holds."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import skimage.data
+from PIL import Image
+
+PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def photograph(name: str) -> Image.Image:
+    return Image.fromarray(getattr(skimage.data, name)())
+
+
+def write_photo_folder(folder: Path, copies: int = 2) -> dict[str, str]:
+    """The four photographs in two sub-folders, plus `copies` crops and rescaled copies of
+    each, and one broken file of each kind. Returns {relative path: why it must be skipped}."""
+    for index, name in enumerate(PHOTOGRAPHS):
+        image = photograph(name)
+        sub = folder / ("people" if name == "astronaut" else "things")
+        sub.mkdir(parents=True, exist_ok=True)
+        image.save(sub / f"{name}.jpg", quality=92)
+        for copy in range(copies):
+            width, height = image.size
+            box = (copy * width // 8, copy * height // 10, width - index * 7, height - copy * 9)
+            image.crop(box).save(sub / f"{name}_crop{copy}.png")
+            scale = 0.8 - 0.15 * copy
+            small = image.resize((round(width * scale), round(height * scale)))
+            small.save(sub / f"{name}_small{copy}.webp", quality=90)
+    photograph("coffee").rotate(90, expand=True).save(folder / "turned.tif")
+    photograph("chelsea").save(folder / "cat.bmp")
+    return write_broken_files(folder)
+
+
+def write_broken_files(folder: Path) -> dict[str, str]:
+    """Files a photo ingestion must skip (never touch), with a word of the expected reason."""
+    (folder / "zero.jpg").write_bytes(b"")
+    jpeg = io.BytesIO()
+    photograph("rocket").save(jpeg, format="JPEG")
+    (folder / "truncated.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    (folder / "notes.jpg").write_text("not a picture, only named like one")
+    outside = folder.parent / "outside.png"
+    photograph("astronaut").save(outside)
+    (folder / "link.png").symlink_to(outside)
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(folder / "dot.png")
+    photograph("coffee").convert("L").convert("RGB").save(folder / "gray.png")
+    (folder / "z_copy.jpg").write_bytes((folder / "people" / "astronaut.jpg").read_bytes())
+    return {
+        "zero.jpg": "cannot be read",
+        "truncated.jpg": "cannot be read",
+        "notes.jpg": "cannot be read",
+        "link.png": "outside",
+        "dot.png": "smaller than",
+        "gray.png": "already gray",
+        "z_copy.jpg": "exact copy of people/astronaut.jpg",
+    }
+
+
+def random_photo(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A smooth colourful picture: a few colour gradients, cheap to make at any size."""
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    channels = [np.sin(x * rng.uniform(2, 9) + y * rng.uniform(2, 9) + rng.uniform(0, 6))
+                for _ in range(3)]  # fmt: skip
+    return Image.fromarray(((np.stack(channels, -1) + 1) * 127.5).astype(np.uint8))
