@@ -46,14 +46,19 @@ from image_colourisation.pipelines.training.config import TrainingParams  # noqa
 from image_colourisation.pipelines.training.loop import fit  # noqa: E402
 from image_colourisation.pipelines.training.nodes import gan_params, l1_params  # noqa: E402
 
-# Each candidate: parameter overrides of the GAN variant on top of conf/base, and whether it
-# starts from the L1 baseline's weights.
+# Each candidate: its recipe as parameter overrides of the GAN variant on top of conf/base
+# (written out in full, so a candidate means the same thing whatever the defaults are), and
+# whether it starts from the L1 baseline's weights.
+CHOSEN = {"adversarial_weight": 0.5, "ema_decay": 0.995}  # the default since this study
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "gan_scratch": {"warm_start": False},
-    "nogan": {},
-    "nogan_adv0.5": {"adversarial_weight": 0.5},
-    "nogan_ema": {"ema_decay": 0.995},
-    "nogan_adv0.5_ema": {"adversarial_weight": 0.5, "ema_decay": 0.995},
+    "gan_scratch": {"warm_start": False, "adversarial_weight": 1.0, "ema_decay": 0.0},
+    "nogan": {"adversarial_weight": 1.0, "ema_decay": 0.0},
+    "nogan_adv0.5": {"adversarial_weight": 0.5, "ema_decay": 0.0},
+    "nogan_ema": {"adversarial_weight": 1.0, "ema_decay": 0.995},
+    "nogan_adv0.5_ema": CHOSEN,
+    "ttur": CHOSEN | {"lr": 1e-4, "discriminator_lr_ratio": 4.0},
+    "spectral_norm": CHOSEN | {"spectral_norm": True},
+    "feature_matching": CHOSEN | {"feature_matching_weight": 10.0},
     "bins": {"colour_bins": True, "adversarial_weight": 0.0, "l1_weight": 0.0},
     "bins_gan": {"colour_bins": True},
 }

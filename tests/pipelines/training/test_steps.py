@@ -1,10 +1,12 @@
-"""Recipe parts beside the step: warm start from another generator, the moving average."""
+"""Recipe parts beside the step: warm start, the moving average, D's regularisers."""
 
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
+from image_colourisation.pipelines.training import losses
 from image_colourisation.pipelines.training.colour_bins import colour_bin_grid
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.loop import fit
@@ -81,3 +83,30 @@ def test_colour_bins_step_reports_its_loss_and_predicts_in_range(params: Trainin
     with torch.no_grad():
         predicted = models.generator.eval()(torch.from_numpy(lightness))
     assert predicted.shape == ab.shape and predicted.abs().max() <= 1.0
+
+
+def test_feature_matching_is_zero_for_the_truth_and_reported(params: TrainingParams) -> None:
+    features = [torch.rand(2, 3, 4, 4), torch.rand(2, 1, 2, 2)]
+    assert losses.feature_matching(features, features).item() == 0.0
+    shifted = [features[0] + 0.5, features[1] + 9.0]  # the logits (last) do not count
+    assert losses.feature_matching(shifted, features).item() == pytest.approx(0.5)
+    run = replace(params, feature_matching_weight=10.0)
+    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
+    figures = gan_step(build_models(run, CPU), lightness, ab, run)
+    assert figures["g_fm_loss"].item() > 0
+
+
+def test_two_time_scales_and_spectral_norm_reach_the_discriminator(
+    params: TrainingParams,
+) -> None:
+    run = replace(params, lr=1e-4, discriminator_lr_ratio=4.0, spectral_norm=True)
+    models = build_models(run, CPU)
+    assert models.g_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert models.d_optimizer.param_groups[0]["lr"] == pytest.approx(4e-4)
+    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
+    for _ in range(3):  # power iterations converge as D trains
+        gan_step(models, lightness, ab, run)
+    convolution = models.discriminator.body[1][0]
+    assert torch.linalg.matrix_norm(convolution.weight.flatten(1), ord=2).item() == pytest.approx(
+        1.0, abs=0.05
+    )

@@ -20,3 +20,13 @@ def discriminator_loss(
 def l1(fake: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """Mean absolute error on normalised ab: the median-seeking pixel loss of pix2pix."""
     return F.l1_loss(fake.float(), ab)
+
+
+def feature_matching(
+    fake_features: list[torch.Tensor], real_features: list[torch.Tensor]
+) -> torch.Tensor:
+    """Mean L1 between D's hidden features of the fake and the true pair (pix2pixHD): G is
+    pulled towards colours whose statistics D sees in the truth of the same image, a steadier
+    signal than D's verdict alone. The logits (last entry) are left to the adversarial term."""
+    pairs = list(zip(fake_features[:-1], real_features[:-1], strict=True))
+    return sum(F.l1_loss(fake.float(), real.float()) for fake, real in pairs) / len(pairs)

@@ -60,13 +60,21 @@ def build_models(
     generator = generator.to(device, memory_format=layout)
     discriminator = None
     if params.adversarial_weight > 0:
-        discriminator = Discriminator(params.discriminator_width, params.discriminator_layers)
+        discriminator = Discriminator(
+            params.discriminator_width,
+            params.discriminator_layers,
+            spectral_norm=params.spectral_norm,
+        )
         discriminator = discriminator.to(device, memory_format=layout)
     return Models(
         generator=generator,
-        g_optimizer=_adam(generator, params),
+        g_optimizer=_adam(generator, params, params.lr),
         discriminator=discriminator,
-        d_optimizer=_adam(discriminator, params) if discriminator else None,
+        d_optimizer=(
+            _adam(discriminator, params, params.lr * params.discriminator_lr_ratio)
+            if discriminator
+            else None
+        ),
         ema=copy.deepcopy(generator).requires_grad_(False) if params.ema_decay > 0 else None,
         bins=bins.to(device) if params.colour_bins and bins else None,
     )
@@ -90,10 +98,10 @@ def warm_start(models: Models, payload_state: dict[str, torch.Tensor]) -> list[s
     return sorted(set(own) - set(matching))
 
 
-def _adam(module: nn.Module, params: TrainingParams) -> torch.optim.Adam:
+def _adam(module: nn.Module, params: TrainingParams, lr: float) -> torch.optim.Adam:
     # fused Adam: one kernel for all parameters instead of a loop over them.
     return torch.optim.Adam(
-        module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2), fused=True
+        module.parameters(), lr=lr, betas=(params.beta1, params.beta2), fused=True
     )
 
 
@@ -112,7 +120,8 @@ def gan_step(
     if discriminator is not None and models.d_optimizer is not None:
         discriminator.requires_grad_(True)
         with autocast(lightness.device):
-            real_logits = discriminator(lightness, ab)
+            real_features = discriminator.features(lightness, ab)
+            real_logits = real_features[-1]
             fake_logits = discriminator(lightness, fake.detach())
             d_loss = losses.discriminator_loss(real_logits, fake_logits, params.real_label)
         models.d_optimizer.zero_grad(set_to_none=True)
@@ -121,8 +130,14 @@ def gan_step(
         # G's step needs gradients through D, not for D's weights: skip computing those.
         discriminator.requires_grad_(False)
         with autocast(lightness.device):
-            g_adversarial = losses.bce(discriminator(lightness, fake), 1.0)
+            fake_features = discriminator.features(lightness, fake)
+            g_adversarial = losses.bce(fake_features[-1], 1.0)
         g_loss = g_loss + params.adversarial_weight * g_adversarial
+        if params.feature_matching_weight > 0:
+            real_features = [feature.detach() for feature in real_features]
+            g_matching = losses.feature_matching(fake_features, real_features)
+            g_loss = g_loss + params.feature_matching_weight * g_matching
+            figures["g_fm_loss"] = g_matching.detach()
         figures["d_loss"] = d_loss.detach()
         figures["d_real"] = torch.sigmoid(real_logits.detach().float()).mean()
         figures["d_fake"] = torch.sigmoid(fake_logits.detach().float()).mean()
