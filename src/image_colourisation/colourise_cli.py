@@ -1,4 +1,5 @@
-"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`.
+"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`, or
+`colourise --serve [--host H] [--port P] [--max-upload-mb N]` for the page (`colourise_page.py`).
 
 Colourises single photos and whole folders with the same `photos.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
@@ -38,6 +39,8 @@ from image_colourisation.registry import CHAMPION_URI, champion_exists
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
 DEFAULT_MODEL = "data/06_models/generator_gan.pt"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, unless told
+DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     problem = _output_inside_input(args.output, args.paths) or _output_not_a_folder(args.output)
     if problem:
         parser.error(problem)
+    if args.serve:
+        return serve(parser, args)
+    if not args.paths:
+        parser.error("give the photos or folders to colourise, or --serve for the page")
 
     jobs, failures, links = plan_jobs(args.paths, args.output)
     for link in links:
@@ -95,6 +102,33 @@ def default_model() -> str:
     model = CHAMPION_URI if champion_exists() else DEFAULT_MODEL
     _say(f"model: {model}")
     return model
+
+
+def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`colourise --serve`: the page until Ctrl+C, with the command's model, size and -o."""
+    # Imported here: the web libraries are needed by the page only.
+    from image_colourisation.colourise_page import (  # noqa: PLC0415
+        PageSettings,
+        address_problem,
+        serve_page,
+    )
+
+    if args.paths:
+        parser.error("--serve takes no PATH: drop the photos on the page instead")
+    if args.max_upload_mb <= 0:
+        parser.error(f"--max-upload-mb must be a positive number of MB, got {args.max_upload_mb}")
+    problem = address_problem(args.host, args.port)
+    if problem:
+        parser.error(problem)
+    settings = PageSettings(
+        default_model=args.model or default_model(),
+        render_size=args.render_size,
+        output=args.output,
+        overwrite=args.overwrite,
+        max_upload_mb=args.max_upload_mb,
+    )
+    serve_page(settings, args.host, args.port)
+    return EXIT_OK
 
 
 def colourise_jobs(
@@ -189,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
         "Colour photos are reduced to their lightness first.",
         epilog="Exit status: 0 all colourised or skipped, 1 some photos failed, 2 usage error.",
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders")
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="photos or folders")
     parser.add_argument(
         "-o",
         "--output",
@@ -216,6 +250,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist"
+    )
+    page = parser.add_argument_group(
+        "the page", "colourise in a browser: drop photos, compare, download (no PATH)"
+    )
+    page.add_argument(
+        "--serve",
+        action="store_true",
+        help="start the page; --model and --render-size set its defaults, and copies it is "
+        "asked to keep go to OUTDIR",
+    )
+    page.add_argument("--host", default=DEFAULT_HOST, help=f"address (default: {DEFAULT_HOST})")
+    page.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"(default: {DEFAULT_PORT})")
+    page.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=DEFAULT_MAX_UPLOAD_MB,
+        metavar="N",
+        help=f"largest photo file the page takes (default: {DEFAULT_MAX_UPLOAD_MB})",
     )
     return parser
 

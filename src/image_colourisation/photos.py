@@ -9,8 +9,9 @@ photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB e
 An animated GIF, PNG or WebP and a multi-page TIFF are colourised frame by frame, keeping
 each frame's duration and the loop count (`colourise_frames`, `save_photo`).
 
-The `colourise` command (`colourise_cli.py`) and the Kedro pipeline (`pipelines/colourisation`) both call
-`colourise_frames` and `save_photo`, and find the photos of a folder with `scan_photo_folder`;
+The `colourise` command (`colourise_cli.py`), its page (`colourise_page.py`) and the Kedro
+pipeline (`pipelines/colourisation`) all call `colourise_frames` and `write_photo` (through
+`save_photo` for files), and find the photos of a folder with `scan_photo_folder`;
 all Lab maths comes from `colour.py`.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -146,18 +148,37 @@ def save_photo(
     image: Image.Image | Sequence[Image.Image], target: Path, source_format: str | None = None
 ) -> None:
     """Write a photo, or its frames (from `colourise_frames`), to `target` in the format its
-    extension names (else `source_format`); frames keep their durations and loop count.
+    extension names (else `source_format`), as `write_photo` encodes it.
 
     Written to a temporary file beside the target and renamed into place, so an interrupted
     run never leaves a half-written photo that a later run would skip as done.
     """
+    with atomic_write(target) as file:
+        write_photo(image, file, photo_format(target.name, source_format), target.name)
+
+
+def photo_format(name: str, source_format: str | None) -> str | None:
+    """The format a result named `name` is written in: its extension's, else `source_format`."""
+    return Image.registered_extensions().get(PurePosixPath(name).suffix.lower(), source_format)
+
+
+def write_photo(
+    image: Image.Image | Sequence[Image.Image],
+    file: BinaryIO,
+    image_format: str | None,
+    name: str,
+) -> None:
+    """Encode a photo or its frames into `file`; frames keep their durations and loop count.
+
+    The one encoder of results, for files (`save_photo`) and for answers in memory (the page);
+    `name` is the photo's, for the message when the format cannot hold several frames.
+    """
     frames = [image] if isinstance(image, Image.Image) else list(image)
-    image_format = Image.registered_extensions().get(target.suffix.lower(), source_format)
     options: dict = {"quality": JPEG_QUALITY}
     if len(frames) > 1:
         if not can_hold_frames(image_format):
             raise ValueError(
-                f"{target}: {image_format} files hold one frame, not {len(frames)}; keep the "
+                f"{name}: {image_format} files hold one frame, not {len(frames)}; keep the "
                 "extension of the input (.gif, .png, .webp, .tif) for animations and pages."
             )
         options |= {"save_all": True, "append_images": frames[1:]}
@@ -166,8 +187,7 @@ def save_photo(
             options["duration"] = durations
         if "loop" in frames[0].info:
             options["loop"] = frames[0].info["loop"]
-    with atomic_write(target) as file:
-        frames[0].save(file, format=image_format, **options)
+    frames[0].save(file, format=image_format, **options)
 
 
 @dataclass

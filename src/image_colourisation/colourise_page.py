@@ -1,0 +1,256 @@
+"""The colourise page (`colourise --serve`): drop photos in a browser, see each beside its
+colourised result, download it at full resolution under its own name.
+
+A FastAPI app with one HTML page (`colourise_page.html`), run by uvicorn; both come with MLflow
+and Kedro-Viz already. Each photo is one request: its bytes are the body, read into memory up
+to the size limit (never written to disk), colourised by `photos.colourise_frames` (what the
+`colourise` command runs) and encoded by `photos.write_photo`; the answer is the result file.
+Nothing uploaded is kept once the answer is sent, unless the page asks to save a copy in the
+command's output folder, where nothing is overwritten without `--overwrite`.
+"""
+
+import io
+import ipaddress
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from PIL import Image
+
+from image_colourisation.colourise_cli import DEFAULT_MAX_UPLOAD_MB
+from image_colourisation.model_choices import model_choices
+from image_colourisation.model_sources import load_generator
+from image_colourisation.models import Generator
+from image_colourisation.photos import (
+    RENDER_MULTIPLE,
+    check_render_size,
+    colourise_frames,
+    photo_format,
+    save_photo,
+    write_photo,
+)
+
+RENDER_SIZES = tuple(RENDER_MULTIPLE * k for k in (1, 2, 3, 4, 6, 8, 12, 16))  # 32 ... 512
+NOTE_HEADER = "X-Colourise-Note"  # what happened to the saved copy, percent-encoded
+PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """What `colourise --serve` was given: the defaults the page shows and where copies go."""
+
+    default_model: str
+    render_size: int
+    output: Path
+    overwrite: bool = False
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
+class Generators:
+    """Loaded generators by source, so a batch of photos loads its model once; emptied when the
+    page is (re)loaded, so a newly trained version or a moved alias is picked up."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Generator] = {}
+
+    def get(self, source: str) -> Generator:
+        if source not in self._loaded:
+            try:
+                self._loaded[source] = load_generator(source)
+            except ValueError as error:
+                raise HTTPException(422, f"The model cannot be loaded. {error}") from error
+        return self._loaded[source]
+
+    def clear(self) -> None:
+        self._loaded.clear()
+
+
+def create_app(settings: PageSettings) -> FastAPI:
+    """The page at `/`, its settings at `/api/config`, one photo per `POST /api/colourise`."""
+    app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
+    generators = Generators()
+    one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
+    page = (files("image_colourisation") / "colourise_page.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse)
+    def show_page() -> str:
+        return page
+
+    @app.get("/api/config")
+    def config() -> dict:
+        with one_at_a_time:
+            generators.clear()
+        sizes = sorted({*RENDER_SIZES, settings.render_size})
+        return {
+            "models": [choice.as_json() for choice in model_choices(settings.default_model)],
+            "render_sizes": sizes,
+            "render_size": settings.render_size,
+            "output": str(settings.output.resolve()),
+            "overwrite": settings.overwrite,
+            "max_upload_mb": settings.max_upload_mb,
+            "max_upload_bytes": settings.max_upload_bytes,
+            "too_large": too_large_advice(settings),
+        }
+
+    @app.post("/api/colourise")
+    async def colourise(
+        request: Request, name: str, model: str, render_size: int, save: bool = False
+    ) -> Response:
+        name = upload_name(name)
+        data = await read_upload(request, name, settings)
+
+        def work() -> Response:
+            image = open_upload(data, name)  # a file that is no photo is said before the model
+            with one_at_a_time:
+                generator = generators.get(model)
+                target = settings.output / name if save else None
+                return colourised_answer(
+                    image,
+                    name,
+                    generator,
+                    render_size,
+                    save_to=target,
+                    overwrite=settings.overwrite,
+                )
+
+        try:
+            check_render_size(render_size)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from error
+        return await run_in_threadpool(work)
+
+    return app
+
+
+def colourised_answer(
+    image: Image.Image,
+    name: str,
+    generator: Generator,
+    render_size: int,
+    *,
+    save_to: Path | None,
+    overwrite: bool,
+) -> Response:
+    """The colourised file for one upload, named like it and in its format; saved to `save_to`
+    as well when the page asked (the answer's note header says how that went)."""
+    try:
+        frames = colourise_frames(image, generator, render_size)
+        image_format = photo_format(name, image.format)
+        encoded = io.BytesIO()
+        write_photo(frames, encoded, image_format, name)
+    except Exception as error:  # this photo's problem, said by name; the next still runs
+        raise HTTPException(
+            422, f"{name} could not be colourised ({type(error).__name__}: {error})."
+        ) from error
+    note = save_copy(frames, save_to, image.format, overwrite) if save_to else ""
+    return Response(
+        encoded.getvalue(),
+        media_type=Image.MIME.get(image_format or "", "application/octet-stream"),
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            NOTE_HEADER: quote(note),
+        },
+    )
+
+
+def upload_name(name: str) -> str:
+    """The uploaded file's own name, without folders: what the result is called."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    if not base or base.startswith("."):
+        raise HTTPException(
+            422, f"File name {name!r}: give the photo's own name, e.g. grandma.jpg."
+        )
+    return base
+
+
+def too_large_advice(settings: PageSettings) -> str:
+    """What follows a too-large photo's name, on the server and (before uploading) the page."""
+    return (
+        f"is larger than this page takes ({settings.max_upload_mb:g} MB): start it with "
+        "`colourise --serve --max-upload-mb N` for more, or use `colourise PHOTO`."
+    )
+
+
+async def read_upload(request: Request, name: str, settings: PageSettings) -> bytes:
+    """The request's body, refused as soon as it passes the size limit."""
+    too_large = HTTPException(413, f"{name} {too_large_advice(settings)}")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_upload_bytes:
+            raise too_large
+    if not body:
+        raise HTTPException(422, f"{name} is empty (0 bytes): choose the photo file itself.")
+    return bytes(body)
+
+
+def open_upload(data: bytes, name: str) -> Image.Image:
+    """The uploaded photo, fully decoded, or a message saying it is not one."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise HTTPException(
+            413, f"{name} has too many pixels to colourise safely ({error})."
+        ) from error
+    except Exception as error:  # Pillow raises many kinds for foreign or truncated bytes
+        raise HTTPException(
+            422,
+            f"{name} is not a photo this page can read ({type(error).__name__}): "
+            f"choose an image file ({PHOTO_FORMATS}).",
+        ) from error
+    return image
+
+
+def save_copy(
+    frames: list[Image.Image], target: Path, source_format: str | None, overwrite: bool
+) -> str:
+    """Save the result to `target` as `colourise` would; say what happened, for the page."""
+    if target.exists() and not overwrite:
+        return f"Not saved: {target} exists (start with --overwrite to replace it)."
+    save_photo(frames, target, source_format)
+    return f"Saved as {target.resolve()}."
+
+
+def address_problem(host: str, port: int) -> str | None:
+    """Why the page cannot listen on host:port, or None when it can (checked before starting)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return f"cannot listen on {host}:{port} ({error.strerror}); choose another --port"
+    return None
+
+
+def serve_page(settings: PageSettings, host: str, port: int) -> None:
+    """Run the page until Ctrl+C; says where to open it, and warns when others can reach it."""
+    import uvicorn  # noqa: PLC0415 - only the page needs it
+
+    if not _is_loopback(host):
+        print(  # noqa: T201 - the command's own output
+            f"warning: --host {host} lets other computers use this page and its models",
+            file=sys.stderr,
+        )
+    print(f"colourise page: open http://{host}:{port} (Ctrl+C stops it)", file=sys.stderr)  # noqa: T201
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

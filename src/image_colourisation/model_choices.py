@@ -1,0 +1,87 @@
+"""The models a person can pick on the colourise page, each a source `load_generator` takes.
+
+The registered colouriser's aliases (champion first) and versions, read from the MLflow registry
+of the working folder, then the newest trained GAN and L1 baseline when they exist. The default
+comes first; the page takes the command's (`--model`, else the champion, else the latest GAN).
+"""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from image_colourisation.colourise_cli import DEFAULT_MODEL as LATEST_GAN
+from image_colourisation.registry import CHAMPION, MODEL_NAME, registry_exists
+
+L1_BASELINE = "data/06_models/generator_l1.pt"
+SHOWN_FIGURE = "test_mae"  # the registry's default criterion, beside each version
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the page's model list: the source to load and how it reads."""
+
+    source: str
+    label: str
+
+    def as_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def model_choices(default: str) -> list[ModelChoice]:
+    """Every model the page offers, `default` first (as listed, or by its source when the list
+    lacks it, e.g. a file given with `--model`)."""
+    choices = registered_choices() + trained_choices()
+    first = next((choice for choice in choices if choice.source == default), None)
+    return [first or ModelChoice(default, default)] + [
+        choice for choice in choices if choice.source != default
+    ]
+
+
+def registered_choices() -> list[ModelChoice]:
+    """Aliases (champion first, with the version each names) and versions, newest first, of the
+    registered colouriser; none when the working folder has no MLflow store or no such model."""
+    import mlflow  # noqa: PLC0415 - slow import
+
+    if not registry_exists(mlflow.get_registry_uri()):
+        return []
+    client = mlflow.MlflowClient()
+    try:
+        model = client.get_registered_model(MODEL_NAME)
+    except mlflow.exceptions.MlflowException:  # nothing registered yet
+        return []
+    versions = {
+        version.version: version
+        for version in client.search_model_versions(f"name = '{MODEL_NAME}'")
+    }
+    aliases = sorted(model.aliases.items(), key=lambda item: (item[0] != CHAMPION, item[0]))
+    choices = [
+        ModelChoice(
+            f"models:/{MODEL_NAME}@{alias}",
+            f"{MODEL_NAME}@{alias} (version {number}{_figure(versions.get(number))})",
+        )
+        for alias, number in aliases
+    ]
+    for number in sorted(versions, key=int, reverse=True):
+        choices.append(
+            ModelChoice(
+                f"models:/{MODEL_NAME}/{number}",
+                f"{MODEL_NAME} version {number}{_figure(versions[number])}",
+            )
+        )
+    return choices
+
+
+def trained_choices() -> list[ModelChoice]:
+    """The newest GAN and L1 baseline that `kedro run` saved in the working folder, if any."""
+    named = [(LATEST_GAN, "latest trained GAN"), (L1_BASELINE, "latest L1 baseline")]
+    return [
+        ModelChoice(source, f"{label} ({source})")
+        for source, label in named
+        if Path(source).is_dir()
+    ]
+
+
+def _figure(version: Any) -> str:
+    """`, test_mae 13.3` when the version was evaluated, else nothing."""
+    value = version.tags.get(SHOWN_FIGURE) if version is not None else None
+    return f", {SHOWN_FIGURE} {value}" if value else ""
