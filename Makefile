@@ -9,7 +9,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run test lint smoke clean-venv
+.PHONY: install run test lint smoke serve clean-venv
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: lint
 # Real-data smoke run of the data pipelines, as CI does it.
 smoke: install
 	$(BIN)/kedro run --pipelines ingestion,preprocessing --params "cifar10.url=file://$(SHARED_ARCHIVE),cifar10.md5=$(SHARED_MD5)"
+
+# Serve a registered colouriser over HTTP (POST /invocations; the README shows a client). mlflow
+# starts `uvicorn` by name, so the venv's bin goes first on PATH: no need to activate the venv.
+MODEL ?= models:/image-colourisation@champion
+HOST ?= 127.0.0.1
+PORT ?= 5001
+serve:
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mlflow models serve -m "$(MODEL)" --env-manager local --host $(HOST) --port $(PORT)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -53,6 +53,13 @@ def test_mlflow_run_uri_gives_a_fully_convolutional_generator(
         loaded = load_generator(f"runs:/{run.info.run_id}/generator")
         assert isinstance(loaded, Generator) and not loaded.training
         assert _same_output(loaded, generator, size=(64, 96))  # not tied to the logged size
+        # The logged graph itself, as `mlflow models serve` runs it: any multiple of 32.
+        served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/generator")
+        for size in [(32, 32), (64, 96)]:
+            lightness = np.random.default_rng(0).uniform(-1, 1, (1, 1, *size)).astype(np.float32)
+            with torch.no_grad():
+                expected = generator(torch.from_numpy(lightness)).numpy()
+            assert np.asarray(served.predict(lightness)) == pytest.approx(expected, abs=1e-5)
         with pytest.raises(ValueError, match=r"runs:/0123.*could not be loaded from MLflow"):
             load_generator("runs:/0123/generator")
     finally:

@@ -1,0 +1,75 @@
+"""The served model's pipeline: request rows of base64 image files -> rows of base64 PNGs."""
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from PIL import Image
+
+from image_colourisation.colour import rgb_to_lab
+from image_colourisation.models import generator_payload
+from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
+from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
+from tests.photo_models import real_photo, tiny_trained_generator
+
+
+def encoded(image: Image.Image, image_format: str) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def answer(requests: pd.DataFrame) -> pd.DataFrame:
+    """Run the inference pipeline as KedroPipelineModel does: a catalog of memory datasets."""
+    catalog = DataCatalog(
+        {
+            "colourisation_requests": MemoryDataset(requests),
+            "served_generator": MemoryDataset(generator_payload(tiny_trained_generator())),
+            "params:colourisation.render_size": MemoryDataset(64),
+        }
+    )
+    outputs = SequentialRunner().run(create_inference_pipeline(), catalog)
+    return outputs["colourisation_answers"].load()
+
+
+def test_photos_come_back_colourised_at_their_size_and_bad_rows_get_their_error() -> None:
+    coffee = real_photo("coffee").resize((150, 100))  # sides not multiples of 32
+    gray = real_photo("chelsea").convert("L").resize((96, 64))
+    requests = pd.DataFrame(
+        {
+            "image": [
+                encoded(coffee, "JPEG"),
+                "bm90IGFuIGltYWdl",  # base64 of "not an image"
+                encoded(gray, "WEBP"),
+                "%%%",
+                encoded(gray, "PNG"),
+            ],
+            "render_size": [64, None, 32, None, 33],
+        }
+    )
+    answers = answer(requests)
+
+    assert list(answers.columns) == ["image", "width", "height", "error"]
+    assert answers["error"].tolist()[0] == answers["error"].tolist()[2] == ""
+    assert "not a readable picture" in answers.loc[1, "error"]
+    assert "not valid base64" in answers.loc[3, "error"]
+    assert answers.loc[4, "error"].startswith(
+        "render_size 33: render_size must be a positive multiple"
+    )
+    for row, source in [(0, coffee), (2, gray)]:
+        png = Image.open(io.BytesIO(base64.b64decode(answers.loc[row, "image"])))
+        assert png.format == "PNG" and png.size == source.size
+        assert (answers.loc[row, "width"], answers.loc[row, "height"]) == source.size
+        lab = rgb_to_lab(np.asarray(png.convert("RGB")))
+        source_l = rgb_to_lab(np.asarray(source.convert("RGB")))[..., 0]
+        assert np.abs(lab[..., 0] - source_l).mean() < 1.5  # the photo's own lightness
+        assert np.abs(lab[..., 1:]).mean() > 2  # colour, not gray
+
+
+def test_a_request_without_an_image_column_says_what_to_send() -> None:
+    with pytest.raises(ValueError, match=r"needs an 'image' column of base64-encoded image"):
+        decode_request_photos(pd.DataFrame({"photo": ["..."]}), 64)

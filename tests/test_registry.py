@@ -1,0 +1,77 @@
+"""Champion and challenger: the new version is challenger; champion moves only on improvement."""
+
+from collections.abc import Iterator
+
+import mlflow
+import pytest
+
+from image_colourisation.registry import MODEL_NAME, Criterion, register_run
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> mlflow.MlflowClient:
+    """One sqlite store per module: creating its tables takes seconds."""
+    return mlflow.MlflowClient(f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}")
+
+
+@pytest.fixture
+def client(store: mlflow.MlflowClient) -> Iterator[mlflow.MlflowClient]:
+    """The store with an empty `image-colourisation` registered model."""
+    store.create_registered_model(MODEL_NAME)
+    yield store
+    store.delete_registered_model(MODEL_NAME)
+
+
+def training_run(client: mlflow.MlflowClient, test_mae: float | None) -> str:
+    """A kedro-mlflow run with its nested `gan` run (evaluated when `test_mae` is given) and
+    the version it registered, as a `kedro run` leaves them."""
+    experiment = client.get_experiment_by_name("Default").experiment_id
+    parent = client.create_run(experiment, run_name="__default__").info.run_id
+    gan = client.create_run(
+        experiment, run_name="gan", tags={"mlflow.parentRunId": parent, "variant": "gan"}
+    ).info.run_id
+    if test_mae is not None:
+        client.log_metric(gan, "test_mae", test_mae)
+        client.log_metric(gan, "test_psnr", 40 - test_mae)
+    client.create_model_version(MODEL_NAME, source=f"runs:/{parent}/colouriser", run_id=parent)
+    return parent
+
+
+def aliases(client: mlflow.MlflowClient) -> dict[str, int]:
+    return {alias: int(v) for alias, v in client.get_registered_model(MODEL_NAME).aliases.items()}
+
+
+def test_the_champion_moves_only_when_the_criterion_improves(client) -> None:
+    criterion = Criterion(metric="test_mae", goal="minimize")
+    message = register_run(client, training_run(client, 14.0), criterion)
+    assert aliases(client) == {"champion": 1, "challenger": 1}
+    assert "the first version" in message
+    version = client.get_model_version(MODEL_NAME, "1")
+    assert version.tags["test_mae"] == "14" and version.tags["evaluated"] == "true"
+
+    message = register_run(client, training_run(client, 15.5), criterion)  # worse
+    assert aliases(client) == {"champion": 1, "challenger": 2}
+    assert "version 1 stays champion" in message
+
+    register_run(client, training_run(client, 14.0), criterion)  # a tie keeps the champion
+    assert aliases(client) == {"champion": 1, "challenger": 3}
+
+    message = register_run(client, training_run(client, 13.2), criterion)  # better
+    assert aliases(client) == {"champion": 4, "challenger": 4}
+    assert "test_mae 13.2 beats version 1's 14" in message
+
+    register_run(client, training_run(client, None), criterion)  # `--pipeline training` alone
+    assert aliases(client) == {"champion": 4, "challenger": 5}
+    assert client.get_model_version(MODEL_NAME, "5").tags["evaluated"] == "false"
+
+
+def test_maximising_a_criterion_and_a_run_that_registered_nothing(client) -> None:
+    criterion = Criterion(metric="test_psnr", goal="maximize")
+    register_run(client, training_run(client, 14.0), criterion)  # psnr 26
+    register_run(client, training_run(client, 13.0), criterion)  # psnr 27: better
+    assert aliases(client) == {"champion": 2, "challenger": 2}
+    experiment = client.get_experiment_by_name("Default").experiment_id
+    bare = client.create_run(experiment).info.run_id
+    assert register_run(client, bare, criterion) is None
+    with pytest.raises(ValueError, match="goal is 'lower'; allowed: minimize, maximize"):
+        Criterion(metric="test_mae", goal="lower")
