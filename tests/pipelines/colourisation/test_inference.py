@@ -57,8 +57,9 @@ def test_photos_come_back_colourised_at_their_size_and_bad_rows_get_their_error(
     assert answers["error"].tolist()[0] == answers["error"].tolist()[2] == ""
     assert "not a readable picture" in answers.loc[1, "error"]
     assert "not valid base64" in answers.loc[3, "error"]
-    assert answers.loc[4, "error"].startswith(
-        "render_size 33: render_size must be a positive multiple"
+    assert (
+        answers.loc[4, "error"]
+        == "render_size must be a positive multiple of 32 (e.g. 64), got 33."
     )
     for row, source in [(0, coffee), (2, gray)]:
         png = Image.open(io.BytesIO(base64.b64decode(answers.loc[row, "image"])))

@@ -75,9 +75,13 @@ def _decode_row(
 ) -> tuple[Image.Image | None, int, str | None]:
     render_size = default_render_size if size is None or pd.isna(size) else size
     try:
-        render_size = check_render_size(int(render_size))
-    except (TypeError, ValueError) as error:
-        return None, default_render_size, f"render_size {size!r}: {error}"
+        whole = int(render_size)
+    except (TypeError, ValueError):
+        return None, default_render_size, f"render_size {size!r} is not a whole number"
+    try:
+        render_size = check_render_size(whole)
+    except ValueError as error:
+        return None, default_render_size, str(error)
     if not isinstance(encoded, str | bytes):
         return None, render_size, f"image is {type(encoded).__name__}, not base64 text"
     try:
