@@ -1,0 +1,76 @@
+"""Training crops of photos: depth per crop size, seeded crops whatever the workers, Lab."""
+
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from image_colourisation.photo_crops import (
+    PhotoCrops,
+    check_crop_size,
+    decode_at_working_size,
+    generator_depth,
+)
+from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.data import source_params, training_batches
+from tests.photo_folders import PHOTOGRAPHS, photograph
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ...]:
+    folder = tmp_path_factory.mktemp("cache")
+    paths = []
+    for name in PHOTOGRAPHS:
+        paths.append(folder / f"{name}.png")
+        photograph(name).save(folder / f"{name}.jpg")
+        decode_at_working_size((folder / f"{name}.jpg").read_bytes(), 64).save(paths[-1])
+    return tuple(paths)
+
+
+def test_depth_follows_the_crop_size() -> None:
+    assert [generator_depth(size) for size in (32, 64, 96, 128, 256, 1024)] == [5, 6, 5, 7, 8, 8]
+    with pytest.raises(ValueError, match="multiple of 16"):
+        check_crop_size(40)
+    params = source_params(PhotoCrops((), 128), TrainingParams())
+    assert params.depth == 7
+
+
+def test_working_size_keeps_the_aspect_and_never_enlarges(cached: tuple[Path, ...]) -> None:
+    with Image.open(cached[1]) as coffee:  # 600x400
+        assert coffee.size == (96, 64)
+    tiny = photograph("rocket").resize((64, 43))
+    assert decode_at_working_size(_jpeg(tiny), 128).size == (64, 43)
+
+
+def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
+    cached: tuple[Path, ...],
+) -> None:
+    crops = PhotoCrops(cached, 32, crops_per_photo=2, workers=0)
+    params = TrainingParams(batch_size=4, device="cpu")
+    inline = training_batches(crops, params, torch.device("cpu"))
+    workers = training_batches(
+        PhotoCrops(cached, 32, crops_per_photo=2, workers=2), params, torch.device("cpu")
+    )
+    first = list(inline.epoch(torch.Generator().manual_seed(1)))
+    assert len(first) == inline.steps == 2
+    second = list(workers.epoch(torch.Generator().manual_seed(1)))
+    for (l1, ab1), (l2, ab2) in zip(first, second, strict=True):
+        assert l1.shape == (4, 1, 32, 32) and ab1.shape == (4, 2, 32, 32)
+        assert torch.equal(l1, l2) and torch.equal(ab1, ab2)
+        assert l1.min() >= -1 and l1.max() <= 1 and ab1.abs().max() <= 1
+    other = next(inline.epoch(torch.Generator().manual_seed(2)))[0]
+    assert not torch.equal(other, first[0][0])
+
+
+def test_colour_bins_are_refused_for_photos(cached: tuple[Path, ...]) -> None:
+    batches = training_batches(PhotoCrops(cached, 32), TrainingParams(), torch.device("cpu"))
+    with pytest.raises(ValueError, match="colour_bins"):
+        batches.colour_sample()
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return buffer.getvalue()

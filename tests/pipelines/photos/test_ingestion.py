@@ -1,0 +1,91 @@
+"""Ingestion of a folder of photos: what is used, what is skipped and why, the seeded split."""
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from image_colourisation.datasets.photo_training import PhotoSourceDataset
+from image_colourisation.pipelines.photos.ingestion import (
+    MIN_HELD_OUT,
+    index_photos,
+    inspect_photo,
+    split_of,
+)
+from tests.photo_folders import photograph
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+def test_broken_files_are_skipped_with_their_reason_and_the_folder_is_untouched(
+    photo_folder: tuple[Path, dict[str, str]],
+) -> None:
+    folder, broken = photo_folder
+    before = fingerprint(folder)
+    index, report, sizes = index_photos(PhotoSourceDataset(str(folder)).load(), 64, 0.1, 0.1, 7)
+    skipped = {
+        entry["path"]: f"{entry['reason']} {entry['detail']}" for entry in report["skipped_files"]
+    }
+    assert skipped.keys() == broken.keys()
+    for name, word in broken.items():
+        assert word in skipped[name], (name, skipped[name])
+    assert report["photos_used"] == len(index) == 14
+    assert report["files_found"] == 14 + len(broken)
+    assert set(index["label"]) == {"people", "things", "(top folder)"}
+    assert sizes[["train", "validation", "test"]].to_numpy().sum() == len(index)
+    assert fingerprint(folder) == before
+
+
+def test_the_split_is_by_file_seeded_and_stable_when_photos_are_added(
+    photo_folder: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    folder, _ = photo_folder
+    files = PhotoSourceDataset(str(folder)).load()
+    first, _, _ = index_photos(files, 64, 0.3, 0.3, 7)
+    again, _, _ = index_photos(files, 64, 0.3, 0.3, 7)
+    assert first.equals(again)
+    assert (first["split"].value_counts() >= MIN_HELD_OUT).all()
+    other_seed, _, _ = index_photos(files, 64, 0.3, 0.3, 8)
+    assert not first["split"].equals(other_seed["split"])
+    more = dict(files) | {"new.png": lambda: _png(photograph("rocket").rotate(180))}
+    grown, _, _ = index_photos(more, 64, 0.3, 0.3, 7)
+    # A photo's split is its own seeded hash draw; adding photos moves none, except that
+    # a tiny folder's held-out splits are topped up to MIN_HELD_OUT from training photos.
+    for row in (*first.itertuples(), *grown.itertuples()):
+        drawn = split_of(row.sha256, 7, 0.3, 0.3)
+        assert drawn in (row.split, "train")
+
+
+def test_exif_orientation_turns_the_size_and_gray_pictures_are_found() -> None:
+    upright = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees when shown
+    photograph("coffee").save(upright, format="JPEG", exif=exif)
+    assert inspect_photo(upright.getvalue(), 64) == (400, 600, None)
+    gray = _png(photograph("coffee").convert("L"))
+    assert inspect_photo(gray, 64)[2][0] == "already gray"
+
+
+def test_too_few_photos_say_how_many_are_needed() -> None:
+    few = {f"{n}.png": (lambda n=n: _png(photograph(n))) for n in ("coffee", "rocket")}
+    with pytest.raises(ValueError, match="needs at least 12"):
+        index_photos(few, 64, 0.1, 0.1, 0)
+
+
+def test_a_missing_folder_names_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="photos.folder"):
+        PhotoSourceDataset(str(tmp_path / "nowhere")).load()
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
