@@ -97,11 +97,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def default_model() -> str:
-    """The registry's champion when the MLflow store (from the working folder) has one, else
-    the newest trained GAN; named on stderr, so the user knows which model coloured."""
-    model = CHAMPION_URI if champion_exists() else DEFAULT_MODEL
+    """`default_model_source()`, named on stderr, so the user knows which model coloured."""
+    model = default_model_source()
     _say(f"model: {model}")
     return model
+
+
+def default_model_source() -> str:
+    """The registry's champion when the MLflow store (from the working folder) has one, else
+    the newest trained GAN."""
+    return CHAMPION_URI if champion_exists() else DEFAULT_MODEL
 
 
 def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -121,7 +126,7 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if problem:
         parser.error(problem)
     settings = PageSettings(
-        default_model=args.model or default_model(),
+        default_model=args.model,
         render_size=args.render_size,
         output=args.output,
         overwrite=args.overwrite,

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
-from image_colourisation.colourise_cli import DEFAULT_MAX_UPLOAD_MB
+from image_colourisation.colourise_cli import DEFAULT_MAX_UPLOAD_MB, default_model_source
 from image_colourisation.model_choices import model_choices
 from image_colourisation.model_sources import load_generator
 from image_colourisation.models import Generator
@@ -44,9 +44,13 @@ PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
 
 @dataclass(frozen=True)
 class PageSettings:
-    """What `colourise --serve` was given: the defaults the page shows and where copies go."""
+    """What `colourise --serve` was given: the defaults the page shows and where copies go.
 
-    default_model: str
+    Without a `default_model` the page offers the command's default as it is when the page
+    loads: the champion (once there is one, wherever the alias has moved), else the latest GAN.
+    """
+
+    default_model: str | None
     render_size: int
     output: Path
     overwrite: bool = False
@@ -92,8 +96,9 @@ def create_app(settings: PageSettings) -> FastAPI:
         with one_at_a_time:
             generators.clear()
         sizes = sorted({*RENDER_SIZES, settings.render_size})
+        default = settings.default_model or default_model_source()
         return {
-            "models": [choice.as_json() for choice in model_choices(settings.default_model)],
+            "models": [choice.as_json() for choice in model_choices(default)],
             "render_sizes": sizes,
             "render_size": settings.render_size,
             "output": str(settings.output.resolve()),

@@ -3,6 +3,7 @@ default model, photos come back at full size, bad files and models are named, no
 unless asked and nothing saved is overwritten."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlflow
@@ -29,18 +30,23 @@ class RegisteredColouriser(mlflow.pyfunc.PythonModel):
         raise NotImplementedError("the page never runs the registered pipeline")
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project root as training leaves it: the tiny generator registered as the champion in
-    `mlflow.db`, and saved as the newest GAN and L1 baseline in `data/06_models/`."""
-    root = tmp_path_factory.mktemp("page_project")
-    payload = root / "generator.pt"
-    torch.save(generator_payload(tiny_trained_generator()), payload)
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root after training: the tiny generator saved as the newest GAN and L1
+    baseline in `data/06_models/` (the registry comes with the page, `register_champion`)."""
+    payload = generator_payload(tiny_trained_generator())
     for variant in ("gan", "l1"):
-        version = root / f"data/06_models/generator_{variant}.pt/2026-01-01T00.00.00.000Z"
+        version = tmp_path / f"data/06_models/generator_{variant}.pt/2026-01-01T00.00.00.000Z"
         version.mkdir(parents=True)
-        (version / f"generator_{variant}.pt").write_bytes(payload.read_bytes())
-    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+        torch.save(payload, version / f"generator_{variant}.pt")
+    return tmp_path
+
+
+def register_champion(project: Path) -> None:
+    """The newest GAN registered as the champion in the project's `mlflow.db`, as a `kedro run`
+    leaves it (kedro-mlflow's pipeline model holds the generator as an artifact)."""
+    (payload,) = project.glob("data/06_models/generator_gan.pt/*/generator_gan.pt")
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     try:
         with mlflow.start_run():
             info = mlflow.pyfunc.log_model(
@@ -53,19 +59,22 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     finally:
         mlflow.set_tracking_uri(None)
-    return root
 
 
 @pytest.fixture
 def colourise_page(project: Path, artifacts: Path) -> Iterator[str]:
     """`colourise --serve` from the project root on a free port, photos up to 1 MB; stopped by
-    its PID (process group) when the test ends."""
+    its PID (process group) when the test ends. The MLflow store is created while it starts
+    (seconds each): the page reads the registry when it is loaded."""
     port = free_port()
     command = [str(BIN / "colourise"), "--serve", "--port", str(port)]
     command += ["--max-upload-mb", "1", "-o", "kept"]
     url = f"http://127.0.0.1:{port}"
-    with serve(command, project, f"{url}/", artifacts / "colourise-page.log"):
-        yield url
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        registered = pool.submit(register_champion, project)
+        with serve(command, project, f"{url}/", artifacts / "colourise-page.log"):
+            registered.result()
+            yield url
 
 
 def card(page: Page, name: str, index: int = 0) -> Locator:
@@ -86,11 +95,16 @@ def drop_file(page: Page, name: str, content: bytes) -> None:
 
 
 def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
-    page: Page, colourise_page: str, project: Path, tmp_path: Path, artifacts: Path
+    page: Page,
+    colourise_page: str,
+    project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
 ) -> None:
-    photo = tmp_path / "astronaut.png"
+    photos = tmp_path_factory.mktemp("photos")
+    photo = photos / "astronaut.png"
     real_photo("astronaut").convert("L").save(photo)
-    noise = tmp_path / "noise.png"  # over the 1 MB limit: refused before it is sent
+    noise = photos / "noise.png"  # over the 1 MB limit: refused before it is sent
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (800, 800, 3), np.uint8)).save(noise)
 
     page.goto(colourise_page)
