@@ -118,7 +118,9 @@ def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
 
     page.locator("#files").set_input_files([photo, noise])
     drop_file(page, "broken.jpg", b"this is not a photo")
-    expect(page.locator("#summary")).to_have_text("1 of 3 photos colourised, 2 failed.")
+    expect(page.locator("#summary")).to_have_text(  # the first photo loads the model too
+        "1 of 3 photos colourised, 2 failed.", timeout=60_000
+    )
     expect(card(page, "broken.jpg").locator(".status")).to_contain_text(
         "broken.jpg is not a photo this page can read"
     )
