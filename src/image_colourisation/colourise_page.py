@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import sys
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
@@ -97,6 +98,7 @@ def create_app(settings: PageSettings) -> FastAPI:
             generators.clear()
         sizes = sorted({*RENDER_SIZES, settings.render_size})
         default = settings.default_model or default_model_source()
+        threading.Thread(target=warm_up, args=(default,), daemon=True).start()
         return {
             "models": [choice.as_json() for choice in model_choices(default)],
             "render_sizes": sizes,
@@ -107,6 +109,12 @@ def create_app(settings: PageSettings) -> FastAPI:
             "max_upload_bytes": settings.max_upload_bytes,
             "too_large": too_large_advice(settings),
         }
+
+    def warm_up(source: str) -> None:
+        """Load the default model while the person picks photos; a failure is said when a
+        photo asks for it."""
+        with one_at_a_time, suppress(HTTPException):
+            generators.get(source)
 
     @app.post("/api/colourise")
     async def colourise(
