@@ -6,7 +6,8 @@ Starts `colourise --serve` from the project root (so the page offers what a user
 the champion, else the latest trained GAN, unless `--model`), opens the page in Debian's
 chromium (as the browser tests do), and picks the same photo `--repeats` times: scikit-image's
 astronaut scaled to 1024x768 as a gray JPEG. Each time is from handing the file to the page
-until the page shows the colourised result; the first includes loading the model.
+until the page shows the colourised result. The page starts loading its default model when it
+opens; the first photo, sent at once, waits for it.
 """
 
 import argparse
