@@ -121,6 +121,10 @@ def create_app(settings: PageSettings) -> FastAPI:
         request: Request, name: str, model: str, render_size: int, save: bool = False
     ) -> Response:
         name = upload_name(name)
+        try:
+            check_render_size(render_size)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from error
         data = await read_upload(request, name, settings)
 
         def work() -> Response:
@@ -137,10 +141,6 @@ def create_app(settings: PageSettings) -> FastAPI:
                     overwrite=settings.overwrite,
                 )
 
-        try:
-            check_render_size(render_size)
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from error
         return await run_in_threadpool(work)
 
     return app
@@ -235,7 +235,10 @@ def save_copy(
     """Save the result to `target` as `colourise` would; say what happened, for the page."""
     if target.exists() and not overwrite:
         return f"Not saved: {target} exists (start with --overwrite to replace it)."
-    save_photo(frames, target, source_format)
+    try:
+        save_photo(frames, target, source_format)
+    except OSError as error:  # a full disk, a folder made read-only since the start
+        return f"Not saved: {target}: {error.strerror or error}; the download has the result."
     return f"Saved as {target.resolve()}."
 
 
