@@ -16,6 +16,8 @@ from PIL import Image
 from image_colourisation.colour import rgb_to_model_arrays
 from image_colourisation.photo_crops import PhotoCrops, centre_square, decode_at_working_size
 
+NO_OTHER_FOLDER = "(no other sub-folder)"  # second class name of a folder with one label
+
 
 def working_size_images(
     index: pd.DataFrame,
@@ -67,8 +69,11 @@ def held_out_set(
     cache: dict[str, Path], index: pd.DataFrame, crop_size: int, limit: int, split: str
 ) -> dict[str, np.ndarray]:
     """Model input of a held-out split (`L`, `ab`, `labels`, `class_names`): the centre square
-    of its first `limit` photos (in path order), resized to `crop_size`."""
+    of its first `limit` photos (in path order), resized to `crop_size`. The class names are
+    the labels, with NO_OTHER_FOLDER added (no photo has it) when all photos share one."""
     class_names = np.array(sorted(index["label"].unique()))
+    if len(class_names) < 2:  # the evaluation's classifier needs two classes to exist
+        class_names = np.append(class_names, NO_OTHER_FOLDER)
     rows = index[index["split"] == split].sort_values("path").head(limit)
     rgb = np.stack([_centre(cache[f"{split}/{path}"], crop_size) for path in rows["path"]])
     lightness, ab = rgb_to_model_arrays(rgb)
