@@ -1,9 +1,12 @@
-"""The MLflow UI, in a real browser, shows the GAN and L1 runs: charts, parameters, model, samples."""
+"""The MLflow UI, in a real browser, shows the GAN and L1 runs: charts, parameters, model, samples,
+and their evaluation side by side in the compare view."""
 
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+import mlflow
+import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from tests.tracked_runs import EXPERIMENT, VARIANTS
 
@@ -72,3 +75,73 @@ def test_mlflow_ui_shows_both_runs_with_curves_parameters_model_and_samples(
     sample = page.locator("main img").first
     expect(sample).to_be_visible()
     assert sample.evaluate("image => image.naturalWidth") > 0
+
+
+def wheel_to_metric(page: Page, metric: str) -> Locator:
+    """Wheel the compare view's metric grid from its top until `metric`'s row shows.
+
+    The grid is virtualised: only the rows in view exist in the page.
+    """
+    link = page.locator("a[title='Plot chart']", has_text=re.compile(f"^{metric}$"))
+    names = page.locator(".ReactVirtualized__Grid").filter(has=page.locator("a[title]")).first
+    names.scroll_into_view_if_needed()
+    names.hover()
+    page.mouse.wheel(0, -10_000)
+    for _ in range(30):
+        if link.count() and link.first.is_visible():
+            break
+        page.mouse.wheel(0, 90)
+        page.wait_for_timeout(200)
+    return link.first
+
+
+def metric_values(page: Page, metric: str) -> list[str]:
+    """The compare view's values of `metric`, one per run, as shown.
+
+    Names and values sit in two virtualised grids whose cells of one row share a `top`.
+    """
+    return wheel_to_metric(page, metric).evaluate(
+        """link => {
+            const cell = link.parentElement;
+            let box = cell;
+            const grid = '.ReactVirtualized__Grid__innerScrollContainer';
+            while (box.querySelectorAll(grid).length < 2) box = box.parentElement;
+            const values = box.querySelectorAll(grid)[1];
+            return [...values.children]
+                .filter(value => value.style.top === cell.style.top)
+                .map(value => value.innerText.trim());
+        }"""
+    )
+
+
+def test_compare_view_shows_the_evaluation_of_gan_l1_and_gray_side_by_side(
+    page: Page, mlflow_ui: str, tracked_project: Path, artifacts: Path
+) -> None:
+    client = mlflow.MlflowClient(f"sqlite:///{tracked_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    compared = (*VARIANTS, "gray")
+    runs = {
+        run.info.run_name: run.data.metrics
+        for run in client.search_runs([experiment], "metrics.test_mae > -1")
+    }
+    assert set(runs) == set(compared)
+
+    open_experiment(page, mlflow_ui)
+    expand_parent_runs(page)
+    for name in compared:  # tick the runs, as a user does, then Compare
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
+        row.locator("input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Comparing 3 Runs"))).to_be_visible()
+
+    for metric in ("test_colourfulness", "test_fd_classifier", "test_mae", "test_psnr"):
+        shown = metric_values(page, metric)
+        assert len(shown) == len(compared), (metric, shown)
+        for name, value in zip(compared, shown, strict=True):  # in the order ticked
+            assert float(value) == pytest.approx(runs[name][metric], rel=5e-3, abs=5e-4), (
+                metric, name, shown,
+            )  # fmt: skip
+    # The screenshot: the three runs, test_mae in the parallel-coordinates plot beside the
+    # parameters, and the run details (the metric grid above is virtualised and scrolls on its own).
+    page.get_by_role("heading", name=re.compile(r"Comparing 3 Runs")).scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "mlflow-compare.png")
