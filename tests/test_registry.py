@@ -22,7 +22,9 @@ def client(store: mlflow.MlflowClient) -> Iterator[mlflow.MlflowClient]:
     store.delete_registered_model(MODEL_NAME)
 
 
-def training_run(client: mlflow.MlflowClient, test_mae: float | None) -> str:
+def training_run(
+    client: mlflow.MlflowClient, test_mae: float | None, val_psnr: float | None = 22.0
+) -> str:
     """A kedro-mlflow run with its nested `gan` run (evaluated when `test_mae` is given) and
     the version it registered, as a `kedro run` leaves them."""
     experiment = client.get_experiment_by_name("Default").experiment_id
@@ -30,6 +32,9 @@ def training_run(client: mlflow.MlflowClient, test_mae: float | None) -> str:
     gan = client.create_run(
         experiment, run_name="gan", tags={"mlflow.parentRunId": parent, "variant": "gan"}
     ).info.run_id
+    if val_psnr is not None:
+        client.log_metric(gan, "val_psnr", val_psnr - 1.0, step=1)
+        client.log_metric(gan, "val_psnr", val_psnr, step=2)  # the last epoch's counts
     if test_mae is not None:
         client.log_metric(gan, "test_mae", test_mae)
         client.log_metric(gan, "test_psnr", 40 - test_mae)
@@ -63,6 +68,18 @@ def test_the_champion_moves_only_when_the_criterion_improves(client) -> None:
     register_run(client, training_run(client, None), criterion)  # `--pipeline training` alone
     assert aliases(client) == {"champion": 4, "challenger": 5}
     assert client.get_model_version(MODEL_NAME, "5").tags["evaluated"] == "false"
+
+
+def test_the_default_criterion_is_the_validation_psnr_training_logs(client) -> None:
+    criterion = Criterion()
+    assert (criterion.metric, criterion.goal) == ("val_psnr", "maximize")
+    register_run(client, training_run(client, 14.0, val_psnr=22.0), criterion)
+    message = register_run(client, training_run(client, 12.0, val_psnr=21.5), criterion)
+    assert aliases(client) == {"champion": 1, "challenger": 2}  # a better test_mae is not asked
+    register_run(client, training_run(client, None, val_psnr=22.5), criterion)  # training alone
+    assert aliases(client) == {"champion": 3, "challenger": 3}
+    assert client.get_model_version(MODEL_NAME, "3").tags["val_psnr"] == "22.5"
+    assert "val_psnr 21.5" in message
 
 
 def test_maximising_a_criterion_and_a_run_that_registered_nothing(client) -> None:

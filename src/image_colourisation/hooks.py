@@ -218,8 +218,8 @@ def registry_criterion(catalog: Any) -> Any:
         return Criterion(**criterion)
     except TypeError as error:
         raise click.UsageError(
-            f"registry.criterion is {criterion!r}; it takes `metric` (a test_* metric of the "
-            "gan run, e.g. test_mae) and `goal` (minimize or maximize)."
+            f"registry.criterion is {criterion!r}; it takes `metric` (a metric of the gan "
+            "run, e.g. val_psnr) and `goal` (minimize or maximize)."
         ) from error
     except ValueError as error:
         raise click.UsageError(str(error)) from error

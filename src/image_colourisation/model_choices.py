@@ -13,7 +13,7 @@ from image_colourisation.colourise_cli import DEFAULT_MODEL as LATEST_GAN
 from image_colourisation.registry import CHAMPION, MODEL_NAME, registry_exists
 
 L1_BASELINE = "data/06_models/generator_l1.pt"
-SHOWN_FIGURE = "test_mae"  # the registry's default criterion, beside each version
+SHOWN_FIGURE = "test_mae"  # the headline figure (test split), beside each version
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ kedro-mlflow logs the inference pipeline of every training run as a `KedroPipeli
 registers it (`log_model_kwargs` below, passed through `pipeline_ml_factory`). After the run,
 `hooks.RegistryHook` tags the new version with the evaluation figures of the GAN it serves and
 moves the aliases: the new version is always `challenger`; it also takes `champion` when there
-is none yet, when the champion was never evaluated, or when it beats the champion on the
-criterion named in `conf/base/parameters_registry.yml`. An unevaluated version never takes
-`champion` from an evaluated one.
+is none yet, when the champion lacks the criterion's figure, or when it beats the champion on
+the criterion named in `conf/base/parameters_registry.yml`. The criterion is a figure of the
+validation split that training logs on the `gan` run (the test split only reports: choosing
+the champion on it would tune on the test split), so `--pipeline training` versions compete too.
 """
 
 import logging
@@ -27,10 +28,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Criterion:
-    """The evaluation metric that decides the champion, as logged on the `gan` run."""
+    """The metric of the `gan` run that decides the champion (its last logged value)."""
 
-    metric: str = "test_mae"
-    goal: Literal["minimize", "maximize"] = "minimize"
+    metric: str = "val_psnr"
+    goal: Literal["minimize", "maximize"] = "maximize"
 
     def __post_init__(self) -> None:
         if self.goal not in ("minimize", "maximize"):
@@ -95,9 +96,10 @@ def champion_exists() -> bool:
     return True
 
 
-def evaluation_figures(client: Any, run_id: str) -> dict[str, float]:
-    """The `test_*` metrics of the `gan` run nested under `run_id` (the evaluation logs them
-    there): the figures of the generator that run's model serves. Empty when not evaluated."""
+def gan_run_metrics(client: Any, run_id: str) -> dict[str, float]:
+    """The last value of every metric of the `gan` run nested under `run_id`: training's
+    validation figures and, once evaluated, the test split's `test_*` figures. Empty when the
+    run trained no GAN."""
     experiment = client.get_run(run_id).info.experiment_id
     nested = client.search_runs(
         [experiment],
@@ -105,9 +107,7 @@ def evaluation_figures(client: Any, run_id: str) -> dict[str, float]:
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
-    if not nested:
-        return {}
-    return {k: v for k, v in nested[0].data.metrics.items() if k.startswith("test_")}
+    return dict(nested[0].data.metrics) if nested else {}
 
 
 def register_run(client: Any, run_id: str, criterion: Criterion) -> str | None:
@@ -121,10 +121,12 @@ def register_run(client: Any, run_id: str, criterion: Criterion) -> str | None:
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
 
     new = max(versions, key=lambda found: int(found.version))
-    figures = evaluation_figures(client, run_id)
+    metrics = gan_run_metrics(client, run_id)
+    figures = {k: v for k, v in metrics.items() if k.startswith("test_") or k == criterion.metric}
     for name, value in figures.items():
         client.set_model_version_tag(MODEL_NAME, new.version, name, f"{value:.6g}")
-    client.set_model_version_tag(MODEL_NAME, new.version, "evaluated", str(bool(figures)).lower())
+    evaluated = any(name.startswith("test_") for name in figures)
+    client.set_model_version_tag(MODEL_NAME, new.version, "evaluated", str(evaluated).lower())
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, new.version)
     value = figures.get(criterion.metric)
     try:
@@ -139,7 +141,7 @@ def register_run(client: Any, run_id: str, criterion: Criterion) -> str | None:
     elif value is not None and criterion.beats(value, float(held)):
         why = f"{criterion.metric} {value:.4g} beats version {champion.version}'s {float(held):.4g}"
     else:
-        reason = "not evaluated" if value is None else f"{criterion.metric} {value:.4g}"
+        reason = f"no {criterion.metric}" if value is None else f"{criterion.metric} {value:.4g}"
         return (
             f"{MODEL_NAME} version {new.version} is {CHALLENGER} ({reason}); version "
             f"{champion.version} stays {CHAMPION} ({criterion.metric} {held})"
