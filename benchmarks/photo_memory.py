@@ -13,6 +13,7 @@ the sum is the memory the run occupies) and, for comparison, the sum of their re
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,15 @@ def tree_memory_bytes(root: int) -> tuple[int, int]:
     return pss, rss
 
 
+def running_node(log: Path) -> str:
+    """The node the run's log last says it started."""
+    with log.open("rb") as file:
+        file.seek(max(0, log.stat().st_size - 65536))
+        text = file.read().decode(errors="replace")
+    found = re.findall(r"Running node: ([\w.]+)", text)
+    return found[-1] if found else "(none yet)"
+
+
 def project_copy(where: Path) -> Path:
     """The project's configuration and empty data layers, to `kedro run` in."""
     project = where / "project"
@@ -82,9 +92,12 @@ def main() -> None:
     with open(project / "run.log", "w") as log:
         run = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
         peak_pss = peak_rss = 0
+        peak_node = ""
         while run.poll() is None:
             pss, rss = tree_memory_bytes(run.pid)
-            peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+            if pss > peak_pss:
+                peak_pss, peak_node = pss, running_node(project / "run.log")
+            peak_rss = max(peak_rss, rss)
             time.sleep(0.2)
     seconds = time.perf_counter() - started
     status = (

@@ -71,9 +71,10 @@ def held_out_set(
     """Model input of a held-out split (`L`, `ab`, `labels`, `class_names`): the centre square
     of its first `limit` photos (in path order), resized to `crop_size`. The class names are
     the labels, with NO_OTHER_FOLDER added (no photo has it) when all photos share one."""
-    class_names = np.array(sorted(index["label"].unique()))
-    if len(class_names) < 2:  # the evaluation's classifier needs two classes to exist
-        class_names = np.append(class_names, NO_OTHER_FOLDER)
+    labels = set(index["label"])
+    if len(labels) < 2:  # the evaluation's classifier needs two classes to exist
+        labels.add(NO_OTHER_FOLDER)
+    class_names = np.array(sorted(labels))
     rows = index[index["split"] == split].sort_values("path").head(limit)
     rgb = np.stack([_centre(cache[f"{split}/{path}"], crop_size) for path in rows["path"]])
     lightness, ab = rgb_to_model_arrays(rgb)
