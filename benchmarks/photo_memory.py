@@ -104,6 +104,7 @@ def main() -> None:
         "ok" if run.returncode == 0 else f"FAILED (exit {run.returncode}, see {project}/run.log)"
     )
     print(f"kedro run --pipeline photos --params {overrides}")
+    print(f"peak while running node {peak_node}")
     print(f"{args.photos} photos 1024x768, crop {args.crop_size}: {status} in {seconds:.0f} s")
     print(
         f"peak memory of the run and its workers: PSS {peak_pss / 2**30:.2f} GiB, RSS summed "
