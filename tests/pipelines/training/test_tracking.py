@@ -26,8 +26,8 @@ from image_colourisation.pipelines.training import nodes
 from tests.pipelines.training.test_tracking import dataset, tiny_params
 
 logged = nodes.log_metrics
-def log_then_hang(metrics, epoch):
-    logged(metrics, epoch)
+def log_then_hang(metrics, epoch, run_id):
+    logged(metrics, epoch, run_id)
     if epoch == {KILLED_AFTER_EPOCH}:
         print("logged", flush=True)
         time.sleep(600)

@@ -165,7 +165,7 @@ def _restore(
         )
 
     try:
-        _load_states(state, models, shuffle)
+        load_states(state, models, shuffle)
     except _Unfit as unfit:
         raise CheckpointError(
             f"{path} cannot be resumed: {unfit}, although it records this run's architecture; "
@@ -179,7 +179,7 @@ class _Unfit(Exception):
     """What in a checkpoint does not fit the models it is restored into."""
 
 
-def _load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generator) -> None:
+def load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generator) -> None:
     """Restore weights, optimisers and RNGs, checking each weight's name and shape first."""
     modules = {"generator": models.generator, "discriminator": models.discriminator}
     modules["ema"] = models.ema

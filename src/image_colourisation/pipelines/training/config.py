@@ -5,10 +5,12 @@ node's argument is annotated with it; a bad value therefore stops `kedro run` be
 pipeline does work, with a message that names the parameter and what it may be.
 """
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 DEVICES = ("auto", "cpu", "cuda")
+LR_SCALINGS = ("none", "linear", "sqrt")
 _POSITIVE_INTS = (
     "batch_size",
     "width",
@@ -27,6 +29,67 @@ _NON_NEGATIVE_FLOATS = (
 )
 _NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
 _BOOLS = ("flip", "warm_start", "spectral_norm", "colour_bins", "channels_last", "resume")
+
+
+@dataclass(frozen=True)
+class DistributedParams:
+    """`training.distributed`: how many processes on how many machines (`launch.py`)."""
+
+    processes: int = 1
+    nodes: int = 1
+    node_rank: int = 0
+    address: str = "127.0.0.1"
+    port: int = 29500
+    lr_scaling: str = "sqrt"
+    warmup_epochs: int = 1
+
+    @property
+    def world_size(self) -> int:
+        """Processes in all; the global batch is `batch_size` times this."""
+        return self.processes * self.nodes
+
+    def problems(self) -> list[str]:
+        problems = [
+            _check_int(self, name, minimum=1, section="training.distributed")
+            for name in ("processes", "nodes", "port")
+        ]
+        problems += [
+            _check_int(self, name, minimum=0, section="training.distributed")
+            for name in ("node_rank", "warmup_epochs")
+        ]
+        numbers = not any(problems)  # the range checks below need integers
+        if numbers and self.port > 65535:
+            problems.append(f"training.distributed.port is {self.port}; allowed: 1..65535")
+        if numbers and self.node_rank >= self.nodes:
+            problems.append(
+                f"training.distributed.node_rank is {self.node_rank} with nodes {self.nodes}; "
+                "allowed: 0 (the head node) .. nodes - 1"
+            )
+        if not isinstance(self.address, str) or not self.address:
+            problems.append(
+                f"training.distributed.address is {self.address!r}; allowed: the head node's "
+                "host name or IP address"
+            )
+        if self.lr_scaling not in LR_SCALINGS:
+            problems.append(
+                f"training.distributed.lr_scaling is {self.lr_scaling!r}; allowed: "
+                + ", ".join(LR_SCALINGS)
+            )
+        return [problem for problem in problems if problem]
+
+
+def distributed_params(value: Any) -> DistributedParams:
+    """`training.distributed` as YAML gives it (a mapping) or as code does (the dataclass)."""
+    if isinstance(value, DistributedParams):
+        return value
+    allowed = [item.name for item in fields(DistributedParams)]
+    if not isinstance(value, Mapping) or set(value) - set(allowed):
+        unknown = sorted(set(value) - set(allowed)) if isinstance(value, Mapping) else value
+        raise ValueError(
+            f"invalid training parameters:\n  training.distributed has {unknown!r}; allowed: a "
+            f"mapping with keys {', '.join(allowed)}"
+        )
+    return DistributedParams(**value)
 
 
 @dataclass(frozen=True)
@@ -66,14 +129,16 @@ class TrainingParams:
     sample_images: int = 8
     checkpoint_dir: str = "data/06_models/checkpoints"
     resume: bool = False
+    distributed: DistributedParams = field(default_factory=DistributedParams)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "distributed", distributed_params(self.distributed))
         problems = [problem for problem in self._problems() if problem]
         if problems:
             raise ValueError("invalid training parameters:\n  " + "\n  ".join(problems))
-        for field in fields(self):  # YAML may say `l1_weight: 100`; keep the types honest
-            if field.type is float:
-                object.__setattr__(self, field.name, float(getattr(self, field.name)))
+        for item in fields(self):  # YAML may say `l1_weight: 100`; keep the types honest
+            if item.type is float:
+                object.__setattr__(self, item.name, float(getattr(self, item.name)))
 
     def _problems(self) -> list[str]:
         problems = [_check_int(self, name, minimum=0) for name in _NON_NEGATIVE_INTS]
@@ -98,18 +163,18 @@ class TrainingParams:
             problems.append(f"training.seed is {self.seed!r}; allowed: an integer")
         if not isinstance(self.checkpoint_dir, str) or not self.checkpoint_dir:
             problems.append(f"training.checkpoint_dir is {self.checkpoint_dir!r}; allowed: a path")
-        return problems
+        return problems + self.distributed.problems()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _check_int(params: TrainingParams, name: str, minimum: int) -> str | None:
+def _check_int(params: Any, name: str, minimum: int, section: str = "training") -> str | None:
     value = getattr(params, name)
     if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
         return None
     allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-    return f"training.{name} is {value!r}; allowed: {allowed}"
+    return f"{section}.{name} is {value!r}; allowed: {allowed}"
 
 
 def _check_number(

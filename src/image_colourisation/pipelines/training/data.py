@@ -8,7 +8,9 @@
 Both draw an epoch's randomness from the loop's seeded generator before its first step, so
 results are seeded and a resumed run repeats the epoch it continues. `training_batches`
 picks the source from what the model_input layer holds, and `source_params` the generator
-depth a photo crop size needs; a distributed sampler later belongs here, not in the loop.
+depth a photo crop size needs. Under DDP every rank draws the same epoch and reads its own
+shard of it (`World.shard`: DistributedSampler's rule), so a step's batches over all the ranks
+are the images one process would take for a batch `world.size` times larger.
 """
 
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from image_colourisation.photo_crops import PhotoCrops, generator_depth
 
 from . import augment
 from .config import TrainingParams
+from .distributed import ALONE, World
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # normalised L (B, 1, H, W), ab (B, 2, H, W)
 
@@ -46,15 +49,17 @@ class ArrayBatches:
     batch_size: int
     flip: bool
     padding: int
+    world: World = ALONE
 
     @property
     def steps(self) -> int:  # whole batches only: BatchNorm needs > 1 image
-        return len(self.lightness) // self.batch_size
+        return len(self.lightness) // (self.batch_size * self.world.size)
 
     def epoch(self, shuffle: torch.Generator) -> Iterator[Batch]:
         count, device = len(self.lightness), self.lightness.device
         order = torch.randperm(count, generator=shuffle).to(device)
         draws = augment.draw(count, self.flip, self.padding, shuffle, device)
+        order = self.world.shard(order, self.steps * self.batch_size)
         for step in range(self.steps):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
             yield augment.apply(self.lightness[index], self.ab[index], draws, index, self.padding)
@@ -70,16 +75,18 @@ class LoaderBatches:
     crops: PhotoCrops
     batch_size: int
     device: torch.device
+    world: World = ALONE
 
     @property
     def steps(self) -> int:
-        return len(self.crops) // self.batch_size
+        return len(self.crops) // (self.batch_size * self.world.size)
 
     def epoch(self, shuffle: torch.Generator) -> Iterator[Batch]:
+        plan = self.crops.epoch_plan(shuffle)
         loader = torch.utils.data.DataLoader(
             self.crops,
             batch_size=self.batch_size,
-            sampler=self.crops.epoch_plan(shuffle),
+            sampler=self.world.shard(plan, self.steps * self.batch_size),
             num_workers=self.crops.workers,
             drop_last=True,
             worker_init_fn=_one_thread,
@@ -111,11 +118,12 @@ def training_batches(
     train_set: PhotoCrops | tuple[np.ndarray, np.ndarray],
     params: TrainingParams,
     device: torch.device,
+    world: World = ALONE,
 ) -> Batches:
-    """The batches of `train_set`: photo crops or (L, ab) arrays."""
+    """This rank's batches of `train_set`: photo crops or (L, ab) arrays."""
     if isinstance(train_set, PhotoCrops):
-        batch_size = min(params.batch_size, len(train_set))
-        return LoaderBatches(train_set, batch_size, device)
+        batch_size = min(params.batch_size, len(train_set) // world.size)
+        return LoaderBatches(train_set, batch_size, device, world)
     lightness, ab = (torch.as_tensor(array, device=device) for array in train_set)
-    batch_size = min(params.batch_size, len(lightness))
-    return ArrayBatches(lightness, ab, batch_size, params.flip, params.crop_padding)
+    batch_size = min(params.batch_size, len(lightness) // world.size)
+    return ArrayBatches(lightness, ab, batch_size, params.flip, params.crop_padding, world)

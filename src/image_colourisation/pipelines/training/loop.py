@@ -10,6 +10,7 @@ same loop trains the L1-only baseline without a discriminator.
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +25,8 @@ from .checkpoints import checkpoint_path, checkpoint_state, save_checkpoint, sta
 from .colour_bins import colour_bin_grid
 from .config import TrainingParams
 from .data import training_batches
-from .device import autocast, memory_format, resolve_device
+from .device import autocast, memory_format
+from .distributed import ALONE, World, mean_over_ranks, replicate, scale_learning_rates, share_start
 from .steps import build_models, gan_step, warm_start
 
 logger = logging.getLogger(__name__)
@@ -75,15 +77,17 @@ def fit(
     on_epoch: EpochCallback | None = None,
     *,
     init: dict[str, torch.Tensor] | None = None,
+    world: World = ALONE,
 ) -> Generator:
     """Train for `params.epochs` epochs (counting any resumed ones); return G on the CPU, eval.
 
     `train` is the (L, ab) arrays the model_input layer stores or a photo folder's crops;
     `validation` is (L, ab) arrays. `on_epoch(epoch, metrics, generator)` sees every finished
     epoch (MLflow logging). `init`, a generator state dict, warm-starts a fresh (not resumed) run.
+    `world` is this process's place among DDP workers (`distributed.py`; `launch.py` starts them).
     """
-    device = resolve_device(params.device)
-    batches = training_batches(train, params, device)
+    device = world.device(params.device)
+    batches = training_batches(train, params, device, world)
     val_l = torch.as_tensor(validation[0], device=device)
     val_rgb = model_arrays_to_rgb(*validation)
     batch_size, steps = batches.batch_size, batches.steps
@@ -94,14 +98,17 @@ def fit(
     models = build_models(params, device, bins)
     shuffle = torch.Generator().manual_seed(params.seed)
     path = checkpoint_path(params, variant)
-    first_epoch = start_epoch(path, models, params, variant, shuffle)
+    first_epoch = start_epoch(path, models, params, variant, shuffle) if world.main else 0
     if init is not None and first_epoch == 1:  # a resumed run has its own weights
         fresh = warm_start(models, init)
         logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
+    first_epoch = share_start(models, shuffle, first_epoch, params, world)
+    trained = replicate(models, device, world)  # what the steps train: DDP when not alone
     logger.info(
-        "%s: %d train / %d validation images, batch %d, epochs %d..%d on %s (%d threads)",
-        variant, steps * batch_size, len(val_l), batch_size, first_epoch, params.epochs, device,
-        torch.get_num_threads(),
+        "%s: %d train / %d validation images, batch %d x %d processes, epochs %d..%d on %s "
+        "(%d threads)",
+        variant, steps * batch_size * world.size, len(val_l), batch_size, world.size, first_epoch,
+        params.epochs, device, torch.get_num_threads(),
     )  # fmt: skip
 
     for epoch in range(first_epoch, params.epochs + 1):
@@ -112,33 +119,28 @@ def fit(
             unit="img",
             desc=f"{variant} epoch {epoch}/{params.epochs}",
             leave=False,
+            disable=not world.main,
         )
         for step, (lightness, ab) in enumerate(batches.epoch(shuffle)):
-            figures = gan_step(models, lightness, ab, params)
+            scale_learning_rates(models, params, world, epoch - 1 + step / steps)
+            figures = gan_step(trained, lightness, ab, params)
             for name, value in figures.items():
-                if not torch.isfinite(value):
-                    kept = (
-                        f"the last good checkpoint ({path}, after epoch {epoch - 1}) is untouched"
-                        if epoch > 1
-                        else "no checkpoint was written"
-                    )
-                    raise TrainingDivergedError(
-                        f"{variant}: {name} became {value.item()} at epoch {epoch}, step "
-                        f"{step + 1}/{steps}; stopped, {kept}. Lower training.lr or check the data."
-                    )
                 totals[name] = totals.get(name, 0.0) + value.float()
             bar.update(batch_size)
-            if step % 10 == 0:
+            if step % 10 == 0 or step == steps - 1:  # host syncs: every 10 steps, not every step
+                _check_finite(totals, variant, epoch, f"step {step + 1}/{steps}", path)
                 bar.set_postfix(l1=f"{figures['g_l1_loss'].item():.4f}")
         bar.close()
         train_seconds = time.perf_counter() - started
 
         generator = models.final_generator
         predicted = predict_ab(generator, val_l, 2 * batch_size, memory_format(params))
+        totals = mean_over_ranks(totals, world)
         metrics = {name: (total / steps).item() for name, total in totals.items()}
         metrics |= validation_scores(predicted.cpu().numpy(), *validation, val_rgb)
-        metrics["images_per_s"] = steps * batch_size / train_seconds
-        save_checkpoint(path, checkpoint_state(models, epoch, params, variant, shuffle))
+        metrics["images_per_s"] = steps * batch_size * world.size / train_seconds
+        if world.main:
+            save_checkpoint(path, checkpoint_state(models, epoch, params, variant, shuffle))
         metrics["epoch_seconds"] = time.perf_counter() - started
         logger.info(
             "%s epoch %d/%d: %s",
@@ -149,3 +151,20 @@ def fit(
             on_epoch(epoch, metrics, generator)
 
     return models.final_generator.to("cpu", memory_format=torch.contiguous_format).eval()
+
+
+def _check_finite(
+    totals: dict[str, torch.Tensor], variant: str, epoch: int, where: str, path: Path
+) -> None:
+    """Stop when a loss summed so far is NaN or infinite (one NaN step makes its sum NaN)."""
+    for name, total in totals.items():
+        if not torch.isfinite(total):
+            kept = (
+                f"the last good checkpoint ({path}, after epoch {epoch - 1}) is untouched"
+                if epoch > 1
+                else "no checkpoint was written"
+            )
+            raise TrainingDivergedError(
+                f"{variant}: {name} became {total.item()} at epoch {epoch}, by {where}; "
+                f"stopped, {kept}. Lower training.lr or check the data."
+            )

@@ -7,7 +7,7 @@ which the catalog saves as a versioned file. While a variant trains, its checkpo
 locked, so a second `kedro run` cannot train into it at the same time.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,12 +16,20 @@ import torch
 from image_colourisation.models import Generator, generator_from_payload, generator_payload
 from image_colourisation.photo_crops import PhotoCrops
 
+from . import launch
 from .checkpoints import checkpoint_lock, checkpoint_path, resumed_run
 from .config import TrainingParams
 from .data import source_params
 from .device import memory_format
-from .loop import fit, predict_ab
-from .tracking import log_generator, log_metrics, log_sample_grid, sample_grid, variant_run
+from .loop import predict_ab
+from .tracking import (
+    active_run_id,
+    log_generator,
+    log_metrics,
+    log_sample_grid,
+    sample_grid,
+    variant_run,
+)
 
 
 def train_gan(
@@ -79,8 +87,7 @@ def train_generator(
     photos = isinstance(train_set, PhotoCrops)
     train = train_set if photos else model_arrays(train_set, "train_set", params.depth)
     validation = model_arrays(validation_set, "validation_set", params.depth)
-    sample_l = validation[0][: params.sample_images]
-    sample_ab = validation[1][: params.sample_images]
+    samples = (validation[0][: params.sample_images], validation[1][: params.sample_images])
 
     with (
         checkpoint_lock(checkpoint_path(params, variant).parent),
@@ -88,22 +95,33 @@ def train_generator(
             variant, {"training": params.as_dict()}, resumed_run(params, variant)
         ) as tracking,
     ):
-
-        def on_epoch(epoch: int, metrics: dict[str, float], generator: Generator) -> None:
-            if not tracking:
-                return
-            log_metrics(metrics, epoch)
-            if epoch % params.sample_every == 0 or epoch == params.epochs:
-                device = next(generator.parameters()).device
-                lightness = torch.as_tensor(sample_l, device=device)
-                predicted = predict_ab(generator, lightness, 64, memory_format(params))
-                log_sample_grid(sample_grid(sample_l, predicted.cpu().numpy(), sample_ab), epoch)
-
-        generator = fit(train, validation, params, variant, on_epoch, init=init)
+        on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
+        generator = launch.train(train, validation, params, variant, on_epoch, init=init)
         if tracking:
             log_generator(generator, validation[0][:2])
     payload = generator_payload(generator)
     return payload | {"render_size": train_set.crop_size} if photos else payload
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    """Logs each finished epoch to the variant's MLflow run, named by id: picklable, so the
+    rank-0 worker of a distributed run logs to the run its Kedro process opened (the tracking
+    URI reaches the worker in MLFLOW_TRACKING_URI, which `mlflow.set_tracking_uri` sets)."""
+
+    run_id: str | None
+    params: TrainingParams
+    sample_l: np.ndarray
+    sample_ab: np.ndarray
+
+    def __call__(self, epoch: int, metrics: dict[str, float], generator: Generator) -> None:
+        log_metrics(metrics, epoch, self.run_id)
+        if epoch % self.params.sample_every == 0 or epoch == self.params.epochs:
+            device = next(generator.parameters()).device
+            lightness = torch.as_tensor(self.sample_l, device=device)
+            predicted = predict_ab(generator, lightness, 64, memory_format(self.params))
+            grid = sample_grid(self.sample_l, predicted.cpu().numpy(), self.sample_ab)
+            log_sample_grid(grid, epoch, self.run_id)
 
 
 def model_arrays(data: dict[str, np.ndarray], name: str, depth: int) -> tuple[np.ndarray, ...]:

@@ -120,11 +120,11 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def log_metrics(metrics: Mapping[str, float], epoch: int) -> None:
-    """Log one epoch's figures with `step=epoch`."""
+def log_metrics(metrics: Mapping[str, float], epoch: int, run_id: str | None = None) -> None:
+    """Log one epoch's figures with `step=epoch` to run `run_id` (None: the active run)."""
     import mlflow  # noqa: PLC0415
 
-    mlflow.log_metrics(dict(metrics), step=epoch)
+    mlflow.log_metrics(dict(metrics), step=epoch, run_id=run_id)
 
 
 def sample_grid(lightness: np.ndarray, predicted_ab: np.ndarray, true_ab: np.ndarray) -> np.ndarray:
@@ -136,10 +136,12 @@ def sample_grid(lightness: np.ndarray, predicted_ab: np.ndarray, true_ab: np.nda
     return rows.reshape(-1, *rows.shape[2:])
 
 
-def log_sample_grid(grid: np.ndarray, epoch: int) -> None:
+def log_sample_grid(grid: np.ndarray, epoch: int, run_id: str | None = None) -> None:
+    """Log the grid as an image artifact of run `run_id` (None: the active run)."""
     import mlflow  # noqa: PLC0415
 
-    mlflow.log_image(grid, f"samples/epoch_{epoch:03d}.png")
+    run_id = run_id or mlflow.active_run().info.run_id
+    mlflow.MlflowClient().log_image(run_id, grid, f"samples/epoch_{epoch:03d}.png")
 
 
 def log_generator(generator: Generator, input_example: np.ndarray) -> str:

@@ -1,0 +1,124 @@
+"""Where training runs: in the Kedro process, or in workers started by torch's elastic launcher.
+
+One process on one node (`training.distributed` left at its defaults) trains in the Kedro
+process itself, exactly as before. Otherwise `train` starts `processes` workers on this machine
+with `elastic_launch` (the engine behind `torchrun`); they meet the other nodes' workers at
+`address:port` (static rendezvous: node_rank 0 is the head node and its first worker is rank 0,
+the one that checkpoints and logs), and `train` waits for them and returns the generator of
+this node's first worker: DDP keeps every rank's weights alike. A worker that fails stops them
+all, and its error becomes this node's error.
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+from image_colourisation.models import Generator
+from image_colourisation.photo_crops import PhotoCrops
+
+from .config import TrainingParams
+from .distributed import World
+from .loop import EpochCallback, fit
+
+Train = PhotoCrops | tuple[np.ndarray, np.ndarray]
+
+
+class WorkerFailedError(RuntimeError):
+    """A training worker failed; every other worker was stopped with it."""
+
+
+def train(
+    train_set: Train,
+    validation: tuple[np.ndarray, np.ndarray],
+    params: TrainingParams,
+    variant: str,
+    on_epoch: EpochCallback | None = None,
+    *,
+    init: dict[str, torch.Tensor] | None = None,
+) -> Generator:
+    """`loop.fit` here, or on all the processes `params.distributed` asks for; G on the CPU.
+
+    `on_epoch` runs on rank 0 only: in a worker process it must be picklable.
+    """
+    spec = params.distributed
+    if spec.world_size == 1:
+        return fit(train_set, validation, params, variant, on_epoch, init=init)
+    config = LaunchConfig(
+        min_nodes=spec.nodes,
+        max_nodes=spec.nodes,
+        nproc_per_node=spec.processes,
+        run_id=f"image-colourisation-{variant}",
+        rdzv_backend="static",
+        rdzv_endpoint=f"{spec.address}:{spec.port}",
+        rdzv_configs={"rank": spec.node_rank},
+        max_restarts=0,
+        start_method="spawn",
+    )
+    # Shared memory: the workers map the arrays instead of each receiving a pickled copy.
+    job = _Job(_shared(train_set), _shared(validation), params, variant, on_epoch, init)
+    try:
+        results = elastic_launch(config, _worker)(job)
+    except ChildFailedError as error:
+        rank, failure = error.get_first_failure()
+        raise WorkerFailedError(
+            f"{variant}: training worker rank {rank} failed (exit code {failure.exitcode}), "
+            f"so all workers were stopped; its error:\n{failure.message}"
+        ) from None
+    return results[min(results)]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker receives (pickled; arrays as shared-memory tensors)."""
+
+    train_set: Any
+    validation: tuple[torch.Tensor, torch.Tensor]
+    params: TrainingParams
+    variant: str
+    on_epoch: Callable | None
+    init: dict[str, torch.Tensor] | None
+
+
+def _worker(job: _Job) -> Generator | None:
+    """One training process: join the process group, fit, return G from each node's first."""
+    world = World.from_environment()
+    logging.basicConfig(  # a spawned process has not got Kedro's logging: rank 0 reports
+        level=logging.INFO if world.main else logging.WARNING,
+        format=f"[rank {world.rank}] %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # The machine's cores split between its workers, so that they do not oversubscribe them.
+    cores = len(os.sched_getaffinity(0)) // job.params.distributed.processes
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores)))
+    device = world.device(job.params.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        generator = fit(
+            _arrays(job.train_set), _arrays(job.validation), job.params, job.variant,
+            job.on_epoch if world.main else None, init=job.init, world=world,
+        )  # fmt: skip
+    finally:
+        dist.destroy_process_group()
+    return generator if world.local_rank == 0 else None
+
+
+def _shared(data: Any) -> Any:
+    """Arrays as tensors in shared memory; a photo folder (file names only) as it is."""
+    if isinstance(data, PhotoCrops):
+        return data
+    return tuple(torch.from_numpy(array).share_memory_() for array in data)
+
+
+def _arrays(data: Any) -> Any:
+    """The arrays `fit` takes, viewing the shared tensors without a copy."""
+    return data if isinstance(data, PhotoCrops) else tuple(tensor.numpy() for tensor in data)
