@@ -17,6 +17,8 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # An environment (`--env gpu`) overrides single parameters, not whole sections.
+    "merge_strategy": {"parameters": "soft"},
 }
 
 HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook())

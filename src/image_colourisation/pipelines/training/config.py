@@ -84,9 +84,13 @@ def distributed_params(value: Any) -> DistributedParams:
         return value
     allowed = [item.name for item in fields(DistributedParams)]
     if not isinstance(value, Mapping) or set(value) - set(allowed):
-        unknown = sorted(set(value) - set(allowed)) if isinstance(value, Mapping) else value
+        problem = (
+            f"has unknown keys {sorted(set(value) - set(allowed))}"
+            if isinstance(value, Mapping)
+            else f"is {value!r}"
+        )
         raise ValueError(
-            f"invalid training parameters:\n  training.distributed has {unknown!r}; allowed: a "
+            f"invalid training parameters:\n  training.distributed {problem}; allowed: a "
             f"mapping with keys {', '.join(allowed)}"
         )
     return DistributedParams(**value)

@@ -114,8 +114,8 @@ def fit(
     for epoch in range(first_epoch, params.epochs + 1):
         started = time.perf_counter()
         totals: dict[str, torch.Tensor] = {}
-        bar = tqdm(
-            total=steps * batch_size,
+        bar = tqdm(  # images of all the ranks
+            total=steps * batch_size * world.size,
             unit="img",
             desc=f"{variant} epoch {epoch}/{params.epochs}",
             leave=False,
@@ -126,7 +126,7 @@ def fit(
             figures = gan_step(trained, lightness, ab, params)
             for name, value in figures.items():
                 totals[name] = totals.get(name, 0.0) + value.float()
-            bar.update(batch_size)
+            bar.update(batch_size * world.size)
             if step % 10 == 0 or step == steps - 1:  # host syncs: every 10 steps, not every step
                 _check_finite(totals, variant, epoch, f"step {step + 1}/{steps}", path)
                 bar.set_postfix(l1=f"{figures['g_l1_loss'].item():.4f}")
