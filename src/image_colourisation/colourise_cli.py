@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.model_sources import load_generator
+from image_colourisation.model_sources import LATEST_GAN, default_model_source, load_generator
 from image_colourisation.models import Generator
 from image_colourisation.photos import (
     DEFAULT_RENDER_SIZE,
@@ -34,11 +34,10 @@ from image_colourisation.photos import (
     save_photo,
     scan_photo_folder,
 )
-from image_colourisation.registry import CHAMPION_URI, champion_exists
+from image_colourisation.registry import CHAMPION_URI
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
-DEFAULT_MODEL = "data/06_models/generator_gan.pt"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, unless told
 DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
 
@@ -101,12 +100,6 @@ def default_model() -> str:
     model = default_model_source()
     _say(f"model: {model}")
     return model
-
-
-def default_model_source() -> str:
-    """The registry's champion when the MLflow store (from the working folder) has one, else
-    the newest trained GAN."""
-    return CHAMPION_URI if champion_exists() else DEFAULT_MODEL
 
 
 def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -243,7 +236,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URI_OR_PATH",
         help="payload file, versioned folder (newest version), runs:/<run_id>/generator, "
         f"{CHAMPION_URI} or models:/<name>/<version> (default: the registry's champion in "
-        f"./mlflow.db when there is one, else {DEFAULT_MODEL}, the latest trained GAN)",
+        f"./mlflow.db when there is one, else {LATEST_GAN}, the latest trained GAN)",
     )
     parser.add_argument(
         "--render-size",

@@ -25,9 +25,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
-from image_colourisation.colourise_cli import DEFAULT_MAX_UPLOAD_MB, default_model_source
 from image_colourisation.model_choices import model_choices
-from image_colourisation.model_sources import load_generator
+from image_colourisation.model_sources import default_model_source, load_generator
 from image_colourisation.models import Generator
 from image_colourisation.photos import (
     RENDER_MULTIPLE,
@@ -54,8 +53,8 @@ class PageSettings:
     default_model: str | None
     render_size: int
     output: Path
+    max_upload_mb: float
     overwrite: bool = False
-    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB
 
     @property
     def max_upload_bytes(self) -> int:

@@ -9,10 +9,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from image_colourisation.colourise_cli import DEFAULT_MODEL as LATEST_GAN
+from image_colourisation.model_sources import LATEST_GAN, LATEST_L1
 from image_colourisation.registry import CHAMPION, MODEL_NAME, registry_exists
 
-L1_BASELINE = "data/06_models/generator_l1.pt"
 SHOWN_FIGURE = "test_mae"  # the headline figure (test split), beside each version
 
 
@@ -73,7 +72,7 @@ def registered_choices() -> list[ModelChoice]:
 
 def trained_choices() -> list[ModelChoice]:
     """The newest GAN and L1 baseline that `kedro run` saved in the working folder, if any."""
-    named = [(LATEST_GAN, "latest trained GAN"), (L1_BASELINE, "latest L1 baseline")]
+    named = [(LATEST_GAN, "latest trained GAN"), (LATEST_L1, "latest L1 baseline")]
     return [
         ModelChoice(source, f"{label} ({source})")
         for source, label in named

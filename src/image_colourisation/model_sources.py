@@ -26,9 +26,11 @@ from image_colourisation.models import (
     architecture_problem,
     generator_from_payload,
 )
-from image_colourisation.registry import SERVED_GENERATOR
+from image_colourisation.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
 
 MLFLOW_SCHEMES = ("runs", "models")
+LATEST_GAN = "data/06_models/generator_gan.pt"  # the catalog's versioned generators
+LATEST_L1 = "data/06_models/generator_l1.pt"
 _FORMS = (
     "a payload file (data/06_models/generator_gan.pt/<version>/generator_gan.pt), "
     "a versioned folder (data/06_models/generator_gan.pt) or an MLflow model URI "
@@ -171,3 +173,9 @@ def _pickles_refused() -> Iterator[None]:
             del os.environ[name]
         else:
             os.environ[name] = before
+
+
+def default_model_source() -> str:
+    """The registry's champion when the MLflow store (from the working folder) has one, else
+    the newest trained GAN: what `colourise` and its page use when not told."""
+    return CHAMPION_URI if champion_exists() else LATEST_GAN
