@@ -56,9 +56,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "nogan_adv0.5": {"adversarial_weight": 0.5, "ema_decay": 0.0},
     "nogan_ema": {"adversarial_weight": 1.0, "ema_decay": 0.995},
     "nogan_adv0.5_ema": CHOSEN,
-    "ttur": CHOSEN | {"lr": 1e-4, "discriminator_lr_ratio": 4.0},
-    "spectral_norm": CHOSEN | {"spectral_norm": True},
     "feature_matching": CHOSEN | {"feature_matching_weight": 10.0},
+    "ema0.998": CHOSEN | {"ema_decay": 0.998},
+    "fm_ema0.998": CHOSEN | {"feature_matching_weight": 10.0, "ema_decay": 0.998},
+    "fm_ema0.997": CHOSEN | {"feature_matching_weight": 10.0, "ema_decay": 0.997},
     "bins": {"colour_bins": True, "adversarial_weight": 0.0, "l1_weight": 0.0},
     "bins_gan": {"colour_bins": True},
 }

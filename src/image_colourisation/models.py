@@ -142,25 +142,17 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """PatchGAN on L stacked with ab (N, 3, H, W) -> a patch of real/fake logits.
+    """PatchGAN on L stacked with ab (N, 3, H, W) -> a patch of real/fake logits."""
 
-    With `spectral_norm` every convolution's weight is divided by its largest singular value
-    (Miyato et al. 2018): D stays 1-Lipschitz, so G's gradients through it stay smooth.
-    """
-
-    def __init__(self, width: int = 64, layers: int = 3, *, spectral_norm: bool = False) -> None:
+    def __init__(self, width: int = 64, layers: int = 3) -> None:
         super().__init__()
-        self.architecture = {"width": width, "layers": layers, "spectral_norm": spectral_norm}
+        self.architecture = {"width": width, "layers": layers}
         blocks = [_down(3, width, norm=False)]
         blocks += [
             _down(width * min(2**i, 8), width * min(2 ** (i + 1), 8)) for i in range(layers - 1)
         ]
         self.body = nn.Sequential(*blocks, nn.Conv2d(width * min(2 ** (layers - 1), 8), 1, 3, 1, 1))
         init_weights(self)
-        if spectral_norm:
-            for module in self.modules():
-                if isinstance(module, nn.Conv2d):
-                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         return self.features(lightness, ab)[-1]

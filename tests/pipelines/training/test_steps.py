@@ -1,4 +1,4 @@
-"""Recipe parts beside the step: warm start, the moving average, D's regularisers."""
+"""Recipe parts beside the step: warm start, the moving average, feature matching."""
 
 from dataclasses import replace
 
@@ -94,19 +94,3 @@ def test_feature_matching_is_zero_for_the_truth_and_reported(params: TrainingPar
     lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
     figures = gan_step(build_models(run, CPU), lightness, ab, run)
     assert figures["g_fm_loss"].item() > 0
-
-
-def test_two_time_scales_and_spectral_norm_reach_the_discriminator(
-    params: TrainingParams,
-) -> None:
-    run = replace(params, lr=1e-4, discriminator_lr_ratio=4.0, spectral_norm=True)
-    models = build_models(run, CPU)
-    assert models.g_optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
-    assert models.d_optimizer.param_groups[0]["lr"] == pytest.approx(4e-4)
-    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
-    for _ in range(3):  # power iterations converge as D trains
-        gan_step(models, lightness, ab, run)
-    convolution = models.discriminator.body[1][0]
-    assert torch.linalg.matrix_norm(convolution.weight.flatten(1), ord=2).item() == pytest.approx(
-        1.0, abs=0.05
-    )

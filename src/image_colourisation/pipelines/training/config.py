@@ -28,7 +28,7 @@ _NON_NEGATIVE_FLOATS = (
     "bins_weight",
 )
 _NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
-_BOOLS = ("flip", "warm_start", "spectral_norm", "colour_bins", "channels_last", "resume")
+_BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume")
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,7 @@ class TrainingParams:
     dropout: float = 0.5
     discriminator_width: int = 32
     discriminator_layers: int = 3
-    spectral_norm: bool = False
     lr: float = 2e-4
-    discriminator_lr_ratio: float = 1.0
     beta1: float = 0.5
     beta2: float = 0.999
     l1_weight: float = 100.0
@@ -156,7 +154,6 @@ class TrainingParams:
             _check_number(self, "temperature", 0.0, 1.0, low_open=True),
             _check_number(self, "rebalance", 0.0, 1.0),
             _check_number(self, "ema_decay", 0.0, 1.0, high_open=True),
-            _check_number(self, "discriminator_lr_ratio", 0.0, 100.0, low_open=True),
         ]
         if self.device not in DEVICES:
             problems.append(f"training.device is {self.device!r}; allowed: {', '.join(DEVICES)}")

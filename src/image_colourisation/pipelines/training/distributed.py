@@ -154,13 +154,9 @@ def scale_learning_rates(
     factor = target[spec.lr_scaling]
     if spec.warmup_epochs and epochs < spec.warmup_epochs:
         factor = 1.0 + (factor - 1.0) * epochs / spec.warmup_epochs
-    rates = (
-        (models.g_optimizer, params.lr),
-        (models.d_optimizer, params.lr * params.discriminator_lr_ratio),
-    )
-    for optimiser, rate in rates:
+    for optimiser in (models.g_optimizer, models.d_optimizer):
         for group in optimiser.param_groups if optimiser is not None else ():
-            group["lr"] = rate * factor
+            group["lr"] = params.lr * factor
 
 
 def mean_over_ranks(totals: dict[str, torch.Tensor], world: World) -> dict[str, torch.Tensor]:

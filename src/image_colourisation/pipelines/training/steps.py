@@ -60,21 +60,13 @@ def build_models(
     generator = generator.to(device, memory_format=layout)
     discriminator = None
     if params.adversarial_weight > 0:
-        discriminator = Discriminator(
-            params.discriminator_width,
-            params.discriminator_layers,
-            spectral_norm=params.spectral_norm,
-        )
+        discriminator = Discriminator(params.discriminator_width, params.discriminator_layers)
         discriminator = discriminator.to(device, memory_format=layout)
     return Models(
         generator=generator,
-        g_optimizer=_adam(generator, params, params.lr),
+        g_optimizer=_adam(generator, params),
         discriminator=discriminator,
-        d_optimizer=(
-            _adam(discriminator, params, params.lr * params.discriminator_lr_ratio)
-            if discriminator
-            else None
-        ),
+        d_optimizer=_adam(discriminator, params) if discriminator else None,
         ema=copy.deepcopy(generator).requires_grad_(False) if params.ema_decay > 0 else None,
         bins=bins.to(device) if params.colour_bins and bins else None,
     )
@@ -98,10 +90,10 @@ def warm_start(models: Models, payload_state: dict[str, torch.Tensor]) -> list[s
     return sorted(set(own) - set(matching))
 
 
-def _adam(module: nn.Module, params: TrainingParams, lr: float) -> torch.optim.Adam:
+def _adam(module: nn.Module, params: TrainingParams) -> torch.optim.Adam:
     # fused Adam: one kernel for all parameters instead of a loop over them.
     return torch.optim.Adam(
-        module.parameters(), lr=lr, betas=(params.beta1, params.beta2), fused=True
+        module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2), fused=True
     )
 
 
