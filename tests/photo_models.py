@@ -1,6 +1,7 @@
 """Real photographs and a tiny generator that has learnt some colour from them, for photo tests."""
 
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -8,7 +9,7 @@ from PIL import Image
 from skimage import data
 
 from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.models import Generator
+from image_colourisation.models import Generator, generator_payload
 
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 
@@ -40,3 +41,11 @@ def tiny_trained_generator(steps: int = 60) -> Generator:
         optimiser.step()
     torch.set_num_threads(threads)
     return generator.eval()
+
+
+def photo_model(folder: Path, render_size: int | None) -> Path:
+    """A payload file as the photos pipeline writes it: with the crop size it was trained at."""
+    path = folder / "generator_gan.pt"
+    payload = generator_payload(tiny_trained_generator())
+    torch.save(payload if render_size is None else payload | {"render_size": render_size}, path)
+    return path

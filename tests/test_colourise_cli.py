@@ -12,7 +12,8 @@ from PIL import Image
 
 from image_colourisation.colourise_cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from image_colourisation.models import generator_payload
-from tests.photo_models import real_photo, tiny_trained_generator
+from image_colourisation.photos import DEFAULT_RENDER_SIZE
+from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +269,22 @@ def test_a_model_file_that_is_not_a_payload_is_one_usage_error(album, tmp_path, 
     assert f"{model} is not a model payload of this project" in err
     assert "do not trust it" in err and "will likely succeed" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "case", [(128, None, 128), (None, None, DEFAULT_RENDER_SIZE), (128, "32", 32)]
+)
+def test_render_size_defaults_to_the_size_the_model_records(album, tmp_path, capsys, case):
+    recorded, given, used = case
+    model = photo_model(tmp_path, recorded)
+    size = ["--render-size", given] if given else []
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model, *size) == EXIT_OK
+    assert f"render size: {used}\n" in capsys.readouterr().err
+
+
+def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(album, tmp_path, capsys):
+    model = photo_model(tmp_path, 100)
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "records a render size it cannot be used at" in err and "got 100" in err
+    assert "--render-size N" in err and not (tmp_path / "out").exists()

@@ -3,13 +3,26 @@
 The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 """
 
+import io
+import json
 import socket
+import threading
+import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
+import numpy as np
 import pytest
+import uvicorn
+from PIL import Image
 
 from image_colourisation.colourise_cli import EXIT_USAGE, main
+from image_colourisation.colourise_page import PageSettings, create_app
 from image_colourisation.model_choices import ModelChoice, model_choices
+from image_colourisation.photos import colourise_image
+from tests.browser.servers import free_port
+from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
 @pytest.mark.parametrize(
@@ -62,3 +75,34 @@ def test_trained_models_are_offered_and_the_default_comes_first(
         l1,
     ]
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_without_a_render_size_each_photo_is_rendered_at_its_models_own(tmp_path: Path) -> None:
+    """`colourise --serve` with no --render-size: the page offers the model's own size, and a
+    photo sent without one comes back as `colourise_image` renders it at the recorded 128."""
+    model = photo_model(tmp_path, 128)
+    settings = PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/api"
+        with urllib.request.urlopen(f"{url}/config") as answer:
+            assert json.load(answer)["render_size"] is None
+        photo = real_photo("coffee").convert("L")
+        upload = io.BytesIO()
+        photo.save(upload, "PNG")
+        query = urlencode({"name": "coffee.png", "model": str(model)})
+        request = urllib.request.Request(f"{url}/colourise?{query}", upload.getvalue())
+        with urllib.request.urlopen(request) as answer:
+            result = np.asarray(Image.open(io.BytesIO(answer.read())))
+    finally:
+        server.should_exit = True
+        thread.join()
+    expected = colourise_image(photo, tiny_trained_generator(), 128)
+    np.testing.assert_array_equal(result, np.asarray(expected))

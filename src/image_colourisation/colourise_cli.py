@@ -25,7 +25,11 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.model_sources import LATEST_GAN, default_model_source, load_generator
+from image_colourisation.model_sources import (
+    LATEST_GAN,
+    default_model_source,
+    load_trained_generator,
+)
 from image_colourisation.models import Generator
 from image_colourisation.photos import (
     DEFAULT_RENDER_SIZE,
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        check_render_size(args.render_size)
+        if args.render_size is not None:
+            check_render_size(args.render_size)
     except ValueError as error:
         parser.error(str(error))
     problem = _output_inside_input(args.output, args.paths) or _output_not_a_folder(args.output)
@@ -77,11 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     if todo:
         model = args.model or default_model()
         try:
-            generator = load_generator(model)
+            trained = load_trained_generator(model)
         except ValueError as error:
             _say(f"colourise: error: --model: {error}")
             return EXIT_USAGE
-        done, errors = colourise_jobs(todo, generator, args.render_size)
+        render_size = trained.render_size_for(args.render_size)
+        _say(f"render size: {render_size}")
+        done, errors = colourise_jobs(todo, trained.generator, render_size)
         failures += errors
     skipped = f"skipped {len(existing)} (output exists)"
     if links:
@@ -241,10 +248,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--render-size",
         type=int,
-        default=DEFAULT_RENDER_SIZE,
         metavar="N",
-        help="longer side in pixels at which colour is predicted, a multiple of 32 "
-        f"(default: {DEFAULT_RENDER_SIZE}); the result always has the photo's own size",
+        help="longer side in pixels at which colour is predicted, a multiple of 32 (default: "
+        f"the size the model was trained at when it records one, else {DEFAULT_RENDER_SIZE}); "
+        "the result always has the photo's own size",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist"

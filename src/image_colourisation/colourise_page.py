@@ -26,9 +26,14 @@ from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
 from image_colourisation.model_choices import model_choices
-from image_colourisation.model_sources import default_model_source, load_generator
+from image_colourisation.model_sources import (
+    TrainedGenerator,
+    default_model_source,
+    load_trained_generator,
+)
 from image_colourisation.models import Generator
 from image_colourisation.photos import (
+    DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
     check_render_size,
     colourise_frames,
@@ -48,10 +53,12 @@ class PageSettings:
 
     Without a `default_model` the page offers the command's default as it is when the page
     loads: the champion (once there is one, wherever the alias has moved), else the latest GAN.
+    Without a `render_size` each photo is rendered at the size its model records (the crop
+    size of a generator trained on photos), else at `DEFAULT_RENDER_SIZE`.
     """
 
     default_model: str | None
-    render_size: int
+    render_size: int | None
     output: Path
     max_upload_mb: float
     overwrite: bool = False
@@ -66,12 +73,12 @@ class Generators:
     page is (re)loaded, so a newly trained version or a moved alias is picked up."""
 
     def __init__(self) -> None:
-        self._loaded: dict[str, Generator] = {}
+        self._loaded: dict[str, TrainedGenerator] = {}
 
-    def get(self, source: str) -> Generator:
+    def get(self, source: str) -> TrainedGenerator:
         if source not in self._loaded:
             try:
-                self._loaded[source] = load_generator(source)
+                self._loaded[source] = load_trained_generator(source)
             except ValueError as error:
                 raise HTTPException(422, f"The model cannot be loaded. {error}") from error
         return self._loaded[source]
@@ -95,13 +102,14 @@ def create_app(settings: PageSettings) -> FastAPI:
     def config() -> dict:
         with one_at_a_time:
             generators.clear()
-        sizes = sorted({*RENDER_SIZES, settings.render_size})
+        sizes = sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE})
         default = settings.default_model or default_model_source()
         threading.Thread(target=warm_up, args=(default,), daemon=True).start()
         return {
             "models": [choice.as_json() for choice in model_choices(default)],
             "render_sizes": sizes,
-            "render_size": settings.render_size,
+            "render_size": settings.render_size,  # null: each model's own size
+            "default_render_size": DEFAULT_RENDER_SIZE,
             "output": str(settings.output.resolve()),
             "overwrite": settings.overwrite,
             "max_upload_mb": settings.max_upload_mb,
@@ -117,11 +125,12 @@ def create_app(settings: PageSettings) -> FastAPI:
 
     @app.post("/api/colourise")
     async def colourise(
-        request: Request, name: str, model: str, render_size: int, save: bool = False
+        request: Request, name: str, model: str, render_size: int | None = None, save: bool = False
     ) -> Response:
         name = upload_name(name)
         try:
-            check_render_size(render_size)
+            if render_size is not None:
+                check_render_size(render_size)
         except ValueError as error:
             raise HTTPException(422, str(error)) from error
         data = await read_upload(request, name, settings)
@@ -129,13 +138,13 @@ def create_app(settings: PageSettings) -> FastAPI:
         def work() -> Response:
             image = open_upload(data, name)  # a file that is no photo is said before the model
             with one_at_a_time:
-                generator = generators.get(model)
+                trained = generators.get(model)
                 target = settings.output / name if save else None
                 return colourised_answer(
                     image,
                     name,
-                    generator,
-                    render_size,
+                    trained.generator,
+                    trained.render_size_for(render_size),
                     save_to=target,
                     overwrite=settings.overwrite,
                 )

@@ -12,8 +12,9 @@ that knows the three forms it can take:
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from image_colourisation.models import (
     architecture_problem,
     generator_from_payload,
 )
+from image_colourisation.photos import DEFAULT_RENDER_SIZE, check_render_size
 from image_colourisation.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
 
 MLFLOW_SCHEMES = ("runs", "models")
@@ -38,11 +40,53 @@ _FORMS = (
 )
 
 
+@dataclass(frozen=True)
+class TrainedGenerator:
+    """A loaded generator and the render size its payload records (None when it records none:
+    CIFAR-10 generators and those logged to MLflow runs), so that photos are colourised at the
+    size it was trained at unless the user says otherwise."""
+
+    generator: Generator
+    render_size: int | None
+
+    def render_size_for(self, requested: int | None) -> int:
+        """The user's render size, else the recorded one, else `DEFAULT_RENDER_SIZE`."""
+        return requested or self.render_size or DEFAULT_RENDER_SIZE
+
+
 def load_generator(source: str | Path) -> Generator:
     """Load the generator that `source` names, on the CPU, in eval mode.
 
     Raises `ValueError` naming the source and what to give instead when it cannot be loaded.
     """
+    return load_trained_generator(source).generator
+
+
+def load_trained_generator(source: str | Path) -> TrainedGenerator:
+    """`load_generator`, with the render size the source records (photo-trained payloads)."""
+    payload = _load_payload(source)
+    where = f"Model source {str(source)!r}"
+    return TrainedGenerator(generator_from_payload(payload, where), _render_size(payload, where))
+
+
+def _render_size(payload: Mapping[str, Any], where: str) -> int | None:
+    """The payload's recorded `render_size`, checked as colourising needs it, or None."""
+    size = payload.get("render_size")
+    if size is None:
+        return None
+    try:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValueError(f"render_size must be a whole number, got {size!r}.")
+        return check_render_size(size)
+    except ValueError as error:
+        raise ValueError(
+            f"{where} records a render size it cannot be used at: {error} "
+            "Give the render size yourself (--render-size N)."
+        ) from error
+
+
+def _load_payload(source: str | Path) -> Mapping[str, Any]:
+    """The generator payload (architecture, weights, ...) that `source` names."""
     text = str(source)
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/", text)
     if scheme and scheme.group(1) in MLFLOW_SCHEMES:
@@ -70,18 +114,16 @@ def load_generator(source: str | Path) -> Generator:
                     "(expected <folder>/<timestamp>/<name>): run `kedro run --pipeline training` "
                     f"to write one, or give {_FORMS}."
                 )
-            payload = dataset.load()
-        elif path.is_file():
-            payload = load_payload(path, f"Model source {text!r}")
-        else:
-            raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
-        return generator_from_payload(payload, f"Model source {text!r}")
+            return dataset.load()
+        if path.is_file():
+            return load_payload(path, f"Model source {text!r}")
+        raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
     except DatasetError as error:
         raise ValueError(str(error)) from error
 
 
-def _from_mlflow(uri: str) -> Generator:
-    """Rebuild a `Generator` from an MLflow model: weights from the model, shape from metadata.
+def _from_mlflow(uri: str) -> Mapping[str, Any]:
+    """A generator payload from an MLflow model: weights from the model, shape from metadata.
 
     The training pipeline logs the generator in MLflow's safe `pt2` format (torch.export),
     which loads as a traced graph fixed to the logged input size and without `eval()`. Copying
@@ -133,12 +175,10 @@ def _from_mlflow(uri: str) -> Generator:
         if "pickle" in str(error).lower():  # MLflow refused it, and advises allowing it
             raise ValueError(f"Model source {uri!r} is stored as a pickle, {untrusted}") from error
         raise unreadable(error) from error
-    return generator_from_payload(
-        {"architecture": architecture, "state_dict": module.state_dict()}, f"Model source {uri!r}"
-    )
+    return {"architecture": architecture, "state_dict": module.state_dict()}
 
 
-def _from_registered_colouriser(uri: str, info: Any) -> Generator:
+def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
     """The generator inside a registered colouriser (kedro-mlflow's `KedroPipelineModel`).
 
     Only its generator payload is read, with `weights_only=True`, like a payload file: the
@@ -156,8 +196,7 @@ def _from_registered_colouriser(uri: str, info: Any) -> Generator:
             f"a colouriser it registered (no {SERVED_GENERATOR!r} artifact); give {_FORMS}."
         )
     path = mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/{entry['path']}")
-    payload = load_payload(Path(path), f"Model source {uri!r}")
-    return generator_from_payload(payload, f"Model source {uri!r}")
+    return load_payload(Path(path), f"Model source {uri!r}")
 
 
 @contextmanager

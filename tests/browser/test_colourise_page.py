@@ -114,7 +114,10 @@ def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
     assert f"{MODEL_NAME} version 1" in options
     assert any(text.startswith("latest trained GAN") for text in options)
     assert any(text.startswith("latest L1 baseline") for text in options)
-    expect(page.locator("#render-size")).to_have_value("64")
+    expect(page.locator("#render-size")).to_have_value("")  # the model's own, else 64
+    expect(page.locator("#render-size option").first).to_have_text(
+        "the model's own (64 px if it records none)"
+    )
 
     page.locator("#files").set_input_files([photo, noise])
     drop_file(page, "broken.jpg", b"this is not a photo")
