@@ -7,6 +7,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Pipeline
+
+from image_colourisation.hooks import TrainingLockHook
+from image_colourisation.pipelines.training import create_pipeline as training
 from image_colourisation.pipelines.training.checkpoints import LOCK_NAME
 
 PROCESS_TIMEOUT_S = 240  # each process imports Kedro, MLflow and torch: slow on a busy CPU
@@ -128,3 +133,33 @@ def test_a_foreign_checkpoint_stops_the_run_before_any_work(kedro_project: Path)
     assert not list(checkpoints.glob(f"*/{LOCK_NAME}"))
     with sqlite3.connect(kedro_project / "mlflow.db") as database:
         assert database.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+
+
+def test_a_photos_run_locks_its_own_checkpoint_folders(tmp_path: Path) -> None:
+    """While a CIFAR-10 training holds its gan folder, the photos namespace's training nodes
+    lock the folders of their own `params:photos.training`, and only those."""
+    cifar, photos = tmp_path / "cifar", tmp_path / "photos"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(cifar / "gan"),
+         str(PROCESS_TIMEOUT_S)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    catalog = DataCatalog(
+        {
+            "params:training": MemoryDataset({"checkpoint_dir": str(cifar)}),
+            "params:photos.training": MemoryDataset({"checkpoint_dir": str(photos)}),
+        }
+    )
+    pipeline = Pipeline(training(), namespace="photos")
+    hook = TrainingLockHook()
+    try:
+        wait_for_line(holder, "locked")
+        hook.before_pipeline_run({}, pipeline, catalog)  # not stopped by the CIFAR-10 lock
+        locked = sorted(path.parent.name for path in photos.glob(f"*/{LOCK_NAME}"))
+        hook.after_pipeline_run({}, {}, pipeline)
+    finally:
+        holder.kill()
+        holder.wait(timeout=PROCESS_TIMEOUT_S)
+    assert locked == ["gan", "l1"]
+    assert not list(photos.glob(f"*/{LOCK_NAME}"))  # released after the run
+    assert not (cifar / "l1").exists()  # CIFAR-10's folders untouched

@@ -8,7 +8,10 @@
   before anything runs, so a second `kedro run --pipeline training` stops at once, naming the
   first one's PID and the lock file, instead of after its ingestion or its first variant. It
   also reads the checkpoints the run would resume or overwrite, so a file that is not a
-  checkpoint of this project stops the run before any work, as a usage error (exit 2).
+  checkpoint of this project stops the run before any work, as a usage error (exit 2). The
+  folders come from each training node's own parameters (`params:training`, or
+  `params:photos.training` in the photos namespace), so a photos run and a CIFAR-10 run
+  train side by side.
 - `RegistryHook` tags the model version a training run registered with its evaluation figures
   and moves the `champion` / `challenger` aliases (`registry.py`).
 """
@@ -125,8 +128,8 @@ class TrainingLockHook:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run that a refusal would orphan
     def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        variants = [variant for node in pipeline.nodes if (variant := training_variant(node))]
-        if not variants:
+        trainings = [training for node in pipeline.nodes if (training := training_node(node))]
+        if not trainings:
             return
         from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
             CheckpointInUseError,
@@ -136,19 +139,21 @@ class TrainingLockHook:
         )
         from image_colourisation.pipelines.training.config import TrainingParams  # noqa: PLC0415
 
-        params = catalog.load("params:training")
-        if not isinstance(params, TrainingParams):
-            params = TrainingParams(**params)
+        def params_of(name: str) -> TrainingParams:
+            params = catalog.load(name)
+            return params if isinstance(params, TrainingParams) else TrainingParams(**params)
+
+        runs = [(params_of(name), variant) for variant, name in trainings]
         locks = ExitStack()
         with locks:
-            for variant in variants:
+            for params, variant in runs:
                 folder = checkpoint_path(params, variant).parent
                 try:
                     locks.enter_context(checkpoint_lock(folder))
                 except CheckpointInUseError as error:
                     # Printed by the `kedro` command as one message, without a traceback.
                     raise click.ClickException(str(error)) from error
-            for variant in variants:
+            for params, variant in runs:
                 try:
                     check_checkpoint(params, variant)
                 except ValueError as error:  # a foreign file, or an unfinished run: exit 2
@@ -164,12 +169,15 @@ class TrainingLockHook:
         self._locks.close()
 
 
-def training_variant(node: Any) -> str | None:
-    """The variant a pipeline node trains ("gan", "l1"), None for any other node."""
+def training_node(node: Any) -> tuple[str, str] | None:
+    """(variant, its parameters' dataset) of a training node, e.g. ("gan",
+    "params:photos.training") in the photos namespace; None for any other node."""
     func = getattr(node, "func", None)
     if getattr(func, "__module__", None) != TRAINING_MODULE:
         return None
-    return TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))
+    variant = TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))
+    params = [name for name in node.inputs if name.startswith("params:")]
+    return (variant, params[0]) if variant and params else None
 
 
 class RegistryHook:
