@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import torch
 
@@ -39,3 +40,13 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
     assert payload["render_size"] == 32 and payload["architecture"]["depth"] == 5
     assert (kedro_project / "data/07_model_output/photos/colourised/old_cat.png").is_file()
     assert not (kedro_project / "data/06_models/generator_gan.pt").exists()  # CIFAR's untouched
+    assert not (kedro_project / "data/08_reporting/evaluation_metrics.csv").exists()
+
+    mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")
+    try:
+        runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    finally:
+        mlflow.set_tracking_uri(None)
+    children = {run.info.run_name: run for run in runs if "mlflow.parentRunId" in run.data.tags}
+    assert set(children) == {"gan", "l1", "gray"}
+    assert all("test_mae" in run.data.metrics for run in children.values())  # as for CIFAR-10
