@@ -49,7 +49,7 @@ from image_colourisation.pipelines.training.nodes import gan_params, l1_params  
 # Each candidate: its recipe as parameter overrides of the GAN variant on top of conf/base
 # (written out in full, so a candidate means the same thing whatever the defaults are), and
 # whether it starts from the L1 baseline's weights.
-CHOSEN = {"adversarial_weight": 0.5, "ema_decay": 0.995}  # the default since this study
+CHOSEN = {"adversarial_weight": 0.5, "ema_decay": 0.995}  # the first study's choice
 CANDIDATES: dict[str, dict[str, Any]] = {
     "gan_scratch": {"warm_start": False, "adversarial_weight": 1.0, "ema_decay": 0.0},
     "nogan": {"adversarial_weight": 1.0, "ema_decay": 0.0},

@@ -114,13 +114,13 @@ class TrainingParams:
     beta2: float = 0.999
     l1_weight: float = 100.0
     adversarial_weight: float = 0.5
-    feature_matching_weight: float = 0.0
+    feature_matching_weight: float = 10.0
     real_label: float = 0.9
     colour_bins: bool = False
     temperature: float = 0.38
     rebalance: float = 0.5
     bins_weight: float = 1.0
-    ema_decay: float = 0.995
+    ema_decay: float = 0.997
     flip: bool = True
     crop_padding: int = 4
     gan_crop_padding: int = 0
