@@ -26,8 +26,9 @@ from generated_photos import write_generated_folder
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def tree_memory_bytes(root: int) -> tuple[int, int]:
-    """(PSS, RSS) summed over process `root` and all its descendants, from /proc."""
+def tree_memory_bytes(root: int) -> tuple[int, int, list[int]]:
+    """(PSS, RSS) summed over process `root` and all its descendants, from /proc, and each
+    process's PSS (`root` first), to tell the trainer from its DataLoader workers."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -42,16 +43,18 @@ def tree_memory_bytes(root: int) -> tuple[int, int]:
         frontier = [pid for pid in children if pid not in family]
         family.update(frontier)
     pss = rss = 0
-    for pid in family:
+    each = []
+    for pid in sorted(family, key=lambda pid: pid != root):
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1]) * 1024
+                    each.append(int(line.split()[1]) * 1024)
                 elif line.startswith("Rss:"):
                     rss += int(line.split()[1]) * 1024
         except OSError:
             continue
-    return pss, rss
+    return pss, rss, each
 
 
 def running_node(log: Path) -> str:
@@ -84,19 +87,21 @@ def main() -> None:
     project = project_copy(Path(tempfile.mkdtemp(prefix="photo_memory_")))
     overrides = (
         f"photos.folder={folder},photos.crop_size={args.crop_size},photos.crops_per_photo=1,"
-        "photos.training.epochs=1,photos.training.gan_epochs=1,evaluation.classifier.epochs=1"
+        "photos.training.epochs=1,photos.training.gan_epochs=1,photos.classifier.epochs=1"
     )
     command = [sys.executable, "-m", "kedro", "run", "--pipeline", "photos", "--params", overrides]
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env["COLUMNS"] = "300"  # rich wraps long node names onto a second line at 80 columns
     started = time.perf_counter()
     with open(project / "run.log", "w") as log:
         run = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
         peak_pss = peak_rss = 0
-        peak_node = ""
+        peak_node, peak_each = "", []
         while run.poll() is None:
-            pss, rss = tree_memory_bytes(run.pid)
+            pss, rss, each = tree_memory_bytes(run.pid)
             if pss > peak_pss:
-                peak_pss, peak_node = pss, running_node(project / "run.log")
+                peak_pss, peak_each = pss, each
+                peak_node = running_node(project / "run.log")
             peak_rss = max(peak_rss, rss)
             time.sleep(0.2)
     seconds = time.perf_counter() - started
@@ -105,6 +110,10 @@ def main() -> None:
     )
     print(f"kedro run --pipeline photos --params {overrides}")
     print(f"peak while running node {peak_node}")
+    print(
+        "PSS per process at the peak (the run first, then its workers): "
+        + ", ".join(f"{part / 2**30:.2f} GiB" for part in peak_each)
+    )
     print(f"{args.photos} photos 1024x768, crop {args.crop_size}: {status} in {seconds:.0f} s")
     print(
         f"peak memory of the run and its workers: PSS {peak_pss / 2**30:.2f} GiB, RSS summed "

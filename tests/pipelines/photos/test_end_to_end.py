@@ -13,7 +13,7 @@ from tests.photo_folders import photograph
 TINY = (
     "photos.crop_size=32,photos.crops_per_photo=2,photos.training.epochs=1,"
     "photos.training.gan_epochs=1,photos.training.width=4,photos.training.discriminator_width=4,"
-    "photos.training.batch_size=4,evaluation.classifier.epochs=1"
+    "photos.training.batch_size=4,photos.classifier.epochs=1"
 )
 
 

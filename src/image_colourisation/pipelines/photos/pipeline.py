@@ -17,12 +17,9 @@ from .ingestion import index_photos
 from .preprocessing import test_set, training_crops, validation_set, working_size_images
 
 NAMESPACE = "photos"
-# Evaluation parameters shared with CIFAR-10 (batch size, classifier recipe, figure size).
-SHARED_PARAMETERS = {
-    "params:evaluation.batch_size",
-    "params:evaluation.classifier",
-    "params:evaluation.ab_distribution_images",
-}
+# Evaluation parameters shared with CIFAR-10 (batch size, figure size); the classifier's are
+# the photos' own (`photos.classifier`: a smaller batch for the larger images).
+SHARED_PARAMETERS = {"params:evaluation.batch_size", "params:evaluation.ab_distribution_images"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -86,5 +83,8 @@ def trained_model_pipelines() -> Pipeline:
             "photos": "photos",  # the same photos to colourise as `kedro run --pipeline colourisation`
         },
         parameters={name: name for name in SHARED_PARAMETERS}
-        | {"params:colourisation.render_size": "params:photos.crop_size"},
+        | {
+            "params:colourisation.render_size": "params:photos.crop_size",
+            "params:evaluation.classifier": "params:photos.classifier",
+        },
     )
