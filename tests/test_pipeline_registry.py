@@ -13,11 +13,12 @@ from image_colourisation.pipeline_registry import (
     refuse_unknown_pipelines,
 )
 
-LISTED = "Its pipelines are: colourisation, evaluation, ingestion, preprocessing, training"
+LISTED = "Its pipelines are: colourisation, evaluation, ingestion, photos, preprocessing, training"
 
 
 def test_the_pipelines_are_the_folders_under_pipelines() -> None:
-    assert pipeline_names() == sorted(EVERY_PIPELINE)
+    # The default run's pipelines, and `photos`, the same stages on a folder of the user's photos.
+    assert pipeline_names() == sorted((*EVERY_PIPELINE, "photos"))
 
 
 def test_known_names_and_the_default_pass() -> None:

@@ -22,7 +22,7 @@ def test_gan_steps_overfit_a_fixed_batch(params: TrainingParams) -> None:
     losses = [gan_step(models, lightness, ab, params)["g_l1_loss"].item() for _ in range(40)]
     assert losses[-1] < 0.6 * losses[0]  # measured: 0.118 -> 0.052
     figures = gan_step(models, lightness, ab, params)
-    assert set(figures) == {"d_loss", "d_real", "d_fake", "g_adv_loss", "g_l1_loss"}
+    assert set(figures) == {"d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss"}
     assert 0 < figures["d_real"].item() < 1 and 0 < figures["d_fake"].item() < 1
 
 
@@ -44,7 +44,7 @@ def test_fit_reports_every_epoch_and_leaves_a_checkpoint(params: TrainingParams)
     )
     assert [epoch for epoch, _ in seen] == [1, 2]
     assert set(seen[0][1]) == {
-        "d_loss", "d_real", "d_fake", "g_adv_loss", "g_l1_loss",
+        "d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss",
         "val_l1", "val_psnr", "images_per_s", "epoch_seconds",
     }  # fmt: skip
     assert all(np.isfinite(value) for _, metrics in seen for value in metrics.values())

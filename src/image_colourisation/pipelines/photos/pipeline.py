@@ -17,9 +17,10 @@ from .ingestion import index_photos
 from .preprocessing import test_set, training_crops, validation_set, working_size_images
 
 NAMESPACE = "photos"
-# Evaluation parameters shared with CIFAR-10 (batch size, figure size); the classifier's are
-# the photos' own (`photos.classifier`: a smaller batch for the larger images).
-SHARED_PARAMETERS = {"params:evaluation.batch_size", "params:evaluation.ab_distribution_images"}
+# Evaluation parameters shared with CIFAR-10 (figure size); the batch size and the classifier's
+# are the photos' own (`photos.evaluation_batch_size`, `photos.classifier`: smaller batches for
+# the larger images).
+SHARED_PARAMETERS = {"params:evaluation.ab_distribution_images"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -86,5 +87,6 @@ def trained_model_pipelines() -> Pipeline:
         | {
             "params:colourisation.render_size": "params:photos.crop_size",
             "params:evaluation.classifier": "params:photos.classifier",
+            "params:evaluation.batch_size": "params:photos.evaluation_batch_size",
         },
     )
