@@ -97,11 +97,13 @@ def main() -> None:
         run = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
         peak_pss = peak_rss = 0
         peak_node, peak_each = "", []
+        node_peaks: dict[str, int] = {}
         while run.poll() is None:
             pss, rss, each = tree_memory_bytes(run.pid)
+            node = running_node(project / "run.log")
+            node_peaks[node] = max(node_peaks.get(node, 0), pss)
             if pss > peak_pss:
-                peak_pss, peak_each = pss, each
-                peak_node = running_node(project / "run.log")
+                peak_pss, peak_each, peak_node = pss, each, node
             peak_rss = max(peak_rss, rss)
             time.sleep(0.2)
     seconds = time.perf_counter() - started
@@ -109,6 +111,9 @@ def main() -> None:
         "ok" if run.returncode == 0 else f"FAILED (exit {run.returncode}, see {project}/run.log)"
     )
     print(f"kedro run --pipeline photos --params {overrides}")
+    print("peak PSS of the run and its workers while each node ran:")
+    for node, pss in node_peaks.items():
+        print(f"  {node:<50} {pss / 2**30:.2f} GiB")
     print(f"peak while running node {peak_node}")
     print(
         "PSS per process at the peak (the run first, then its workers): "
