@@ -4,11 +4,13 @@ kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) mak
 side by side safe: the MLflow store is created by one process at a time, and a variant's
 checkpoint folder is trained into by one run at a time; and after a training run the
 registered model's new version gets its evaluation figures and the champion/challenger aliases.
+`memory.py`'s hook gives the memory each node freed back to the system.
 """
 
 import os
 
 from image_colourisation.hooks import RegistryHook, TrackingStoreHook, TrainingLockHook
+from image_colourisation.memory import ReleaseMemoryHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.
@@ -21,4 +23,4 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft"},
 }
 
-HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook())
+HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook(), ReleaseMemoryHook())

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from image_colourisation.memory import lean_fork
 from image_colourisation.photo_crops import PhotoCrops, generator_depth
 
 from . import augment
@@ -92,8 +93,9 @@ class LoaderBatches:
             worker_init_fn=_one_thread,
             prefetch_factor=4 if self.crops.workers else None,
         )
-        for lightness, ab in loader:
-            yield lightness.to(self.device), ab.to(self.device)
+        with lean_fork():
+            for lightness, ab in loader:
+                yield lightness.to(self.device), ab.to(self.device)
 
     def colour_sample(self) -> np.ndarray:
         raise ValueError(
