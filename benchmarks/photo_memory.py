@@ -14,7 +14,6 @@ the sum is the memory the run occupies) and, for comparison, the sum of their re
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,8 @@ from pathlib import Path
 
 from generated_photos import write_generated_folder
 
-PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root, for tests/
+from tests.project_copy import copy_project  # noqa: E402
 
 
 def tree_memory_bytes(root: int) -> tuple[int, int, list[int]]:
@@ -66,17 +66,6 @@ def running_node(log: Path) -> str:
     return found[-1] if found else "(none yet)"
 
 
-def project_copy(where: Path) -> Path:
-    """The project's configuration and empty data layers, to `kedro run` in."""
-    project = where / "project"
-    (project / "src").mkdir(parents=True)
-    for name in ["pyproject.toml", ".telemetry"]:
-        shutil.copy2(PROJECT / name, project / name)
-    shutil.copytree(PROJECT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    return project
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=2000)
@@ -84,7 +73,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "photos_2000")
     args = parser.parse_args()
     folder = write_generated_folder(args.folder, args.photos, 1024, 768)
-    project = project_copy(Path(tempfile.mkdtemp(prefix="photo_memory_")))
+    project = copy_project(Path(tempfile.mkdtemp(prefix="photo_memory_")) / "project")
     overrides = (
         f"photos.folder={folder},photos.crop_size={args.crop_size},photos.crops_per_photo=1,"
         "photos.training.epochs=1,photos.training.gan_epochs=1,photos.classifier.epochs=1"

@@ -1,7 +1,6 @@
 """Shared fixtures: a tiny CIFAR-10 archive and a throw-away copy of the Kedro project."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.cifar_archive import write_cifar_archive
+from tests.project_copy import copy_project
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The `tracked_project` fixture: one tiny default `kedro run`, shared by browser and notebook tests.
 pytest_plugins = ["tests.tracked_runs"]
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
@@ -26,20 +25,8 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def kedro_project(tmp_path: Path) -> Path:
-    """A copy of the project's configuration and empty data layers, to `kedro run` in.
-
-    `src/` stays empty: Kedro insists on the folder, and the package itself is installed.
-    """
-    project = tmp_path / "project"
-    (project / "src").mkdir(parents=True)
-    for name in ["pyproject.toml", ".telemetry"]:
-        shutil.copy2(PROJECT_ROOT / name, project / name)
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    for layer in (PROJECT_ROOT / "data").iterdir():
-        if layer.is_dir():
-            (project / "data" / layer.name).mkdir(parents=True)
-    return project
+    """A copy of the project's configuration and empty data layers, to `kedro run` in."""
+    return copy_project(tmp_path / "project")
 
 
 def run_kedro(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

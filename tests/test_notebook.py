@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import PROJECT_ROOT
+from tests.project_copy import PROJECT_ROOT
 from tests.tracked_runs import EXPERIMENT, TINY_TRAINING, VARIANTS
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "compare_runs.ipynb"

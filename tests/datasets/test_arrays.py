@@ -9,7 +9,7 @@ import yaml
 from kedro.io import DatasetError
 
 from image_colourisation.datasets import NpzDataset
-from tests.conftest import PROJECT_ROOT
+from tests.project_copy import PROJECT_ROOT
 
 
 def test_round_trip_keeps_names_dtypes_and_values(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator, generator_from_payload, generator_payload
 from image_colourisation.photos import DEFAULT_RENDER_SIZE
 from image_colourisation.pipelines.colourisation.nodes import colourise_photos
-from tests.conftest import PROJECT_ROOT, run_kedro
+from tests.conftest import run_kedro
 from tests.photo_models import real_photo, tiny_trained_generator
+from tests.project_copy import PROJECT_ROOT
 
 
 def same_weights(left: torch.nn.Module, right: torch.nn.Module) -> bool:

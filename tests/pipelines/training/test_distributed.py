@@ -21,9 +21,10 @@ from image_colourisation.pipelines.training.distributed import World, scale_lear
 from image_colourisation.pipelines.training.loop import fit
 from image_colourisation.pipelines.training.nodes import l1_params
 from image_colourisation.pipelines.training.steps import build_models
-from tests.conftest import PROJECT_ROOT, run_kedro
+from tests.conftest import run_kedro
 from tests.pipelines.training.synthetic import synthetic_set
 from tests.pipelines.training.test_end_to_end import TINY_TRAINING
+from tests.project_copy import PROJECT_ROOT
 
 TRAIN, VALIDATION = synthetic_set(32, 0), synthetic_set(8, 1)
 

@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.nodes import train_l1_baseline
-from tests.conftest import PROJECT_ROOT
 from tests.pipelines.training.synthetic import synthetic_set
+from tests.project_copy import PROJECT_ROOT
 
 KILLED_AFTER_EPOCH = 2
 # Trains the L1 baseline for 3 epochs inside a parent run, as `kedro run` would, and hangs
