@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro.io import DatasetError, Version
+from kedro.io import DatasetError
 
 from image_colourisation.models import (
     GENERATOR_ARCHITECTURE,
@@ -27,6 +27,7 @@ from image_colourisation.models import (
     architecture_problem,
     generator_from_payload,
 )
+from image_colourisation.payloads import load_payload, newest_version
 from image_colourisation.photos import DEFAULT_RENDER_SIZE, check_render_size
 from image_colourisation.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
 
@@ -98,23 +99,17 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
         raise ValueError(
             f"Model source {text!r}: unsupported URI scheme {scheme.group(1)!r}; give {_FORMS}."
         )
-    # Imported here: `image_colourisation.datasets` holds datasets that call load_generator.
-    from image_colourisation.datasets.torch_models import (  # noqa: PLC0415
-        ModelPayloadDataset,
-        load_payload,
-    )
-
     path = Path(source)
     try:
         if path.is_dir():
-            dataset = ModelPayloadDataset(str(path), version=Version(None, None))
-            if not dataset.exists():
+            newest = newest_version(path)
+            if newest is None:
                 raise ValueError(
                     f"Model source {text!r} is a folder with no saved versions inside "
                     "(expected <folder>/<timestamp>/<name>): run `kedro run --pipeline training` "
                     f"to write one, or give {_FORMS}."
                 )
-            return dataset.load()
+            return load_payload(newest, f"Model source {text!r}")
         if path.is_file():
             return load_payload(path, f"Model source {text!r}")
         raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
@@ -185,8 +180,6 @@ def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
     model's pickled pipeline (`python_model.pkl`) is never unpickled here.
     """
     import mlflow.artifacts  # noqa: PLC0415
-
-    from image_colourisation.datasets.torch_models import load_payload  # noqa: PLC0415
 
     artifacts = (info.flavors.get("python_function") or {}).get("artifacts") or {}
     entry = artifacts.get(SERVED_GENERATOR)

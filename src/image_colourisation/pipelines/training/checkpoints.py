@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from image_colourisation.datasets.torch_models import refusal_reason
 from image_colourisation.files import atomic_write
 from image_colourisation.models import weights_problem
+from image_colourisation.payloads import refusal_reason
 
 from .config import TrainingParams
 from .steps import Models
