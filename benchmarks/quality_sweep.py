@@ -60,8 +60,6 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "ema0.998": CHOSEN | {"ema_decay": 0.998},
     "fm_ema0.998": CHOSEN | {"feature_matching_weight": 10.0, "ema_decay": 0.998},
     "fm_ema0.997": CHOSEN | {"feature_matching_weight": 10.0, "ema_decay": 0.997},
-    "fm_ema0.997_decay10": CHOSEN
-    | {"feature_matching_weight": 10.0, "ema_decay": 0.997, "lr_decay_epochs": 10},
     "bins": {"colour_bins": True, "adversarial_weight": 0.0, "l1_weight": 0.0},
     "bins_gan": {"colour_bins": True},
 }

@@ -27,7 +27,7 @@ _NON_NEGATIVE_FLOATS = (
     "feature_matching_weight",
     "bins_weight",
 )
-_NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding", "lr_decay_epochs")
+_NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
 _BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume")
 
 
@@ -121,7 +121,6 @@ class TrainingParams:
     rebalance: float = 0.5
     bins_weight: float = 1.0
     ema_decay: float = 0.997
-    lr_decay_epochs: int = 0
     flip: bool = True
     crop_padding: int = 4
     gan_crop_padding: int = 0

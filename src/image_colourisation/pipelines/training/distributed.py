@@ -148,15 +148,12 @@ def scale_learning_rates(
 ) -> None:
     """Set both optimisers' learning rates for the global batch of `world.size` processes after
     `epochs` epochs: `params.lr` times the scaling rule's factor, reached by a linear warm-up
-    (`conf/base/parameters_training.yml`, training.distributed). Alone the factor is 1. Over the
-    last `params.lr_decay_epochs` epochs the rate falls linearly towards 0 (pix2pix)."""
+    (`conf/base/parameters_training.yml`, training.distributed). Alone the factor is 1."""
     spec = params.distributed
     target = {"none": 1.0, "linear": float(world.size), "sqrt": math.sqrt(world.size)}
     factor = target[spec.lr_scaling]
     if spec.warmup_epochs and epochs < spec.warmup_epochs:
         factor = 1.0 + (factor - 1.0) * epochs / spec.warmup_epochs
-    if params.lr_decay_epochs:
-        factor *= min(1.0, (params.epochs - epochs) / params.lr_decay_epochs)
     for optimiser in (models.g_optimizer, models.d_optimizer):
         for group in optimiser.param_groups if optimiser is not None else ():
             group["lr"] = params.lr * factor

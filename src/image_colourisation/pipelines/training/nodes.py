@@ -66,10 +66,8 @@ def gan_params(params: TrainingParams) -> TrainingParams:
 
 
 def l1_params(params: TrainingParams) -> TrainingParams:
-    """The baseline's view: no adversary, no colour bins, no moving average, no decay."""
-    return replace(
-        params, adversarial_weight=0.0, colour_bins=False, ema_decay=0.0, lr_decay_epochs=0
-    )
+    """The baseline's view: no adversary, no colour bins, no moving average."""
+    return replace(params, adversarial_weight=0.0, colour_bins=False, ema_decay=0.0)
 
 
 def train_generator(
