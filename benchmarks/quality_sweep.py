@@ -13,6 +13,7 @@ CSV and a Pareto chart (MAE against colourfulness; colour = FD, labels = candida
     .venv/bin/python benchmarks/quality_sweep.py --only nogan bins    # some of them
     .venv/bin/python benchmarks/quality_sweep.py --gan-epochs 5 --l1-epochs 10
     .venv/bin/python benchmarks/quality_sweep.py --reuse-l1 --only bins   # same L1, more recipes
+    .venv/bin/python benchmarks/quality_sweep.py --reuse-l1 --only fm_ema0.997 --seed 1  # spread
 
 Choose the default on these figures; the test split is for the final table only.
 """
@@ -95,6 +96,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", choices=list(CANDIDATES), default=DEFAULT_CANDIDATES)
     parser.add_argument("--l1-epochs", type=int, help="default: training.epochs")
     parser.add_argument("--gan-epochs", type=int, help="default: training.gan_epochs")
+    parser.add_argument("--seed", type=int, help="default: training.seed (another seed: spread)")
     parser.add_argument("--out", type=Path, default=Path("data/08_reporting/quality_sweep"))
     parser.add_argument(
         "--reuse-l1", action="store_true", help="take the L1 baseline a previous sweep saved"
@@ -120,7 +122,11 @@ def main() -> None:
 
     budget = {
         key: value
-        for key, value in {"epochs": args.l1_epochs, "gan_epochs": args.gan_epochs}.items()
+        for key, value in {
+            "epochs": args.l1_epochs,
+            "gan_epochs": args.gan_epochs,
+            "seed": args.seed,
+        }.items()
         if value is not None
     }
     model_arrays = (train["L"], train["ab"]), (validation["L"], validation["ab"])
