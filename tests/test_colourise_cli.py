@@ -288,3 +288,16 @@ def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(album, tmp_
     err = capsys.readouterr().err
     assert "records a render size it cannot be used at" in err and "got 100" in err
     assert "--render-size N" in err and not (tmp_path / "out").exists()
+
+
+def test_a_picture_over_pillows_pixel_limit_fails_by_name_with_the_fix(
+    album, model_file, tmp_path, capsys, monkeypatch
+):
+    """A decompression bomb (or a huge scan) is refused before decoding; the others go on."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # the rocket, 427x640, is over 2x
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert f"FAILED {album / 'rocket.jpg'}: too many pixels to open safely" in err
+    assert "if it is a real photo, shrink it below 0.2 megapixels first." in err
+    assert (tmp_path / "out" / "1969" / "cat.png").is_file()  # 451x300: colourised
+    assert not (tmp_path / "out" / "rocket.jpg").exists()

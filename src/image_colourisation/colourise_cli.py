@@ -37,6 +37,7 @@ from image_colourisation.photos import (
     colourise_frames,
     save_photo,
     scan_photo_folder,
+    too_many_pixels,
 )
 from image_colourisation.registry import CHAMPION_URI
 
@@ -148,6 +149,9 @@ def colourise_jobs(
                 source_format = image.format
             save_photo(frames, job.target, source_format)
             done += 1
+        except Image.DecompressionBombError as error:
+            failures.append(f"{job.source}: {too_many_pixels(error)}")
+            _say(f"failed {failures[-1]}")
         except Exception as error:  # one bad file must not stop the others; it is named below
             failures.append(f"{job.source}: {type(error).__name__}: {error}")
             _say(f"failed {failures[-1]}")

@@ -139,6 +139,15 @@ def can_hold_frames(image_format: str | None) -> bool:
     return (image_format or "").upper() in Image.SAVE_ALL
 
 
+def too_many_pixels(error: Image.DecompressionBombError) -> str:
+    """Pillow's refusal of a picture too large to open safely, with what to do about it."""
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+    return (
+        f"too many pixels to open safely ({error}); if it is a real photo, shrink it below "
+        f"{limit:.3g} megapixels first."
+    )
+
+
 def open_photo(path: Path) -> Image.Image:
     """Open a photo with all its frames; its bytes are read at once, so no file stays open."""
     return Image.open(io.BytesIO(path.read_bytes()))

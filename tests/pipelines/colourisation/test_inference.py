@@ -74,3 +74,14 @@ def test_photos_come_back_colourised_at_their_size_and_bad_rows_get_their_error(
 def test_a_request_without_an_image_column_says_what_to_send() -> None:
     with pytest.raises(ValueError, match=r"needs an 'image' column of base64-encoded image"):
         decode_request_photos(pd.DataFrame({"photo": ["..."]}), 64)
+
+
+def test_a_picture_over_pillows_pixel_limit_gets_its_own_error_with_the_fix(monkeypatch) -> None:
+    small = real_photo("coffee").resize((40, 30))
+    large = real_photo("coffee").resize((80, 60))
+    requests = pd.DataFrame({"image": [encoded(large, "PNG"), encoded(small, "PNG")]})
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2_000)  # 80x60 is over twice that
+    answers = answer(requests)
+    assert answers.loc[0, "error"].startswith("image has too many pixels to open safely")
+    assert answers.loc[0, "error"].endswith("shrink it below 0.004 megapixels first.")
+    assert answers.loc[1, "error"] == ""

@@ -12,7 +12,12 @@ import pandas as pd
 from PIL import Image
 
 from image_colourisation.models import Generator, generator_from_payload
-from image_colourisation.photos import check_render_size, colourise_frames, colourise_image
+from image_colourisation.photos import (
+    check_render_size,
+    colourise_frames,
+    colourise_image,
+    too_many_pixels,
+)
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
@@ -92,7 +97,12 @@ def _decode_row(
         photo = Image.open(io.BytesIO(data))
         photo.load()
     except Exception as error:  # Pillow raises many kinds for truncated or foreign bytes
-        return None, render_size, f"image is not a readable picture ({type(error).__name__})"
+        problem = (
+            f"has {too_many_pixels(error)}"
+            if isinstance(error, Image.DecompressionBombError)
+            else f"is not a readable picture ({type(error).__name__})"
+        )
+        return None, render_size, f"image {problem}"
     return photo, render_size, None
 
 
