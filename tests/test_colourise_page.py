@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 import uvicorn
+from fastapi import HTTPException
 from PIL import Image
 
 from image_colourisation.colourise_cli import EXIT_USAGE, main
-from image_colourisation.colourise_page import PageSettings, create_app
+from image_colourisation.colourise_page import PageSettings, create_app, open_upload
 from image_colourisation.model_choices import ModelChoice, model_choices
 from image_colourisation.photos import colourise_image
 from tests.browser.servers import free_port
@@ -106,3 +107,16 @@ def test_without_a_render_size_each_photo_is_rendered_at_its_models_own(tmp_path
         thread.join()
     expected = colourise_image(photo, tiny_trained_generator(), 128)
     np.testing.assert_array_equal(result, np.asarray(expected))
+
+
+def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (80, 60)).save(buffer, format="PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2_000)  # 80x60 is over twice that
+    with pytest.raises(HTTPException) as refused:
+        open_upload(buffer.getvalue(), "scan.png")
+    assert refused.value.status_code == 413
+    assert refused.value.detail.startswith("scan.png has too many pixels to open safely")
+    assert refused.value.detail.endswith("shrink it below 0.004 megapixels first.")

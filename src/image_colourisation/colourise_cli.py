@@ -149,11 +149,13 @@ def colourise_jobs(
                 source_format = image.format
             save_photo(frames, job.target, source_format)
             done += 1
-        except Image.DecompressionBombError as error:
-            failures.append(f"{job.source}: {too_many_pixels(error)}")
-            _say(f"failed {failures[-1]}")
         except Exception as error:  # one bad file must not stop the others; it is named below
-            failures.append(f"{job.source}: {type(error).__name__}: {error}")
+            reason = (
+                too_many_pixels(error)
+                if isinstance(error, Image.DecompressionBombError)
+                else f"{type(error).__name__}: {error}"
+            )
+            failures.append(f"{job.source}: {reason}")
             _say(f"failed {failures[-1]}")
     return done, failures
 

@@ -39,6 +39,7 @@ from image_colourisation.photos import (
     colourise_frames,
     photo_format,
     save_photo,
+    too_many_pixels,
     write_photo,
 )
 
@@ -225,9 +226,7 @@ def open_upload(data: bytes, name: str) -> Image.Image:
         image = Image.open(io.BytesIO(data))
         image.load()
     except Image.DecompressionBombError as error:
-        raise HTTPException(
-            413, f"{name} has too many pixels to colourise safely ({error})."
-        ) from error
+        raise HTTPException(413, f"{name} has {too_many_pixels(error)}") from error
     except Exception as error:  # Pillow raises many kinds for foreign or truncated bytes
         raise HTTPException(
             422,

@@ -15,15 +15,12 @@ advice for fork without exec) and trims the heap first.
 import ctypes
 import ctypes.util
 import gc
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-
-logger = logging.getLogger(__name__)
 
 
 @cache
