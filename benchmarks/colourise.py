@@ -9,7 +9,7 @@ gray photo (mode L, what users colourise) and as a colour one (RGB, reduced to L
 model is the latest trained GAN when `data/06_models/generator_gan.pt` exists, else an
 untrained generator of the training default width (32), which costs the same time.
 
-Reported per case: the median wall time of `photos.colourise_image` over the repeats, the peak
+Reported per case: the median wall time of `render.colourise_image` over the repeats, the peak
 of numpy allocations during one call (tracemalloc; Pillow's and torch's own buffers are not
 seen by it), and the growth of the process's peak resident memory (getrusage maxrss) over a
 baseline taken with the input photo already in memory and the model warmed up.
@@ -34,9 +34,9 @@ import torch
 from PIL import Image
 from skimage import data
 
-from image_colourisation.model_sources import load_generator
 from image_colourisation.models import Generator
-from image_colourisation.photos import DEFAULT_RENDER_SIZE, colourise_image
+from image_colourisation.render import DEFAULT_RENDER_SIZE, colourise_image
+from image_colourisation.serving.model_sources import load_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEST_GAN = ROOT / "data" / "06_models" / "generator_gan.pt"

@@ -23,7 +23,8 @@ import yaml
 
 from image_colourisation.classifier import Classifier, classifier_payload
 from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.models import Generator, generator_payload
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.evaluation import nodes, plots
 
 ROOT = Path(__file__).resolve().parents[1]

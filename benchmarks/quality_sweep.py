@@ -36,7 +36,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from image_colourisation.datasets.torch_models import ModelPayloadDataset  # noqa: E402
-from image_colourisation.models import generator_payload  # noqa: E402
+from image_colourisation.payloads import generator_payload  # noqa: E402
 from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402
     colourise_test_set,
     score_colourisations,

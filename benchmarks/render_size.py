@@ -10,8 +10,8 @@ from skimage import data
 
 from image_colourisation.colour import rgb_to_lab
 from image_colourisation.metrics import colourfulness
-from image_colourisation.model_sources import load_generator
-from image_colourisation.photos import colourise_image
+from image_colourisation.render import colourise_image
+from image_colourisation.serving.model_sources import load_generator
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket"]
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny CIFAR-10 archive and a throw-away copy of the Kedro project."""
+"""Shared fixtures: a tiny CIFAR-10 archive, a throw-away copy of the Kedro project and a
+tiny generator payload."""
 
 import os
 import subprocess
@@ -6,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_payload
 from tests.cifar_archive import write_cifar_archive
 from tests.project_copy import copy_project
 
@@ -21,6 +25,13 @@ def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """(path, md5) of a 50-train / 20-test archive in the official format."""
     path = tmp_path_factory.mktemp("archive") / "cifar-10-tiny-python.tar.gz"
     return path, write_cifar_archive(path)
+
+
+@pytest.fixture
+def generator() -> dict:
+    """An untrained width-4 generator's payload, seeded."""
+    torch.manual_seed(0)
+    return generator_payload(Generator(width=4))
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from PIL import Image
 from skimage import data
 
 from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.models import Generator, generator_payload
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_payload
 
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 

@@ -16,7 +16,7 @@ from image_colourisation.classifier import (
     predict,
     train_classifier,
 )
-from image_colourisation.models import ModelFileError
+from image_colourisation.payloads import ModelFileError
 
 
 def reddish_or_bluish(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline
 
 from image_colourisation.hooks import TrainingLockHook
+from image_colourisation.locks import LOCK_NAME
 from image_colourisation.pipelines.training import create_pipeline as training
-from image_colourisation.pipelines.training.checkpoints import LOCK_NAME
 
 PROCESS_TIMEOUT_S = 240  # each process imports Kedro, MLflow and torch: slow on a busy CPU
 
@@ -75,7 +75,7 @@ def wait_for_line(process: subprocess.Popen, line: str) -> None:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from image_colourisation.pipelines.training.checkpoints import checkpoint_lock
+from image_colourisation.locks import checkpoint_lock
 with checkpoint_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -4,14 +4,8 @@ payloads that do not fit their architecture."""
 import pytest
 import torch
 
-from image_colourisation.models import (
-    Discriminator,
-    Generator,
-    ModelFileError,
-    generator_from_payload,
-    generator_parameters,
-    generator_payload,
-)
+from image_colourisation.models import Discriminator, Generator, generator_parameters
+from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
 
 
 @pytest.mark.parametrize("size", [(32, 32), (64, 96), (128, 32), (96, 160)])

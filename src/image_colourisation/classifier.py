@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from image_colourisation.models import Setting, rebuild_model
+from image_colourisation.payloads import Setting, rebuild_model
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ CLASSIFIER_ARCHITECTURE = {"width": Setting(int, 1, 1024), "classes": Setting(in
 def classifier_from_payload(payload: dict[str, Any], source: str | None = None) -> Classifier:
     """Rebuild a classifier, in eval mode, from `classifier_payload`'s output.
 
-    Checked as the generators are (`models.rebuild_model`): a record of the wrong type or
-    size, or weights that do not fit it, raise `models.ModelFileError` naming `source`.
+    Checked as the generators are (`payloads.rebuild_model`): a record of the wrong type or
+    size, or weights that do not fit it, raise `payloads.ModelFileError` naming `source`.
     """
     if source is None:
         named = payload.get("source") if isinstance(payload, Mapping) else None

@@ -1,7 +1,7 @@
 """Project hooks for runs started side by side: one MLflow database, one checkpoint per variant.
 
 - `TrackingStoreHook` creates the local MLflow store (the `mlflow.db` tables and the
-  experiment) under a lock before kedro-mlflow touches it. Two fresh `kedro run`s would
+  experiment) under a lock (`locks.py`) before kedro-mlflow touches it. Two fresh `kedro run`s would
   otherwise both create the tables, and one dies with `sqlite3.OperationalError: table
   latest_metrics already exists` (or with "experiment already exists").
 - `TrainingLockHook` takes the checkpoint-folder lock of every variant a run will train
@@ -12,15 +12,11 @@
   folders come from each training node's own parameters (`params:training`, or
   `params:photos.training` in the photos namespace), so a photos run and a CIFAR-10 run
   train side by side.
-- `RegistryHook` tags the model version a training run registered with its evaluation figures
-  and moves the `champion` / `challenger` aliases (`registry.py`).
 """
 
 import logging
 import os
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,10 +24,12 @@ from urllib.parse import urlparse
 import click
 from kedro.framework.hooks import hook_impl
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock, the race stays possible there
-    fcntl = None  # type: ignore[assignment]
+from image_colourisation.locks import (
+    CheckpointInUseError,
+    LockBusyError,
+    checkpoint_lock,
+    file_lock,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +38,7 @@ logger = logging.getLogger(__name__)
 TRAINING_MODULE = "image_colourisation.pipelines.training.nodes"
 TRAINING_FUNCTIONS = {"train_l1_baseline": "l1", "train_gan": "gan"}
 STORE_LOCK_TIMEOUT_S = 120.0
+STORE_LOCK_NAME = ".mlflow-store.lock"  # beside mlflow.db while the store is set up
 
 
 class TrackingStoreHook:
@@ -70,8 +69,15 @@ class TrackingStoreHook:
         folder = store_folder(uri, Path(context.project_path))
         if folder is None:  # a tracking server: it serialises creation itself
             return
-        with folder_lock(folder, STORE_LOCK_TIMEOUT_S):
-            config.setup(context)  # creates the tables and the experiment if missing
+        try:
+            with file_lock(folder / STORE_LOCK_NAME, wait_s=STORE_LOCK_TIMEOUT_S):
+                config.setup(context)  # creates the tables and the experiment if missing
+        except LockBusyError as busy:
+            raise TimeoutError(
+                f"Another process ({busy}) has been setting up the MLflow store in {folder} "
+                f"for over {STORE_LOCK_TIMEOUT_S:.0f} s; check that it is still alive and try "
+                "again."
+            ) from None
 
 
 def store_folder(uri: str, project_path: Path) -> Path | None:
@@ -89,36 +95,6 @@ def store_folder(uri: str, project_path: Path) -> Path | None:
     return None
 
 
-@contextmanager
-def folder_lock(folder: Path, timeout_s: float) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` itself (`flock` on its descriptor, no lock file).
-
-    The operating system drops it when its process ends, however it ends. Waits up to
-    `timeout_s` for another process that holds it, then raises TimeoutError naming `folder`.
-    """
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"Another process has been setting up the MLflow store in {folder} for "
-                        f"over {timeout_s:.0f} s; check that it is still alive and try again."
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
 class TrainingLockHook:
     """Locks the checkpoint folders of the variants a run trains, from start to end, and
     refuses checkpoints the training would refuse, before anything runs."""
@@ -132,9 +108,7 @@ class TrainingLockHook:
         if not trainings:
             return
         from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
-            CheckpointInUseError,
             check_checkpoint,
-            checkpoint_lock,
             checkpoint_path,
         )
         from image_colourisation.pipelines.training.config import TrainingParams  # noqa: PLC0415
@@ -178,56 +152,3 @@ def training_node(node: Any) -> tuple[str, str] | None:
     variant = TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))
     params = [name for name in node.inputs if name.startswith("params:")]
     return (variant, params[0]) if variant and params else None
-
-
-class RegistryHook:
-    """After a run that logged the served model (a kedro-mlflow `PipelineML`: `kedro run` or
-    `kedro run --pipeline training`), tag its registered version with the evaluation figures
-    and move the `champion` / `challenger` aliases (`registry.register_run`)."""
-
-    def __init__(self) -> None:
-        self._run_id: str | None = None
-
-    @hook_impl(trylast=True)  # after kedro-mlflow has opened the run
-    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        import mlflow  # noqa: PLC0415 - kedro-mlflow imports it anyway
-        from kedro_mlflow.pipeline.pipeline_ml import PipelineML  # noqa: PLC0415
-
-        self._run_id = None
-        if not isinstance(pipeline, PipelineML) or mlflow.active_run() is None:
-            return
-        registry_criterion(catalog)  # a bad parameter stops the run now, not after training
-        self._run_id = mlflow.active_run().info.run_id
-
-    @hook_impl(trylast=True)  # after kedro-mlflow has logged and registered the model
-    def after_pipeline_run(
-        self, run_params: Any, run_result: Any, pipeline: Any, catalog: Any
-    ) -> None:
-        if self._run_id is None:
-            return
-        import mlflow  # noqa: PLC0415
-
-        from image_colourisation.registry import register_run  # noqa: PLC0415
-
-        message = register_run(mlflow.MlflowClient(), self._run_id, registry_criterion(catalog))
-        if message is None:
-            logger.warning("MLflow run %s registered no model version", self._run_id)
-        else:
-            logger.info(message)
-        self._run_id = None
-
-
-def registry_criterion(catalog: Any) -> Any:
-    """`registry.criterion` of the parameters as a `registry.Criterion`, checked."""
-    from image_colourisation.registry import Criterion  # noqa: PLC0415
-
-    criterion = catalog.load("params:registry")["criterion"]
-    try:
-        return Criterion(**criterion)
-    except TypeError as error:
-        raise click.UsageError(
-            f"registry.criterion is {criterion!r}; it takes `metric` (a metric of the gan "
-            "run, e.g. val_psnr) and `goal` (minimize or maximize)."
-        ) from error
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error

@@ -1,16 +1,24 @@
-"""Model payload files (architecture + state dict, written by torch.save), read safely.
+"""Model payloads (architecture record + state dict, written by torch.save): reading the files
+safely and checking that a payload describes a model this project can build and fill.
 
 The generators and the evaluation's classifier are stored this way, by `ModelPayloadDataset`
 in the catalog; `colourise --model` and the pipelines' model choices read the same files.
+Nothing real is allocated before a payload is known to fit (`rebuild_model`).
 """
 
+import math
 import pickle
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from kedro.io import DatasetError
+from torch import nn
+
+from image_colourisation.models import Generator, generator_parameters
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
 
@@ -65,3 +73,210 @@ def newest_version(folder: Path) -> Path | None:
     Kedro's versioned datasets save them; None when none is saved yet."""
     saved = sorted(path for path in folder.glob(f"*/{folder.name}") if path.is_file())
     return saved[-1] if saved else None
+
+
+def generator_payload(generator: Generator) -> dict[str, Any]:
+    """What the models layer stores: the architecture and the weights (plain tensors only)."""
+    return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
+
+
+class ModelFileError(ValueError):
+    """A model payload that does not describe a model this project can build and fill.
+
+    The message is one sentence naming the source (file or URI) and the problem; `colourise`
+    turns it into a usage error (exit 2), a pipeline stops with it.
+    """
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of an architecture record: its type and the range of values this project uses."""
+
+    kind: type  # int or float
+    low: float
+    high: float
+    required: bool = True
+    low_open: bool = False
+    high_open: bool = False
+    zero_allowed: bool = False  # e.g. bins: 0 (no colour bins) or within [low, high]
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """Why `value` is not allowed for `name`, or None when it is."""
+        kinds = (int,) if self.kind is int else (int, float)
+        allowed = self.describe()
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return f"{name} is {_short(value)} ({type(value).__name__}); allowed: {allowed}"
+        if self.zero_allowed and value == 0:
+            return None
+        below = value <= self.low if self.low_open else value < self.low
+        above = value >= self.high if self.high_open else value > self.high
+        if not math.isfinite(value) or below or above:
+            return f"{name} is {_short(value)}; allowed: {allowed}"
+        return None
+
+    def describe(self) -> str:
+        """E.g. "an integer in [1, 1024]", "0 or an integer in [2, 4096]"."""
+        kind = "an integer" if self.kind is int else "a number"
+        low, high = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        zero = "0 or " if self.zero_allowed else ""
+        return f"{zero}{kind} in {low}{self.low:g}, {self.high:g}{high}"
+
+
+# Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
+# 529 colour bins), far below what would exhaust memory. The parameter count then bounds the
+# combinations (width 1024 at depth 10 is in range, but not its 20 billion weights).
+GENERATOR_ARCHITECTURE = {
+    "width": Setting(int, 1, 1024),
+    "depth": Setting(int, 2, 10),  # depth 1 has no decoder level to join the skip to
+    "dropout": Setting(float, 0.0, 1.0, high_open=True),
+    "bins": Setting(int, 2, 4096, required=False, zero_allowed=True),
+    "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
+}
+
+
+MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
+
+
+Model = TypeVar("Model", bound=nn.Module)
+
+
+def rebuild_model(
+    payload: Any,
+    build: Callable[..., Model],
+    settings: Mapping[str, Setting],
+    source: str,
+    *,
+    kind: str,
+    count: Callable[..., int] | None = None,
+    pipeline: str = "training",
+) -> Model:
+    """Build `build(**architecture)` from a payload and load its weights strictly, in eval mode.
+
+    Nothing real is allocated before the payload is known to fit: the architecture record's
+    keys, types and ranges are checked, then the number of weights it implies (`count`, by
+    arithmetic, else from a model built on the `meta` device, which holds shapes only), then
+    every weight's name, shape and kind against the meta model's; only then is the model built
+    on the CPU and filled strictly. Any problem raises `ModelFileError` naming `source` (and
+    the `pipeline` that writes such models).
+    """
+
+    def refuse(problem: str) -> ModelFileError:
+        return ModelFileError(
+            f"{source} is not a usable {kind}: {problem}; give a {kind} written by this "
+            f"project's {pipeline} pipeline."
+        )
+
+    if not isinstance(payload, Mapping) or not {"architecture", "state_dict"} <= payload.keys():
+        found = sorted(map(str, payload)) if isinstance(payload, Mapping) else _type(payload)
+        raise refuse(f"it holds {found}, not a payload with 'architecture' and 'state_dict'")
+    architecture, state = payload["architecture"], payload["state_dict"]
+    problem = architecture_problem(architecture, settings)
+    if problem:
+        raise refuse(f"its architecture record {problem}")
+    if not isinstance(state, Mapping):
+        raise refuse(f"its state_dict is {_type(state)}, not a mapping of weight names to tensors")
+    weights = count(**architecture) if count is not None else None
+    if weights is None or weights <= MAX_PARAMETERS:
+        with torch.device("meta"):
+            blueprint = build(**architecture)
+        weights = sum(parameter.numel() for parameter in blueprint.parameters())
+    if weights > MAX_PARAMETERS:
+        raise refuse(
+            f"its architecture {dict(architecture)} implies {weights:,} weights, more than the "
+            f"{MAX_PARAMETERS:,} a model of this project may have"
+        )
+    problem = weights_problem(state, blueprint.state_dict())
+    if problem:
+        raise refuse(f"its weights do not fit its architecture {dict(architecture)}: {problem}")
+    model = build(**architecture)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, ValueError) as error:  # checked above; belt and braces
+        raise refuse(f"its weights could not be loaded ({_first_line(error)})") from error
+    return model.eval()
+
+
+def architecture_problem(architecture: Any, settings: Mapping[str, Setting]) -> str | None:
+    """What is wrong with an architecture record (as "... is ..."), or None when it is fine."""
+    if not isinstance(architecture, Mapping):
+        return f"is {_type(architecture)}, not a mapping such as {{'width': 32, ...}}"
+    unknown = sorted(str(key) for key in architecture if key not in settings)
+    if unknown:
+        return f"has unknown keys {unknown}; known: {sorted(settings)}"
+    missing = [name for name, s in settings.items() if s.required and name not in architecture]
+    if missing:
+        return f"lacks {missing}"
+    for name, value in architecture.items():
+        problem = settings[name].problem(name, value)
+        if problem:
+            return f"says {problem}"
+    return None
+
+
+def weights_problem(state: Mapping[Any, Any], expected: Mapping[str, torch.Tensor]) -> str | None:
+    """How a state dict differs from the one `expected` (names, shapes), or None when it fits."""
+    missing = [name for name in expected if name not in state]
+    unexpected = [str(name) for name in state if name not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"it lacks {len(missing)} weights it needs ({_few(missing)})")
+        if unexpected:
+            parts.append(
+                f"it has {len(unexpected)} weights it has no place for ({_few(unexpected)})"
+            )
+        return " and ".join(parts)
+    for name, reference in expected.items():
+        value = state[name]
+        if not isinstance(value, torch.Tensor):
+            return f"{name} is {_type(value)}, not a tensor"
+        if value.shape != reference.shape:
+            return f"{name} has shape {tuple(value.shape)}, the architecture needs " + str(
+                tuple(reference.shape)
+            )
+        if value.layout != torch.strided or value.is_meta:
+            return f"{name} is a {value.layout} tensor on {value.device}, not plain weights"
+        if value.is_floating_point() != reference.is_floating_point() or value.is_complex():
+            return f"{name} holds {value.dtype}, the architecture needs {reference.dtype}"
+    return None
+
+
+def generator_from_payload(payload: dict[str, Any], source: str | None = None) -> Generator:
+    """Rebuild a generator, in eval mode, from `generator_payload`'s output.
+
+    `source` names the file or URI in errors; by default the payload's own "source" entry (the
+    catalog's GeneratorChoiceDataset adds one), else "the generator payload". A payload that
+    does not fit (see `rebuild_model`) raises `ModelFileError`, a ValueError.
+    """
+    if source is None:
+        source = (
+            str(payload.get("source", "the generator payload"))
+            if isinstance(payload, Mapping)
+            else "the generator payload"
+        )
+    return rebuild_model(
+        payload,
+        Generator,
+        GENERATOR_ARCHITECTURE,
+        source,
+        kind="generator",
+        count=generator_parameters,
+    )
+
+
+def _type(value: Any) -> str:
+    return f"a {type(value).__name__}"
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:limit] if lines else ''}".rstrip(": ")
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")

@@ -15,7 +15,7 @@ from image_colourisation.pipelines.colourisation.pipeline import (
     create_inference_pipeline,
     create_serving_pipeline,
 )
-from image_colourisation.registry import log_model_kwargs
+from image_colourisation.serving.registry import log_model_kwargs
 
 EVERY_PIPELINE = ("ingestion", "preprocessing", "training", "evaluation", "colourisation")
 # Alone, evaluation and colourisation read their generators through GeneratorChoiceDataset

@@ -3,14 +3,15 @@
 kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) make runs started
 side by side safe: the MLflow store is created by one process at a time, and a variant's
 checkpoint folder is trained into by one run at a time; and after a training run the
-registered model's new version gets its evaluation figures and the champion/challenger aliases.
+registered model's new version (`serving/hooks.py`) gets its evaluation figures and the champion/challenger aliases.
 `memory.py`'s hook gives the memory each node freed back to the system.
 """
 
 import os
 
-from image_colourisation.hooks import RegistryHook, TrackingStoreHook, TrainingLockHook
+from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook
 from image_colourisation.memory import ReleaseMemoryHook
+from image_colourisation.serving.hooks import RegistryHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.

@@ -14,8 +14,8 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.models import generator_payload
-from image_colourisation.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
+from image_colourisation.payloads import generator_payload
+from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
 from tests.browser.conftest import BIN
 from tests.browser.servers import free_port, serve
 from tests.photo_models import real_photo, tiny_trained_generator

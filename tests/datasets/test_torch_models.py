@@ -7,7 +7,8 @@ import torch
 from kedro.io import DatasetError, Version
 
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.models import Generator, generator_from_payload, generator_payload
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_from_payload, generator_payload
 
 
 def _payload(seed: int) -> dict:

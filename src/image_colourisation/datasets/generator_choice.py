@@ -7,9 +7,9 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError, Version
 
 from image_colourisation.datasets.torch_models import ModelPayloadDataset
-from image_colourisation.model_sources import load_generator
-from image_colourisation.models import generator_payload
-from image_colourisation.registry import CHAMPION_URI, champion_exists
+from image_colourisation.payloads import generator_payload
+from image_colourisation.serving.model_sources import load_generator
+from image_colourisation.serving.registry import CHAMPION_URI, champion_exists
 
 LATEST = "latest"
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
     catalog fills `source` from `--params` through `${runtime_params:...}`, so the model is
     chosen per run on the command line while the loading stays in the catalog.
 
-    The result is a `models.generator_payload` dict, the same thing the training pipeline
+    The result is a `payloads.generator_payload` dict, the same thing the training pipeline
     outputs, plus `source`: the exact file or URI, so a report can name what it used. With
     `optional: true`, an empty `latest` folder loads as None (the row is left out, with a log
     line) rather than failing; a source the user named explicitly must always load.

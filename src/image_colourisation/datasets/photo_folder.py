@@ -11,7 +11,7 @@ from kedro_datasets.partitions import PartitionedDataset
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.photos import open_photo, save_photo, scan_photo_folder
+from image_colourisation.photo_files import open_photo, save_photo, scan_photo_folder
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ Photo = Image.Image | Sequence[Image.Image]  # a picture, or the frames of an an
 
 
 class PhotoFileDataset(AbstractDataset[Photo, Image.Image]):
-    """One photo file, through `photos.open_photo` and `photos.save_photo`.
+    """One photo file, through `photo_files.open_photo` and `photo_files.save_photo`.
 
     Loads every frame (an animated GIF stays animated, a TIFF keeps its pages); saves one
     picture or a list of frames in the format the file's extension names, atomically.
@@ -50,7 +50,7 @@ class PhotoFolderDataset(PartitionedDataset):
 
     - only files Pillow can open by their extension count (`.gitkeep`, notes are left out);
       links that lead out of the folder, FIFOs and devices are skipped with a warning each, and
-      a dangling link fails like an unreadable photo (`photos.scan_photo_folder`);
+      a dangling link fails like an unreadable photo (`photo_files.scan_photo_folder`);
     - an empty or missing folder loads as `{}` with a logged hint instead of failing;
     - saving never replaces an existing file unless `replace_existing` is true;
     - a photo that cannot be produced (corrupt, not an image) is logged by name with the reason

@@ -13,7 +13,7 @@ from kedro.io import AbstractDataset, DatasetError
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.photos import scan_photo_folder
+from image_colourisation.photo_files import scan_photo_folder
 
 logger = logging.getLogger(__name__)
 

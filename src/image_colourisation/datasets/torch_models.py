@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
-    """Saves and loads model payloads (`models.generator_payload`, `classifier_payload`).
+    """Saves and loads model payloads (`payloads.generator_payload`, `classifier_payload`).
 
     Loading uses `weights_only=True` (plain tensors and containers only, never arbitrary
     pickles). Saving writes a temporary file beside the target and renames it into place, so

@@ -11,7 +11,7 @@ from kedro.runner import SequentialRunner
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.models import generator_payload
+from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
 from tests.photo_models import real_photo, tiny_trained_generator

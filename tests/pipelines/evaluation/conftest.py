@@ -6,7 +6,6 @@ import torch
 
 from image_colourisation.classifier import Classifier, classifier_payload
 from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.models import Generator, generator_payload
 
 
 @pytest.fixture
@@ -21,12 +20,6 @@ def test_set() -> dict[str, np.ndarray]:
         "labels": np.array([0, 1, 2] * 4, dtype=np.int64),
         "class_names": np.array(["cat", "dog", "ship"]),
     }
-
-
-@pytest.fixture
-def generator() -> dict:
-    torch.manual_seed(0)
-    return generator_payload(Generator(width=4))
 
 
 @pytest.fixture

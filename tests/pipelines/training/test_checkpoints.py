@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from image_colourisation.pipelines.training.checkpoints import (
-    LOCK_NAME,
-    CheckpointError,
-    CheckpointInUseError,
-    checkpoint_lock,
-    checkpoint_path,
-)
+from image_colourisation.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
+from image_colourisation.pipelines.training.checkpoints import CheckpointError, checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.loop import fit
 from tests.pipelines.training.synthetic import synthetic_set
@@ -108,7 +103,7 @@ def test_a_checkpoint_with_a_bad_optimiser_state_is_refused(params: TrainingPara
 HOLDER = """
 import sys, time
 from pathlib import Path
-from image_colourisation.pipelines.training.checkpoints import checkpoint_lock
+from image_colourisation.locks import checkpoint_lock
 with checkpoint_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))

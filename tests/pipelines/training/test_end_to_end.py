@@ -10,7 +10,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from image_colourisation.model_sources import load_generator
+from image_colourisation.serving.model_sources import load_generator
 from tests.conftest import archive_params, run_kedro
 
 TINY_TRAINING = ",".join(

@@ -7,12 +7,8 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from image_colourisation.models import (
-    Generator,
-    ModelFileError,
-    generator_from_payload,
-    generator_payload,
-)
+from image_colourisation.models import Generator
+from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.nodes import (
     model_arrays,

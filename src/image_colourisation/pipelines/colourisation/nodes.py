@@ -1,5 +1,5 @@
 """The colourisation nodes: a folder of photos to colourised twins, and the served model's
-request table (base64 image files) to an answer table (base64 PNGs), both through `photos.py`."""
+request table (base64 image files) to an answer table (base64 PNGs), both through `render.py`."""
 
 import base64
 import binascii
@@ -11,13 +11,10 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.models import Generator, generator_from_payload
-from image_colourisation.photos import (
-    check_render_size,
-    colourise_frames,
-    colourise_image,
-    too_many_pixels,
-)
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_from_payload
+from image_colourisation.photo_files import too_many_pixels
+from image_colourisation.render import check_render_size, colourise_frames, colourise_image
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
@@ -31,7 +28,7 @@ def colourise_photos(
     """One lazy colourised photo per input photo, under the same relative path.
 
     Each is a list of frames: one for a still photo, every frame of an animated GIF or a
-    multi-page TIFF (with their durations), as `photos.colourise_frames` makes them.
+    multi-page TIFF (with their durations), as `render.colourise_frames` makes them.
 
     `generator_payload` is what the catalog's GeneratorChoiceDataset loaded: the latest GAN, or
     the model named with `--params colourisation.model=...`.
@@ -109,7 +106,7 @@ def _decode_row(
 def colourise_request_photos(
     decoded: list[tuple[Image.Image | None, int, str | None]], generator_payload: dict[str, Any]
 ) -> list[tuple[Image.Image | None, str | None]]:
-    """Colourise each readable photo with `photos.colourise_image`, as `colourise` does: the
+    """Colourise each readable photo with `render.colourise_image`, as `colourise` does: the
     photo's own full-size L* with ab predicted at its render size. A failure stays its row's."""
     generator = generator_from_payload(generator_payload)
     results: list[tuple[Image.Image | None, str | None]] = []

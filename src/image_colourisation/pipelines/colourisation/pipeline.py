@@ -10,7 +10,7 @@ from image_colourisation.pipelines.colourisation.nodes import (
     encode_colourised_photos,
     keep_served_generator,
 )
-from image_colourisation.registry import SERVED_GENERATOR
+from image_colourisation.serving.registry import SERVED_GENERATOR
 
 REQUESTS = "colourisation_requests"  # the served model's input: one row per photo
 

@@ -37,7 +37,7 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
-from image_colourisation.models import generator_from_payload
+from image_colourisation.payloads import generator_from_payload
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from image_colourisation.photo_crops import check_crop_size
+from image_colourisation.pipelines.training.photo_crops import check_crop_size
 
 logger = logging.getLogger(__name__)
 

@@ -3,47 +3,28 @@
 A checkpoint is read with `weights_only=True` and checked (its keys, their types, every
 weight's name and shape) before anything is restored, so a foreign, damaged or hostile file
 stops the run with one sentence naming it. While a run trains a variant it holds a lock on
-that variant's checkpoint folder (`checkpoint_lock`), so a second run cannot overwrite it.
+that variant's checkpoint folder (`locks.checkpoint_lock`), so a second run cannot overwrite it.
 """
 
 import logging
-import os
-import socket
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from image_colourisation.files import atomic_write
-from image_colourisation.models import weights_problem
-from image_colourisation.payloads import refusal_reason
+from image_colourisation.payloads import refusal_reason, weights_problem
 
 from .config import TrainingParams
 from .steps import Models
 from .tracking import active_run_id
 
-try:  # POSIX; on Windows the checkpoint lock is skipped with a warning
-    import fcntl
-except ImportError:  # pragma: no cover - not on the platforms this project runs on
-    fcntl = None  # type: ignore[assignment]
-
 logger = logging.getLogger(__name__)
-
-LOCK_NAME = "training.lock"
-# What `checkpoint_state` writes, with the types a checkpoint must have to be restored.
-_TENSOR_STATES = ("generator", "discriminator", "ema")
-_OPTIMISER_STATES = ("g_optimizer", "d_optimizer")
 
 
 class CheckpointError(ValueError):
     """A checkpoint file that this project did not write, or that does not fit this run."""
-
-
-class CheckpointInUseError(RuntimeError):
-    """Another live process is training the same variant into the same checkpoint folder."""
 
 
 def checkpoint_path(params: TrainingParams, variant: str) -> Path:
@@ -270,85 +251,3 @@ def resumed_run(params: TrainingParams, variant: str) -> tuple[str | None, int] 
         return None
     state = read_checkpoint(path)
     return state.get("mlflow_run_id"), state["epoch"]
-
-
-_held: dict[Path, int] = {}  # lock file -> descriptor, for the locks this process holds
-
-
-@contextmanager
-def checkpoint_lock(folder: Path) -> Iterator[Path]:
-    """Hold `folder/training.lock` while training into `folder`; yield the lock file.
-
-    The lock is an exclusive `flock` on that file, which the operating system releases when
-    its process ends in any way (kill -9 included), so a lock left by a dead process is
-    simply taken over. While held, the file names the holder (PID, host, start time); another
-    process that wants the folder gets `CheckpointInUseError` at once, naming them. Re-entrant
-    within one process (the training hook and the node both take it); a child of the holder
-    (a parallel runner's worker) is let through. The file is removed on release.
-    """
-    folder = Path(folder)
-    path = (folder / LOCK_NAME).absolute()
-    if path in _held or fcntl is None:
-        if fcntl is None:
-            logger.warning("No file locks on this platform: %s is not protected", folder)
-        yield path
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = _acquire(path)
-    if descriptor is None:  # held by the parent process: run inside its lock
-        yield path
-        return
-    _held[path] = descriptor
-    try:
-        yield path
-    finally:
-        del _held[path]
-        path.unlink(missing_ok=True)  # while still locked: nobody can hold the old file
-        os.close(descriptor)  # releases the lock
-
-
-def _acquire(path: Path) -> int | None:
-    """Lock `path` (created if need be) and write this process into it; the descriptor."""
-    while True:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(descriptor)
-            owner = _owner(path)
-            if owner.get("pid") == str(os.getppid()):
-                return None
-            raise CheckpointInUseError(
-                f"{path.parent} is being trained into by another run (PID "
-                f"{owner.get('pid', '?')} on {owner.get('host', '?')}, since "
-                f"{owner.get('since', '?')}; lock file {path}): wait for it to finish or stop "
-                "it, since two runs would overwrite each other's checkpoint."
-            ) from None
-        # The previous holder may have removed the file between our open and our lock:
-        # then this lock is on a deleted file, and the path must be opened afresh.
-        try:
-            same = os.path.samestat(os.fstat(descriptor), os.stat(path))
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(descriptor)
-    since = time.strftime("%Y-%m-%d %H:%M:%S")
-    record = f"pid={os.getpid()}\nhost={socket.gethostname()}\nsince={since}\n"
-    os.ftruncate(descriptor, 0)
-    os.write(descriptor, record.encode())
-    return descriptor
-
-
-def _owner(path: Path) -> dict[str, str]:
-    """The holder's record in a lock file; waits briefly for a holder that is writing it."""
-    for _ in range(20):
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            text = ""
-        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-        if "pid" in fields:
-            return fields
-        time.sleep(0.05)
-    return {}

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from image_colourisation.memory import lean_fork
-from image_colourisation.photo_crops import PhotoCrops, generator_depth
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops, generator_depth
 
 from . import augment
 from .config import TrainingParams

@@ -22,7 +22,7 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from image_colourisation.models import Generator
-from image_colourisation.photo_crops import PhotoCrops
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 from .config import TrainingParams
 from .distributed import World

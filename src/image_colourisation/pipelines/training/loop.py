@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.metrics import psnr, squared_error
 from image_colourisation.models import Generator
-from image_colourisation.photo_crops import PhotoCrops
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 from .checkpoints import checkpoint_path, checkpoint_state, save_checkpoint, start_epoch
 from .colour_bins import colour_bin_grid

@@ -2,7 +2,7 @@
 
 The nodes are pure apart from the documented exceptions: the loop writes checkpoints and, when
 kedro-mlflow has a run open, logs to a nested run named after the variant (a resumed training
-continues the interrupted one's). The trained generator leaves as `models.generator_payload`,
+continues the interrupted one's). The trained generator leaves as `payloads.generator_payload`,
 which the catalog saves as a versioned file. While a variant trains, its checkpoint folder is
 locked, so a second `kedro run` cannot train into it at the same time.
 """
@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from image_colourisation.models import Generator, generator_from_payload, generator_payload
-from image_colourisation.photo_crops import PhotoCrops
+from image_colourisation.locks import checkpoint_lock
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_from_payload, generator_payload
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 from . import launch
-from .checkpoints import checkpoint_lock, checkpoint_path, resumed_run
+from .checkpoints import checkpoint_path, resumed_run
 from .config import TrainingParams
 from .data import source_params
 from .device import memory_format

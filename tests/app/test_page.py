@@ -18,10 +18,10 @@ import uvicorn
 from fastapi import HTTPException
 from PIL import Image
 
-from image_colourisation.colourise_cli import EXIT_USAGE, main
-from image_colourisation.colourise_page import PageSettings, create_app, open_upload
-from image_colourisation.model_choices import ModelChoice, model_choices
-from image_colourisation.photos import colourise_image
+from image_colourisation.app.cli import EXIT_USAGE, main
+from image_colourisation.app.model_choices import ModelChoice, model_choices
+from image_colourisation.app.page import PageSettings, create_app, open_upload
+from image_colourisation.render import colourise_image
 from tests.browser.servers import free_port
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 

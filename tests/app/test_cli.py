@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.colourise_cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
-from image_colourisation.models import generator_payload
-from image_colourisation.photos import DEFAULT_RENDER_SIZE
+from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from image_colourisation.payloads import generator_payload
+from image_colourisation.render import DEFAULT_RENDER_SIZE
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -158,7 +158,7 @@ def test_a_colour_photo_is_reduced_to_its_lightness(model_file, tmp_path):
 
 def test_colourise_is_an_installed_command():
     (script,) = entry_points(group="console_scripts", name="colourise")
-    assert script.value == "image_colourisation.colourise_cli:main"
+    assert script.value == "image_colourisation.app.cli:main"
 
 
 def test_installed_command_exit_status(album, model_file, tmp_path):

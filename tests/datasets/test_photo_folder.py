@@ -136,7 +136,7 @@ def test_animations_load_and_save_with_every_frame(tmp_path):
     loaded = PhotoFolderDataset(path=str(folder)).load()["blink.gif"]()
     assert loaded.n_frames == 3
     for frame in frames:
-        frame.info["duration"] = 70  # as photos.colourise_frames passes each frame's timing on
+        frame.info["duration"] = 70  # as render.colourise_frames passes each frame's timing on
     out = tmp_path / "out"
     PhotoFolderDataset(path=str(out)).save({"blink.gif": lambda: frames})
     with Image.open(out / "blink.gif") as written:

@@ -7,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.photo_crops import (
+from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.data import source_params, training_batches
+from image_colourisation.pipelines.training.photo_crops import (
     PhotoCrops,
     check_crop_size,
     decode_at_working_size,
     generator_depth,
 )
-from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.data import source_params, training_batches
 from tests.photo_folders import PHOTOGRAPHS, photograph
 
 

@@ -1,7 +1,7 @@
 """`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`, or
 `colourise --serve [--host H] [--port P] [--max-upload-mb N]` for the page (`colourise_page.py`).
 
-Colourises single photos and whole folders with the same `photos.colourise_frames` that the
+Colourises single photos and whole folders with the same `render.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
 frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
 Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as
@@ -25,21 +25,15 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.model_sources import (
+from image_colourisation.models import Generator
+from image_colourisation.photo_files import save_photo, scan_photo_folder, too_many_pixels
+from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size, colourise_frames
+from image_colourisation.serving.model_sources import (
     LATEST_GAN,
     default_model_source,
     load_trained_generator,
 )
-from image_colourisation.models import Generator
-from image_colourisation.photos import (
-    DEFAULT_RENDER_SIZE,
-    check_render_size,
-    colourise_frames,
-    save_photo,
-    scan_photo_folder,
-    too_many_pixels,
-)
-from image_colourisation.registry import CHAMPION_URI
+from image_colourisation.serving.registry import CHAMPION_URI
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
@@ -113,7 +107,7 @@ def default_model() -> str:
 def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`colourise --serve`: the page until Ctrl+C, with the command's model, size and -o."""
     # Imported here: the web libraries are needed by the page only.
-    from image_colourisation.colourise_page import (  # noqa: PLC0415
+    from image_colourisation.app.page import (  # noqa: PLC0415
         PageSettings,
         address_problem,
         serve_page,

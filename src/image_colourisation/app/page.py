@@ -1,9 +1,9 @@
 """The colourise page (`colourise --serve`): drop photos in a browser, see each beside its
 colourised result, download it at full resolution under its own name.
 
-A FastAPI app with one HTML page (`colourise_page.html`), run by uvicorn; both come with MLflow
+A FastAPI app with one HTML page (`page.html`), run by uvicorn; both come with MLflow
 and Kedro-Viz already. Each photo is one request: its bytes are the body, read into memory up
-to the size limit (never written to disk), colourised by `photos.colourise_frames` (what the
+to the size limit (never written to disk), colourised by `render.colourise_frames` (what the
 `colourise` command runs) and encoded by `photos.write_photo`; the answer is the result file.
 Nothing uploaded is kept once the answer is sent, unless the page asks to save a copy in the
 command's output folder, where nothing is overwritten without `--overwrite`.
@@ -25,22 +25,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from PIL import Image
 
-from image_colourisation.model_choices import model_choices
-from image_colourisation.model_sources import (
-    TrainedGenerator,
-    default_model_source,
-    load_trained_generator,
-)
+from image_colourisation.app.model_choices import model_choices
 from image_colourisation.models import Generator
-from image_colourisation.photos import (
+from image_colourisation.photo_files import photo_format, save_photo, too_many_pixels, write_photo
+from image_colourisation.render import (
     DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
     check_render_size,
     colourise_frames,
-    photo_format,
-    save_photo,
-    too_many_pixels,
-    write_photo,
+)
+from image_colourisation.serving.model_sources import (
+    TrainedGenerator,
+    default_model_source,
+    load_trained_generator,
 )
 
 RENDER_SIZES = tuple(RENDER_MULTIPLE * k for k in (1, 2, 3, 4, 6, 8, 12, 16))  # 32 ... 512
@@ -93,7 +90,7 @@ def create_app(settings: PageSettings) -> FastAPI:
     app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
     generators = Generators()
     one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
-    page = (files("image_colourisation") / "colourise_page.html").read_text(encoding="utf-8")
+    page = (files("image_colourisation.app") / "page.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse)
     def show_page() -> str:

@@ -10,9 +10,10 @@ import torch
 from kedro.io import Version
 
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.model_sources import load_generator
-from image_colourisation.models import Generator, generator_payload
+from image_colourisation.models import Generator
+from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
+from image_colourisation.serving.model_sources import load_generator
 
 
 @pytest.fixture

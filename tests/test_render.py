@@ -1,4 +1,4 @@
-"""photos.py: any photo in, a colourised photo of the same size and lightness out."""
+"""render.py and photo_files.py: any photo in, a colourised photo of the same size and lightness out."""
 
 import io
 import struct
@@ -9,15 +9,14 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
-from image_colourisation import photos
+from image_colourisation import render
 from image_colourisation.models import Generator
-from image_colourisation.photos import (
+from image_colourisation.photo_files import is_photo_name, save_photo
+from image_colourisation.render import (
     colourise_image,
-    is_photo_name,
     join_lightness_and_ab,
     photo_lightness,
     predict_ab,
-    save_photo,
 )
 from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
 
@@ -87,7 +86,7 @@ def test_out_of_gamut_colour_loses_chroma_not_lightness():
 def test_strips_give_the_same_result_as_one_pass(generator, monkeypatch):
     photo = real_photo("chelsea")
     whole = np.asarray(colourise_image(photo, generator))
-    monkeypatch.setattr(photos, "STRIP_PIXELS", 5000)  # 11 rows a strip: 28 strips
+    monkeypatch.setattr(render, "STRIP_PIXELS", 5000)  # 11 rows a strip: 28 strips
     assert np.array_equal(np.asarray(colourise_image(photo, generator)), whole)
 
 
@@ -219,7 +218,7 @@ def _reopened(frames: list[Image.Image], image_format: str, **options: object) -
 def test_animated_gif_keeps_every_frame_its_timing_and_loop(generator, tmp_path):
     source = _gray_frames(3)
     gif = _reopened(source, "GIF", duration=[100, 200, 300], loop=2)
-    frames = photos.colourise_frames(gif, generator)
+    frames = render.colourise_frames(gif, generator)
     assert [frame.info["duration"] for frame in frames] == [100, 200, 300]
     for frame, gray in zip(frames, source, strict=True):
         assert frame.size == gray.size
@@ -241,7 +240,7 @@ def test_animated_gif_keeps_every_frame_its_timing_and_loop(generator, tmp_path)
 def test_multi_page_tiff_keeps_every_page(generator, tmp_path):
     pages = [*_gray_frames(1), _gray_frames(1, size=(40, 120))[0]]
     tiff = _reopened(pages, "TIFF")
-    frames = photos.colourise_frames(tiff, generator)
+    frames = render.colourise_frames(tiff, generator)
     save_photo(frames, tmp_path / "letters.tif")
     with Image.open(tmp_path / "letters.tif") as written:
         assert written.n_frames == 2
@@ -258,7 +257,7 @@ def test_multi_picture_jpeg_is_one_picture(generator, tmp_path):
     photo, preview = real_photo("coffee"), real_photo("coffee").resize((150, 100))
     mpo = _reopened([photo, preview], "MPO")
     assert (mpo.format, mpo.n_frames) == ("MPO", 2)
-    (frame,) = photos.colourise_frames(mpo, generator)
+    (frame,) = render.colourise_frames(mpo, generator)
     save_photo(frame, tmp_path / "phone.jpg", mpo.format)
     with Image.open(tmp_path / "phone.jpg") as written:
         assert (written.format, written.size) == ("JPEG", photo.size)
@@ -283,4 +282,4 @@ def test_several_frames_that_cannot_be_written_back_are_refused(generator):
     fax = _dcx(_gray_frames(2))
     assert (fax.format, fax.n_frames) == ("DCX", 2)
     with pytest.raises(ValueError, match="it has 2 frames, and DCX files can only be written with"):
-        photos.colourise_frames(fax, generator)
+        render.colourise_frames(fax, generator)

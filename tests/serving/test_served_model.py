@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.registry import MODEL_NAME
+from image_colourisation.serving.registry import MODEL_NAME
 from tests.browser.servers import free_port, serve
 from tests.photo_models import real_photo
 from tests.project_copy import PROJECT_ROOT

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from image_colourisation.model_sources import LATEST_GAN, LATEST_L1
-from image_colourisation.registry import CHAMPION, MODEL_NAME, registry_exists
+from image_colourisation.serving.model_sources import LATEST_GAN, LATEST_L1
+from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, registry_exists
 
 SHOWN_FIGURE = "test_mae"  # the headline figure (test split), beside each version
 

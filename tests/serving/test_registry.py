@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import mlflow
 import pytest
 
-from image_colourisation.registry import MODEL_NAME, Criterion, register_run
+from image_colourisation.serving.registry import MODEL_NAME, Criterion, register_run
 
 
 @pytest.fixture(scope="module")

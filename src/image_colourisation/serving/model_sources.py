@@ -20,16 +20,17 @@ from typing import Any
 
 from kedro.io import DatasetError
 
-from image_colourisation.models import (
+from image_colourisation.models import Generator
+from image_colourisation.payloads import (
     GENERATOR_ARCHITECTURE,
-    Generator,
     ModelFileError,
     architecture_problem,
     generator_from_payload,
+    load_payload,
+    newest_version,
 )
-from image_colourisation.payloads import load_payload, newest_version
-from image_colourisation.photos import DEFAULT_RENDER_SIZE, check_render_size
-from image_colourisation.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
+from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size
+from image_colourisation.serving.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
 
 MLFLOW_SCHEMES = ("runs", "models")
 LATEST_GAN = "data/06_models/generator_gan.pt"  # the catalog's versioned generators

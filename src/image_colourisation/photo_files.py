@@ -1,0 +1,163 @@
+"""Photo files: which names are photos, opening them whole, writing results (frames kept),
+and finding the photos of a folder safely.
+
+`render.py` turns an opened photo into a colourised one; the command, the page and the
+catalog's photo datasets read and write the files through this module.
+"""
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from PIL import Image
+
+from image_colourisation.files import atomic_write
+
+JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
+
+
+# Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
+# map or a preview beside the photo: more images, not more of the picture. One picture each.
+_ONE_PICTURE_FORMATS = {"MPO"}
+
+
+@cache
+def photo_suffixes() -> frozenset[str]:
+    """File name endings (lower case, with the dot) that Pillow can open."""
+    return frozenset(
+        suffix for suffix, kind in Image.registered_extensions().items() if kind in Image.OPEN
+    )
+
+
+def is_photo_name(name: str) -> bool:
+    """Whether a file name looks like an image Pillow reads (hidden files such as .gitkeep do not)."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return not path.name.startswith(".") and path.suffix.lower() in photo_suffixes()
+
+
+def frame_count(image: Image.Image) -> int:
+    """How many frames (animation frames, TIFF pages) of `image` are part of its picture."""
+    if image.format in _ONE_PICTURE_FORMATS:
+        return 1
+    return getattr(image, "n_frames", 1)
+
+
+def can_hold_frames(image_format: str | None) -> bool:
+    """Whether Pillow writes files of `image_format` with several frames (GIF, PNG, TIFF...)."""
+    Image.init()
+    return (image_format or "").upper() in Image.SAVE_ALL
+
+
+def too_many_pixels(error: Image.DecompressionBombError) -> str:
+    """Pillow's refusal of a picture too large to open safely, with what to do about it."""
+    limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+    return (
+        f"too many pixels to open safely ({error}); if it is a real photo, shrink it below "
+        f"{limit:.3g} megapixels first."
+    )
+
+
+def open_photo(path: Path) -> Image.Image:
+    """Open a photo with all its frames; its bytes are read at once, so no file stays open."""
+    return Image.open(io.BytesIO(path.read_bytes()))
+
+
+def save_photo(
+    image: Image.Image | Sequence[Image.Image], target: Path, source_format: str | None = None
+) -> None:
+    """Write a photo, or its frames (from `colourise_frames`), to `target` in the format its
+    extension names (else `source_format`), as `write_photo` encodes it.
+
+    Written to a temporary file beside the target and renamed into place, so an interrupted
+    run never leaves a half-written photo that a later run would skip as done.
+    """
+    with atomic_write(target) as file:
+        write_photo(image, file, photo_format(target.name, source_format), target.name)
+
+
+def photo_format(name: str, source_format: str | None) -> str | None:
+    """The format a result named `name` is written in: its extension's, else `source_format`."""
+    return Image.registered_extensions().get(PurePosixPath(name).suffix.lower(), source_format)
+
+
+def write_photo(
+    image: Image.Image | Sequence[Image.Image],
+    file: BinaryIO,
+    image_format: str | None,
+    name: str,
+) -> None:
+    """Encode a photo or its frames into `file`; frames keep their durations and loop count.
+
+    The one encoder of results, for files (`save_photo`) and for answers in memory (the page);
+    `name` is the photo's, for the message when the format cannot hold several frames.
+    """
+    frames = [image] if isinstance(image, Image.Image) else list(image)
+    options: dict = {"quality": JPEG_QUALITY}
+    if len(frames) > 1:
+        if not can_hold_frames(image_format):
+            raise ValueError(
+                f"{name}: {image_format} files hold one frame, not {len(frames)}; keep the "
+                "extension of the input (.gif, .png, .webp, .tif) for animations and pages."
+            )
+        options |= {"save_all": True, "append_images": frames[1:]}
+        durations = [frame.info.get("duration") for frame in frames]
+        if None not in durations:
+            options["duration"] = durations
+        if "loop" in frames[0].info:
+            options["loop"] = frames[0].info["loop"]
+    frames[0].save(file, format=image_format, **options)
+
+
+@dataclass
+class FolderScan:
+    """The photos of a folder, and the entries `scan_photo_folder` would not read (with why)."""
+
+    photos: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # links out, special files
+    broken: list[tuple[Path, str]] = field(default_factory=list)  # dangling links, no access
+
+
+def scan_photo_folder(folder: Path) -> FolderScan:
+    """Every photo under `folder` (sub-folders too, sorted), by extension.
+
+    Symbolic links are followed only while they stay inside `folder`: a link pointing out of
+    it (to /etc/passwd, to someone else's files) is skipped, and so are FIFOs and devices,
+    which could block or leak. A link pointing nowhere and a sub-folder that cannot be listed
+    are broken. Each skipped or broken entry comes with the reason, for the caller to report.
+    A folder that does not exist holds no photos.
+    """
+    root = folder.resolve()
+    scan = FolderScan()
+    if not folder.exists():
+        return scan
+
+    def unreadable(error: OSError) -> None:
+        scan.broken.append((Path(error.filename), f"cannot be listed ({error.strerror})"))
+
+    for directory, subfolders, files in os.walk(folder, onerror=unreadable):
+        subfolders.sort()
+        for name in subfolders:  # os.walk does not enter linked folders: say so for outside ones
+            path = Path(directory, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                scan.skipped.append((path, f"links to {path.resolve()}, outside {folder}"))
+        for name in sorted(files):
+            if is_photo_name(name):
+                _sort_entry(Path(directory, name), root, folder, scan)
+    return scan
+
+
+def _sort_entry(path: Path, root: Path, folder: Path, scan: FolderScan) -> None:
+    """Put one photo-named entry of a folder scan among the photos, skipped or broken."""
+    target = path.resolve()
+    if path.is_symlink() and not target.exists():
+        scan.broken.append((path, f"is a link to {target}, which does not exist"))
+    elif not target.is_relative_to(root):
+        scan.skipped.append((path, f"links to {target}, outside {folder} (not followed)"))
+    elif not target.is_file():
+        scan.skipped.append((path, "is not a regular file"))
+    else:
+        scan.photos.append(path)
