@@ -25,6 +25,7 @@ import numpy as np
 
 from image_colourisation.pipelines.training import launch
 from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
+from image_colourisation.pipelines.training.data import ImageArrays
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ def measure(processes: int, args: argparse.Namespace, folder: Path) -> tuple[flo
     )
     record = Record(folder / f"metrics{processes}.jsonl")
     started = time.perf_counter()
-    launch.train(synthetic(args.images, 0), synthetic(64, 1), params, "gan", record)
+    train, validation = (
+        ImageArrays.of(dict(zip(("L", "ab"), synthetic(count, seed), strict=True)), "synthetic", 5)
+        for count, seed in ((args.images, 0), (64, 1))
+    )
+    launch.train(train, validation, params, "gan", record)
     wall = time.perf_counter() - started
     last = json.loads(record.path.read_text().splitlines()[-1])
     return last["images_per_s"], wall

@@ -27,8 +27,9 @@ from image_colourisation.datasets.photo_training import PhotoSourceDataset, Work
 from image_colourisation.pipelines.photos.ingestion import index_photos
 from image_colourisation.pipelines.photos.preprocessing import training_crops, working_size_images
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.data import source_params, training_batches
+from image_colourisation.pipelines.training.data import PhotoImages
 from image_colourisation.pipelines.training.steps import build_models, gan_step
+from image_colourisation.pipelines.training.world import ALONE
 
 DEFAULTS = yaml.safe_load(Path("conf/base/parameters_photos.yml").read_text())["photos"]
 
@@ -63,8 +64,9 @@ def main() -> None:
     crops = training_crops(cache.load(), args.crop_size, 8, True, args.workers)
 
     params = TrainingParams(**DEFAULTS["training"], device="cpu")
-    params = source_params(crops, replace(params, batch_size=args.batch_size))
-    batches = training_batches(crops, params, torch.device("cpu"))
+    images = PhotoImages(crops)
+    params = replace(params, batch_size=args.batch_size, depth=images.depth)
+    batches = images.batches(params.batch_size, params.flip, 0, torch.device("cpu"), ALONE)
     models = build_models(params, torch.device("cpu"))
 
     def step(lightness: torch.Tensor, ab: torch.Tensor) -> None:

@@ -44,6 +44,7 @@ from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402
     train_semantic_classifier,
 )
 from image_colourisation.pipelines.training.config import TrainingParams  # noqa: E402
+from image_colourisation.pipelines.training.data import ImageArrays  # noqa: E402
 from image_colourisation.pipelines.training.loop import fit  # noqa: E402
 from image_colourisation.pipelines.training.nodes import gan_params, l1_params  # noqa: E402
 
@@ -129,7 +130,7 @@ def main() -> None:
         }.items()
         if value is not None
     }
-    model_arrays = (train["L"], train["ab"]), (validation["L"], validation["ab"])
+    model_arrays = ImageArrays.of(train, "train", 5), ImageArrays.of(validation, "validation", 5)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as checkpoints:
         base = base_params(budget | {"checkpoint_dir": checkpoints})

@@ -108,8 +108,8 @@ class TrainingLockHook:
         if not trainings:
             return
         from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
-            check_checkpoint,
             checkpoint_path,
+            prior_checkpoint,
         )
         from image_colourisation.pipelines.training.config import TrainingParams  # noqa: PLC0415
 
@@ -118,18 +118,18 @@ class TrainingLockHook:
             return params if isinstance(params, TrainingParams) else TrainingParams(**params)
 
         runs = [(params_of(name), variant) for variant, name in trainings]
+        paths = [checkpoint_path(params.checkpoint_dir, variant) for params, variant in runs]
         locks = ExitStack()
         with locks:
-            for params, variant in runs:
-                folder = checkpoint_path(params, variant).parent
+            for path in paths:
                 try:
-                    locks.enter_context(checkpoint_lock(folder))
+                    locks.enter_context(checkpoint_lock(path.parent))
                 except CheckpointInUseError as error:
                     # Printed by the `kedro` command as one message, without a traceback.
                     raise click.ClickException(str(error)) from error
-            for params, variant in runs:
-                try:
-                    check_checkpoint(params, variant)
+            for (params, _), path in zip(runs, paths, strict=True):
+                try:  # what the training node will refuse when it reads the file, said now
+                    prior_checkpoint(path, params.resume)
                 except ValueError as error:  # a foreign file, or an unfinished run: exit 2
                     raise click.UsageError(str(error)) from error
             self._locks = locks.pop_all()  # keep them; a refusal above released the others

@@ -4,6 +4,7 @@ Both are built from one block recipe (pix2pix's `networks.py` is the model), par
 width and depth rather than written out layer by layer.
 """
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -177,3 +178,31 @@ def generator_parameters(
     if bins:  # ColourBins: _up(joined, c0) then a 1x1 conv to the bins
         return count + 16 * joined * channels[0] + 2 * channels[0] + (channels[0] + 1) * bins
     return count + 16 * joined * 2 + 2  # transposed conv to ab, with bias
+
+
+def autocast(device: torch.device) -> AbstractContextManager:
+    """bf16 mixed precision on CUDA (no loss scaling needed); a no-op on the CPU."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def predict_ab(
+    generator: Generator,
+    lightness: torch.Tensor,
+    batch_size: int,
+    layout: torch.memory_format = torch.contiguous_format,
+) -> torch.Tensor:
+    """The generator's ab for a stack of normalised L (N, 1, H, W), batch by batch, in eval
+    mode (its mode is restored after), inputs in G's memory `layout`: what validation, the
+    MLflow sample grids and the evaluation all use."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        parts = []
+        for start in range(0, len(lightness), batch_size):
+            batch = lightness[start : start + batch_size].contiguous(memory_format=layout)
+            with autocast(lightness.device):
+                parts.append(generator(batch).float())
+        return torch.cat(parts)
+    finally:
+        generator.train(was_training)

@@ -15,8 +15,7 @@ import torch
 from image_colourisation.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
 from image_colourisation.pipelines.training.checkpoints import CheckpointError, checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.loop import fit
-from tests.pipelines.training.synthetic import synthetic_set
+from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 LOCK_WAIT_S = 60  # a helper process imports torch before it takes the lock: slow on a busy CPU
 
@@ -56,11 +55,11 @@ def test_a_file_that_is_not_a_checkpoint_is_refused_as_untrusted(
 ) -> None:
     """Resumed or merely checked for being unfinished: one sentence naming the file; no
     suggestion to load it unsafely, and nothing in it runs."""
-    path = checkpoint_path(params, "gan")
+    path = checkpoint_path(params.checkpoint_dir, "gan")
     _write(path, content)
     data = synthetic_set(16, 0), synthetic_set(8, 1)
     with pytest.raises(CheckpointError, match=reason) as error:
-        fit(*data, replace(params, resume=resume), "gan")
+        train_arrays(*data, replace(params, resume=resume), "gan")
     message = str(error.value)
     assert message.startswith(f"{path} is not a checkpoint of this project")
     assert "move it away" in message and "will likely succeed" not in message
@@ -70,34 +69,34 @@ def test_a_file_that_is_not_a_checkpoint_is_refused_as_untrusted(
 def test_a_checkpoint_whose_weights_do_not_fit_is_refused(params: TrainingParams) -> None:
     """Right keys, same recorded architecture, but other weights (tampered or damaged)."""
     data = synthetic_set(16, 0), synthetic_set(8, 1)
-    fit(*data, replace(params, epochs=1), "gan")
-    path = checkpoint_path(params, "gan")
+    train_arrays(*data, replace(params, epochs=1), "gan")
+    path = checkpoint_path(params.checkpoint_dir, "gan")
     state = torch.load(path, weights_only=True)
     state["generator"]["encoder.1.0.weight"] = torch.zeros(3, 3)
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"generator weights do not fit.*encoder\.1\.0"):
-        fit(*data, replace(params, resume=True), "gan")
+        train_arrays(*data, replace(params, resume=True), "gan")
     state = torch.load(path, weights_only=True)
     del state["generator"]["encoder.1.0.weight"]
     state["discriminator"] = None
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"cannot be resumed: its generator weights"):
-        fit(*data, replace(params, resume=True), "gan")
+        train_arrays(*data, replace(params, resume=True), "gan")
 
 
 def test_a_checkpoint_with_a_bad_optimiser_state_is_refused(params: TrainingParams) -> None:
     data = synthetic_set(16, 0), synthetic_set(8, 1)
-    fit(*data, replace(params, epochs=1), "l1")
-    path = checkpoint_path(params, "l1")
+    train_arrays(*data, replace(params, epochs=1), "l1")
+    path = checkpoint_path(params.checkpoint_dir, "l1")
     state = torch.load(path, weights_only=True)
     state["g_optimizer"]["state"][0]["exp_avg"] = torch.zeros(2)
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"g_optimizer state does not fit.*exp_avg"):
-        fit(*data, replace(params, resume=True), "l1")
+        train_arrays(*data, replace(params, resume=True), "l1")
     state["g_optimizer"] = {"state": {}, "param_groups": []}
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"restoring it failed \(ValueError"):
-        fit(*data, replace(params, resume=True), "l1")
+        train_arrays(*data, replace(params, resume=True), "l1")
 
 
 HOLDER = """

@@ -17,12 +17,12 @@ from torch.utils.data import DistributedSampler
 
 from image_colourisation.pipelines.training import launch
 from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
-from image_colourisation.pipelines.training.distributed import World, scale_learning_rates
-from image_colourisation.pipelines.training.loop import fit
+from image_colourisation.pipelines.training.distributed import scale_learning_rates
 from image_colourisation.pipelines.training.nodes import l1_params
 from image_colourisation.pipelines.training.steps import build_models
+from image_colourisation.pipelines.training.world import World
 from tests.conftest import run_kedro
-from tests.pipelines.training.synthetic import synthetic_set
+from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 from tests.pipelines.training.test_end_to_end import TINY_TRAINING
 from tests.project_copy import PROJECT_ROOT
 
@@ -100,7 +100,7 @@ def test_a_failing_worker_fails_the_run_with_its_error(
     (tmp_path / "sitecustomize.py").write_text(FAILING_STEP)  # read by every new interpreter
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{PROJECT_ROOT}")
     with pytest.raises(launch.WorkerFailedError) as failure:
-        launch.train(TRAIN, VALIDATION, on(params, processes=2), "l1")
+        train_arrays(TRAIN, VALIDATION, on(params, processes=2), "l1", via=launch.train)
     assert "worker rank 1 failed" in str(failure.value)
     assert "RuntimeError: injected failure: rank 1 lost its data" in str(failure.value)
     assert not (tmp_path / "checkpoints" / "l1" / "last.pt").exists()  # rank 0 stopped first
@@ -110,11 +110,11 @@ def test_resume_with_another_number_of_processes(params: TrainingParams) -> None
     """One process trains epoch 1; two processes resume it: rank 0 reads the checkpoint and
     gives its state to rank 1, and both go on from epoch 2."""
     alone = replace(params, epochs=1, batch_size=8)
-    fit(TRAIN, VALIDATION, alone, "gan")
+    train_arrays(TRAIN, VALIDATION, alone, "gan")
     path = Path(params.checkpoint_dir) / "gan" / "last.pt"
     first = torch.load(path, weights_only=True)
     resumed = on(replace(params, epochs=2, batch_size=4, resume=True), processes=2)
-    generator = launch.train(TRAIN, VALIDATION, resumed, "gan")
+    generator = train_arrays(TRAIN, VALIDATION, resumed, "gan", via=launch.train)
     second = torch.load(path, weights_only=True)
     assert (first["epoch"], second["epoch"], second["target_epochs"]) == (1, 2, 2)
     assert second["generator"].keys() == first["generator"].keys()  # no DDP prefixes
@@ -128,7 +128,7 @@ import torch
 from dataclasses import replace
 from image_colourisation.pipelines.training import launch
 from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
-from tests.pipelines.training.synthetic import synthetic_set
+from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 if __name__ == "__main__":
     rank, port, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -137,7 +137,7 @@ if __name__ == "__main__":
         epochs=1, batch_size=4, width=4, discriminator_width=4, device="cpu", ema_decay=0.0,
         checkpoint_dir=f"{folder}/node{rank}", distributed=spec,
     )
-    generator = launch.train(synthetic_set(32, 0), synthetic_set(8, 1), params, "l1")
+    generator = train_arrays(synthetic_set(32, 0), synthetic_set(8, 1), params, "l1", via=launch.train)
     torch.save(generator.state_dict(), f"{folder}/generator{rank}.pt")
 """
 
@@ -205,6 +205,8 @@ def test_kedro_run_on_two_processes_logs_once_and_matches_one_process(
     alone = TrainingParams(**{**settings["training"], **tiny, "batch_size": 8})
     alone = replace(l1_params(alone), checkpoint_dir=str(kedro_project / "alone"))
     seen: list[float] = []
-    fit(synthetic_set(48, 0), VALIDATION, alone, "l1", lambda _, m, __: seen.append(m["g_l1_loss"]))
+    train_arrays(
+        synthetic_set(48, 0), VALIDATION, alone, "l1", lambda _, m, __: seen.append(m["g_l1_loss"])
+    )
     gap = f"g_l1_loss after 2 epochs: 2 processes {logged:.5f}, 1 process {seen[-1]:.5f}"
     assert logged == pytest.approx(seen[-1], rel=0.005), gap  # measured: 0.05% apart

@@ -10,9 +10,9 @@ import torch
 from image_colourisation.pipelines.training.checkpoints import checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.device import resolve_device
-from image_colourisation.pipelines.training.loop import TrainingDivergedError, fit
+from image_colourisation.pipelines.training.loop import TrainingDivergedError
 from image_colourisation.pipelines.training.steps import build_models, gan_step
-from tests.pipelines.training.synthetic import synthetic_set
+from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 
 def test_gan_steps_overfit_a_fixed_batch(params: TrainingParams) -> None:
@@ -35,7 +35,7 @@ def test_l1_baseline_has_no_discriminator(params: TrainingParams) -> None:
 
 def test_fit_reports_every_epoch_and_leaves_a_checkpoint(params: TrainingParams) -> None:
     seen: list[tuple[int, dict]] = []
-    generator = fit(
+    generator = train_arrays(
         synthetic_set(32, 0),
         synthetic_set(8, 1),
         params,
@@ -49,7 +49,7 @@ def test_fit_reports_every_epoch_and_leaves_a_checkpoint(params: TrainingParams)
     }  # fmt: skip
     assert all(np.isfinite(value) for _, metrics in seen for value in metrics.values())
     assert not generator.training
-    state = torch.load(checkpoint_path(params, "gan"), weights_only=True)
+    state = torch.load(checkpoint_path(params.checkpoint_dir, "gan"), weights_only=True)
     assert state["epoch"] == 2 and state["discriminator"] is not None
 
 
@@ -64,11 +64,13 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(
     if variant == "l1":
         params = replace(params, adversarial_weight=0.0)
     data = synthetic_set(32, 0), synthetic_set(8, 1)
-    straight = _weights(fit(*data, replace(params, checkpoint_dir=str(tmp_path / "a")), variant))
+    straight = _weights(
+        train_arrays(*data, replace(params, checkpoint_dir=str(tmp_path / "a")), variant)
+    )
 
     interrupted = replace(params, checkpoint_dir=str(tmp_path / "b"))
-    first = _weights(fit(*data, replace(interrupted, epochs=1), variant))
-    resumed = _weights(fit(*data, replace(interrupted, resume=True), variant))
+    first = _weights(train_arrays(*data, replace(interrupted, epochs=1), variant))
+    resumed = _weights(train_arrays(*data, replace(interrupted, resume=True), variant))
 
     assert any(not torch.equal(first[name], resumed[name]) for name in first)
     assert all(torch.equal(straight[name], resumed[name]) for name in straight)
@@ -78,7 +80,7 @@ def test_same_seed_same_losses(params: TrainingParams, tmp_path: Path) -> None:
     def losses(folder: str) -> list[float]:
         seen: list[float] = []
         run = replace(params, checkpoint_dir=str(tmp_path / folder))
-        fit(
+        train_arrays(
             synthetic_set(32, 0),
             synthetic_set(8, 1),
             run,
@@ -92,8 +94,8 @@ def test_same_seed_same_losses(params: TrainingParams, tmp_path: Path) -> None:
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(params: TrainingParams) -> None:
     data = synthetic_set(32, 0), synthetic_set(8, 1)
-    fit(*data, replace(params, epochs=1), "gan")
-    path = checkpoint_path(params, "gan")
+    train_arrays(*data, replace(params, epochs=1), "gan")
+    path = checkpoint_path(params.checkpoint_dir, "gan")
     good = path.read_bytes()
 
     poisoned = data[0][0].copy(), data[0][1]
@@ -101,26 +103,26 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(params: TrainingParam
     with pytest.raises(
         TrainingDivergedError, match=r"became nan at epoch 2.*after epoch 1\) is untouched"
     ):
-        fit(poisoned, data[1], replace(params, resume=True), "gan")
+        train_arrays(poisoned, data[1], replace(params, resume=True), "gan")
     assert path.read_bytes() == good
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
 
 
 def test_an_interrupted_run_is_not_overwritten_without_resume(params: TrainingParams) -> None:
     data = synthetic_set(32, 0), synthetic_set(8, 1)
-    fit(*data, replace(params, epochs=1), "l1")
-    state = torch.load(checkpoint_path(params, "l1"), weights_only=True)
+    train_arrays(*data, replace(params, epochs=1), "l1")
+    state = torch.load(checkpoint_path(params.checkpoint_dir, "l1"), weights_only=True)
     state["target_epochs"] = 5  # as if the process had been killed after epoch 1 of 5
-    torch.save(state, checkpoint_path(params, "l1"))
+    torch.save(state, checkpoint_path(params.checkpoint_dir, "l1"))
     with pytest.raises(ValueError, match=r"interrupted 'l1' run \(epoch 1 of 5\).*resume=true"):
-        fit(*data, params, "l1")
+        train_arrays(*data, params, "l1")
 
 
 def test_resume_refuses_a_checkpoint_of_another_architecture(params: TrainingParams) -> None:
     data = synthetic_set(32, 0), synthetic_set(8, 1)
-    fit(*data, replace(params, epochs=1), "gan")
+    train_arrays(*data, replace(params, epochs=1), "gan")
     with pytest.raises(ValueError, match="architecture.*set the same training parameters"):
-        fit(*data, replace(params, width=8, resume=True), "gan")
+        train_arrays(*data, replace(params, width=8, resume=True), "gan")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")

@@ -10,11 +10,8 @@ from mlflow import MlflowClient
 from image_colourisation.models import Generator
 from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.nodes import (
-    model_arrays,
-    train_gan,
-    train_l1_baseline,
-)
+from image_colourisation.pipelines.training.data import model_arrays
+from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline
 from image_colourisation.pipelines.training.tracking import sample_grid
 from tests.pipelines.training.synthetic import synthetic_set
 

@@ -7,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.data import source_params, training_batches
+from image_colourisation.pipelines.training.data import PhotoImages
 from image_colourisation.pipelines.training.photo_crops import (
     PhotoCrops,
     check_crop_size,
     decode_at_working_size,
     generator_depth,
 )
+from image_colourisation.pipelines.training.world import ALONE
 from tests.photo_folders import PHOTOGRAPHS, photograph
 
 
@@ -33,8 +33,8 @@ def test_depth_follows_the_crop_size() -> None:
     assert [generator_depth(size) for size in (32, 64, 96, 128, 256, 1024)] == [5, 6, 5, 7, 8, 8]
     with pytest.raises(ValueError, match="multiple of 16"):
         check_crop_size(40)
-    params = source_params(PhotoCrops((), 128), TrainingParams())
-    assert params.depth == 7
+    images = PhotoImages(PhotoCrops((), 128))
+    assert (images.depth, images.render_size) == (7, 128)
 
 
 def test_working_size_keeps_the_aspect_and_never_enlarges(cached: tuple[Path, ...]) -> None:
@@ -48,10 +48,10 @@ def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
     cached: tuple[Path, ...],
 ) -> None:
     crops = PhotoCrops(cached, 32, crops_per_photo=2, workers=0)
-    params = TrainingParams(batch_size=4, device="cpu")
-    inline = training_batches(crops, params, torch.device("cpu"))
-    workers = training_batches(
-        PhotoCrops(cached, 32, crops_per_photo=2, workers=2), params, torch.device("cpu")
+    cpu = torch.device("cpu")
+    inline = PhotoImages(crops).batches(4, True, 0, cpu, ALONE)
+    workers = PhotoImages(PhotoCrops(cached, 32, crops_per_photo=2, workers=2)).batches(
+        4, True, 0, cpu, ALONE
     )
     first = list(inline.epoch(torch.Generator().manual_seed(1)))
     assert len(first) == inline.steps == 2
@@ -65,9 +65,8 @@ def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
 
 
 def test_colour_bins_are_refused_for_photos(cached: tuple[Path, ...]) -> None:
-    batches = training_batches(PhotoCrops(cached, 32), TrainingParams(), torch.device("cpu"))
     with pytest.raises(ValueError, match="colour_bins"):
-        batches.colour_sample()
+        PhotoImages(PhotoCrops(cached, 32)).colour_sample()
 
 
 def _jpeg(image: Image.Image) -> bytes:

@@ -9,14 +9,13 @@ import torch
 from image_colourisation.pipelines.training import losses
 from image_colourisation.pipelines.training.colour_bins import colour_bin_grid
 from image_colourisation.pipelines.training.config import TrainingParams
-from image_colourisation.pipelines.training.loop import fit
 from image_colourisation.pipelines.training.steps import (
     build_models,
     gan_step,
     update_ema,
     warm_start,
 )
-from tests.pipelines.training.synthetic import synthetic_set
+from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 CPU = torch.device("cpu")
 
@@ -43,7 +42,7 @@ def test_warm_start_leaves_a_different_head_fresh(params: TrainingParams) -> Non
 def test_a_run_with_no_epochs_returns_the_warm_start(params: TrainingParams) -> None:
     source = build_models(replace(params, seed=1), CPU).generator.state_dict()
     data = synthetic_set(16, 0), synthetic_set(8, 1)
-    generator = fit(*data, replace(params, epochs=0), "gan", init=source)
+    generator = train_arrays(*data, replace(params, epochs=0), "gan", init=source)
     assert all(torch.equal(generator.state_dict()[k], v) for k, v in source.items())
 
 

@@ -37,6 +37,7 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
+from image_colourisation.models import predict_ab
 from image_colourisation.payloads import generator_from_payload
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ TRUTH_REFERENCES = {
 }
 # Seeds the random split of the true images into the two halves that give the FD floor.
 FD_FLOOR_SEED = 0
+NHWC = torch.channels_last  # faster convolutions on CPU, as in training
 # Bump when `train_classifier` changes what it trains from the same data and parameters, so
 # that classifiers saved by the older code are retrained rather than reused.
 CLASSIFIER_RECIPE = 2
@@ -176,8 +178,8 @@ def colourise_test_set(
     pictures a user would see, out-of-gamut colours clipped.
     """
     payloads = {"gan": gan_payload, "l1": l1_payload}
-    generators = {  # channels-last (NHWC): faster convolutions on CPU, as in training
-        row: generator_from_payload(payload).to(memory_format=torch.channels_last)
+    generators = {
+        row: generator_from_payload(payload).to(memory_format=NHWC)
         for row, payload in payloads.items()
         if payload is not None
     }
@@ -200,9 +202,8 @@ def colourise_test_set(
             images[TRUTH][rows] = model_arrays_to_rgb(batch, ab[rows])
             images[GRAY][rows] = gray_rgb(batch)
             for row, generator in generators.items():
-                inputs = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
-                predicted = generator(inputs).numpy()
-                images[row][rows] = model_arrays_to_rgb(batch, predicted)
+                predicted = predict_ab(generator, torch.from_numpy(batch), len(batch), NHWC)
+                images[row][rows] = model_arrays_to_rgb(batch, predicted.numpy())
             bar.update(len(batch))
     return images, sources
 

@@ -27,8 +27,9 @@ class CheckpointError(ValueError):
     """A checkpoint file that this project did not write, or that does not fit this run."""
 
 
-def checkpoint_path(params: TrainingParams, variant: str) -> Path:
-    return Path(params.checkpoint_dir) / variant / "last.pt"
+def checkpoint_path(checkpoint_dir: str | Path, variant: str) -> Path:
+    """`<training.checkpoint_dir>/<variant>/last.pt`."""
+    return Path(checkpoint_dir) / variant / "last.pt"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -133,11 +134,17 @@ def _structure_problem(state: Any) -> str | None:
     return None
 
 
-def _restore(
-    path: Path, models: Models, params: TrainingParams, variant: str, shuffle: torch.Generator
+def restore(
+    state: Mapping[str, Any],
+    models: Models,
+    shuffle: torch.Generator,
+    *,
+    path: Path,
+    params: TrainingParams,
+    variant: str,
 ) -> int:
-    """Load a checkpoint into `models` and the RNGs; return the last finished epoch."""
-    state = read_checkpoint(path)
+    """Load a checkpoint read by `prior_checkpoint` into `models` and the RNGs; return the
+    first epoch still to train."""
     if state["variant"] != variant or state["architecture"] != _architecture(params):
         raise ValueError(
             f"{path} was written by variant {state['variant']!r} with architecture "
@@ -153,7 +160,8 @@ def _restore(
             "it is damaged or was not written by this project's training: move it away, and "
             "training starts afresh."
         ) from unfit.__cause__
-    return state["epoch"]
+    logger.info("%s: resuming from %s after epoch %d", variant, path, state["epoch"])
+    return state["epoch"] + 1
 
 
 class _Unfit(Exception):
@@ -205,49 +213,26 @@ def _optimiser_problem(optimiser: torch.optim.Optimizer) -> str | None:
     return None
 
 
-def start_epoch(
-    path: Path, models: Models, params: TrainingParams, variant: str, shuffle: torch.Generator
-) -> int:
-    """Resume from `path` when asked; refuse to silently overwrite an interrupted run."""
-    if params.resume and path.is_file():
-        done = _restore(path, models, params, variant, shuffle)
-        logger.info("%s: resuming from %s after epoch %d", variant, path, done)
-        return done + 1
-    if params.resume:
-        logger.info(
-            "%s: training.resume is set but %s does not exist; starting fresh", variant, path
-        )
-    elif path.is_file():
-        _refuse_to_overwrite(path, read_checkpoint(path))
-        logger.info("%s: replacing the finished run's checkpoint %s", variant, path)
-    return 1
+def prior_checkpoint(path: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint a run continues, read and checked once: None when it starts afresh.
 
-
-def _refuse_to_overwrite(path: Path, state: Mapping[str, Any]) -> None:
+    With `resume` and a file at `path`, its state (for `restore`, and the MLflow run it
+    continues). Without `resume`, a finished run's checkpoint is left to be replaced, and an
+    interrupted run's is refused (ValueError) rather than silently overwritten. A file that
+    is not a checkpoint of this project raises `CheckpointError` either way.
+    """
+    if not path.is_file():
+        if resume:
+            logger.info("training.resume is set but %s does not exist; starting fresh", path)
+        return None
+    state = read_checkpoint(path)
+    if resume:
+        return state
     if state["epoch"] < state["target_epochs"]:
         raise ValueError(
             f"{path} holds an interrupted {state['variant']!r} run (epoch {state['epoch']} "
             f"of {state['target_epochs']}): set training.resume=true to continue it, or "
             "delete the file to start over."
         )
-
-
-def check_checkpoint(params: TrainingParams, variant: str) -> None:
-    """What `start_epoch` will refuse, said before any work: a file at the checkpoint path that
-    is not a checkpoint of this project (`CheckpointError`), or, without training.resume, an
-    interrupted run's checkpoint that training would overwrite (ValueError)."""
-    path = checkpoint_path(params, variant)
-    if path.is_file():
-        state = read_checkpoint(path)
-        if not params.resume:
-            _refuse_to_overwrite(path, state)
-
-
-def resumed_run(params: TrainingParams, variant: str) -> tuple[str | None, int] | None:
-    """(MLflow run id, last finished epoch) of the checkpoint a resumed run continues from;
-    None when this run starts afresh. The run id is None in checkpoints written untracked."""
-    path = checkpoint_path(params, variant)
-    if not (params.resume and path.is_file()):
-        return None
-    state = read_checkpoint(path)
-    return state.get("mlflow_run_id"), state["epoch"]
+    logger.info("%s: replacing the finished run's checkpoint %s", state["variant"], path)
+    return None

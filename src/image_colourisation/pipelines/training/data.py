@@ -1,31 +1,37 @@
-"""Where the training loop's mini-batches come from: one interface, two data sources.
+"""The one seam for training data: a source built once, which the loop and launcher only ask.
 
-- `ArrayBatches`: the CIFAR-10 model-input arrays, held on the device, shuffled, flipped and
-  shifted per epoch (`augment.py`), exactly as the loop always did.
-- `LoaderBatches`: random crops of a folder of photos (`photo_crops.PhotoCrops`), decoded and
-  converted to Lab by DataLoader worker processes, so memory does not grow with the folder.
+`training_images` builds the source from what the model_input layer holds, and it is the only
+place that looks at which kind it is:
 
-Both draw an epoch's randomness from the loop's seeded generator before its first step, so
-results are seeded and a resumed run repeats the epoch it continues. `training_batches`
-picks the source from what the model_input layer holds, and `source_params` the generator
-depth a photo crop size needs. Under DDP every rank draws the same epoch and reads its own
-shard of it (`World.shard`: DistributedSampler's rule), so a step's batches over all the ranks
-are the images one process would take for a batch `world.size` times larger.
+- `ImageArrays`: the CIFAR-10 model-input arrays, held on the device, shuffled, flipped and
+  shifted per epoch (`augment.py`) by `ArrayBatches`;
+- `PhotoImages`: random crops of a folder of photos (`photo_crops.PhotoCrops`), decoded and
+  converted to Lab by DataLoader worker processes (`LoaderBatches`), so memory does not grow
+  with the folder.
+
+A source carries the generator depth its images need and the render size a generator trained
+on it colourises photos at (the crop size; None for CIFAR-10), gives its batches, a sample of
+its colours (for the colour bins), and a form to hand to worker processes.
+
+Both kinds of batches draw an epoch's randomness from the loop's seeded generator before its
+first step, so results are seeded and a resumed run repeats the epoch it continues. Under DDP
+every rank draws the same epoch and reads its own shard of it (`World.shard`:
+DistributedSampler's rule), so a step's batches over all the ranks are the images one process
+would take for a batch `world.size` times larger.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, Self
 
 import numpy as np
 import torch
 
+from image_colourisation import augment
 from image_colourisation.memory import lean_fork
-from image_colourisation.pipelines.training.photo_crops import PhotoCrops, generator_depth
 
-from . import augment
-from .config import TrainingParams
-from .distributed import ALONE, World
+from .photo_crops import PhotoCrops, generator_depth
+from .world import ALONE, World
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # normalised L (B, 1, H, W), ab (B, 2, H, W)
 
@@ -38,7 +44,101 @@ class Batches(Protocol):
 
     def epoch(self, shuffle: torch.Generator) -> Iterator[Batch]: ...
 
+
+class TrainingImages(Protocol):
+    """A source of training images (see the module's docstring)."""
+
+    depth: int  # U-Net levels the images need
+    render_size: int | None  # recorded in the trained generator's payload
+
+    def batches(
+        self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
+    ) -> Batches: ...
+
     def colour_sample(self) -> np.ndarray: ...
+
+    def for_workers(self) -> Self: ...
+
+
+@dataclass(frozen=True)
+class ImageArrays:
+    """Model-input (L, ab) arrays as CPU tensors (viewing the numpy arrays, no copy)."""
+
+    lightness: torch.Tensor
+    ab: torch.Tensor
+    depth: int
+    render_size: None = None
+
+    @classmethod
+    def of(cls, data: dict[str, np.ndarray], name: str, depth: int) -> "ImageArrays":
+        """The (L, ab) pair of a model_input dataset, checked against what the generator takes."""
+        lightness, ab = (torch.from_numpy(array) for array in model_arrays(data, name, depth))
+        return cls(lightness, ab, depth)
+
+    def __len__(self) -> int:
+        return len(self.lightness)
+
+    def batches(
+        self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
+    ) -> "ArrayBatches":
+        lightness, ab = self.lightness.to(device), self.ab.to(device)
+        batch_size = min(batch_size, len(lightness) // world.size)
+        return ArrayBatches(lightness, ab, batch_size, flip, padding, world)
+
+    def colour_sample(self) -> np.ndarray:
+        return self.ab.numpy()
+
+    def for_workers(self) -> "ImageArrays":
+        """In shared memory: the workers map the arrays instead of each receiving a copy."""
+        self.lightness.share_memory_()
+        self.ab.share_memory_()
+        return self
+
+    def numpy(self) -> tuple[np.ndarray, np.ndarray]:
+        """(L, ab) as numpy arrays, without a copy."""
+        return self.lightness.numpy(), self.ab.numpy()
+
+
+@dataclass(frozen=True)
+class PhotoImages:
+    """A photo folder's random crops: only file names live here, workers read the photos."""
+
+    crops: PhotoCrops
+
+    @property
+    def depth(self) -> int:
+        return generator_depth(self.crops.crop_size)
+
+    @property
+    def render_size(self) -> int:
+        return self.crops.crop_size
+
+    def batches(
+        self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
+    ) -> "LoaderBatches":
+        """Flips and crops are the crops' own (`photo_crops`): `flip` and `padding` are
+        CIFAR-10's array augmentation and do not apply."""
+        batch_size = min(batch_size, len(self.crops) // world.size)
+        return LoaderBatches(self.crops, batch_size, device, world)
+
+    def colour_sample(self) -> np.ndarray:
+        raise ValueError(
+            "training.colour_bins needs the colours of the whole training set, which a photo "
+            "folder does not hold in memory: train photos with colour_bins: false."
+        )
+
+    def for_workers(self) -> "PhotoImages":
+        return self
+
+
+def training_images(
+    train_set: dict[str, np.ndarray] | PhotoCrops, depth: int
+) -> ImageArrays | PhotoImages:
+    """The training source for what the model_input layer holds: a photo folder's crops (whose
+    crop size sets the depth), else CIFAR-10's arrays at `depth` (`training.depth`)."""
+    if isinstance(train_set, PhotoCrops):
+        return PhotoImages(train_set)
+    return ImageArrays.of(train_set, "train_set", depth)
 
 
 @dataclass
@@ -64,9 +164,6 @@ class ArrayBatches:
         for step in range(self.steps):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
             yield augment.apply(self.lightness[index], self.ab[index], draws, index, self.padding)
-
-    def colour_sample(self) -> np.ndarray:
-        return self.ab.cpu().numpy()
 
 
 @dataclass
@@ -97,35 +194,33 @@ class LoaderBatches:
             for lightness, ab in loader:
                 yield lightness.to(self.device), ab.to(self.device)
 
-    def colour_sample(self) -> np.ndarray:
-        raise ValueError(
-            "training.colour_bins needs the colours of the whole training set, which a photo "
-            "folder does not hold in memory: train photos with colour_bins: false."
-        )
-
 
 def _one_thread(worker: int) -> None:
     """Workers decode and convert; torch threads in each would only fight the training step."""
     torch.set_num_threads(1)
 
 
-def source_params(train_set: object, params: TrainingParams) -> TrainingParams:
-    """`params` for this data source: photo crops set the generator depth (`generator_depth`)."""
-    if isinstance(train_set, PhotoCrops):
-        return replace(params, depth=generator_depth(train_set.crop_size))
-    return params
-
-
-def training_batches(
-    train_set: PhotoCrops | tuple[np.ndarray, np.ndarray],
-    params: TrainingParams,
-    device: torch.device,
-    world: World = ALONE,
-) -> Batches:
-    """This rank's batches of `train_set`: photo crops or (L, ab) arrays."""
-    if isinstance(train_set, PhotoCrops):
-        batch_size = min(params.batch_size, len(train_set) // world.size)
-        return LoaderBatches(train_set, batch_size, device, world)
-    lightness, ab = (torch.as_tensor(array, device=device) for array in train_set)
-    batch_size = min(params.batch_size, len(lightness) // world.size)
-    return ArrayBatches(lightness, ab, batch_size, params.flip, params.crop_padding, world)
+def model_arrays(data: dict[str, np.ndarray], name: str, depth: int) -> tuple[np.ndarray, ...]:
+    """The (L, ab) pair of a model_input dataset, checked against what the generator accepts."""
+    missing = {"L", "ab"} - set(data)
+    if missing:
+        raise ValueError(f"{name} lacks {sorted(missing)}: rerun the preprocessing pipeline.")
+    lightness, ab = data["L"], data["ab"]
+    multiple = 2**depth
+    if (
+        lightness.ndim != 4
+        or lightness.shape[1] != 1
+        or ab.shape != (len(lightness), 2, *lightness.shape[2:])
+        or lightness.shape[2] % multiple
+        or lightness.shape[3] % multiple
+        or len(lightness) < 2
+    ):
+        raise ValueError(
+            f"{name} has L {lightness.shape} and ab {ab.shape}; training needs at least 2 images "
+            f"as L (N, 1, H, W) and ab (N, 2, H, W) with H and W multiples of {multiple} "
+            f"(2**training.depth)."
+        )
+    return (
+        np.ascontiguousarray(lightness, dtype=np.float32),
+        np.ascontiguousarray(ab, dtype=np.float32),
+    )

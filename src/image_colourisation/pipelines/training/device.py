@@ -1,10 +1,7 @@
-"""Where and how tensors live in training: the device, its mixed precision, the memory layout."""
-
-from contextlib import AbstractContextManager
+"""Where and how tensors live in training: the device and the memory layout (mixed precision:
+`models.autocast`)."""
 
 import torch
-
-from .config import TrainingParams
 
 
 def resolve_device(name: str) -> torch.device:
@@ -18,11 +15,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device) -> AbstractContextManager:
-    """bf16 mixed precision on CUDA (no loss scaling needed); a no-op on the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def memory_format(params: TrainingParams) -> torch.memory_format:
-    """NHWC when `params.channels_last`: oneDNN's faster convolution layout on CPUs."""
-    return torch.channels_last if params.channels_last else torch.contiguous_format
+def memory_format(channels_last: bool) -> torch.memory_format:
+    """NHWC when `training.channels_last`: oneDNN's faster convolution layout on CPUs."""
+    return torch.channels_last if channels_last else torch.contiguous_format

@@ -15,20 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from image_colourisation.models import Generator
-from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 from .config import TrainingParams
-from .distributed import World
+from .data import ImageArrays, TrainingImages
 from .loop import EpochCallback, fit
-
-Train = PhotoCrops | tuple[np.ndarray, np.ndarray]
+from .world import World
 
 
 class WorkerFailedError(RuntimeError):
@@ -36,13 +33,14 @@ class WorkerFailedError(RuntimeError):
 
 
 def train(
-    train_set: Train,
-    validation: tuple[np.ndarray, np.ndarray],
+    images: TrainingImages,
+    validation: ImageArrays,
     params: TrainingParams,
     variant: str,
     on_epoch: EpochCallback | None = None,
     *,
     init: dict[str, torch.Tensor] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> Generator:
     """`loop.fit` here, or on all the processes `params.distributed` asks for; G on the CPU.
 
@@ -50,7 +48,7 @@ def train(
     """
     spec = params.distributed
     if spec.world_size == 1:
-        return fit(train_set, validation, params, variant, on_epoch, init=init)
+        return fit(images, validation, params, variant, on_epoch, init=init, resume=resume)
     config = LaunchConfig(
         min_nodes=spec.nodes,
         max_nodes=spec.nodes,
@@ -62,8 +60,9 @@ def train(
         max_restarts=0,
         start_method="spawn",
     )
-    # Shared memory: the workers map the arrays instead of each receiving a pickled copy.
-    job = _Job(_shared(train_set), _shared(validation), params, variant, on_epoch, init)
+    job = _Job(
+        images.for_workers(), validation.for_workers(), params, variant, on_epoch, init, resume
+    )
     try:
         results = elastic_launch(config, _worker)(job)
     except ChildFailedError as error:
@@ -79,12 +78,13 @@ def train(
 class _Job:
     """What every worker receives (pickled; arrays as shared-memory tensors)."""
 
-    train_set: Any
-    validation: tuple[torch.Tensor, torch.Tensor]
+    images: TrainingImages
+    validation: ImageArrays
     params: TrainingParams
     variant: str
     on_epoch: Callable | None
     init: dict[str, torch.Tensor] | None
+    resume: dict[str, Any] | None  # read by rank 0 only
 
 
 def _worker(job: _Job) -> Generator | None:
@@ -104,21 +104,9 @@ def _worker(job: _Job) -> Generator | None:
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
         generator = fit(
-            _arrays(job.train_set), _arrays(job.validation), job.params, job.variant,
-            job.on_epoch if world.main else None, init=job.init, world=world,
+            job.images, job.validation, job.params, job.variant,
+            job.on_epoch if world.main else None, init=job.init, resume=job.resume, world=world,
         )  # fmt: skip
     finally:
         dist.destroy_process_group()
     return generator if world.local_rank == 0 else None
-
-
-def _shared(data: Any) -> Any:
-    """Arrays as tensors in shared memory; a photo folder (file names only) as it is."""
-    if isinstance(data, PhotoCrops):
-        return data
-    return tuple(torch.from_numpy(array).share_memory_() for array in data)
-
-
-def _arrays(data: Any) -> Any:
-    """The arrays `fit` takes, viewing the shared tensors without a copy."""
-    return data if isinstance(data, PhotoCrops) else tuple(tensor.numpy() for tensor in data)

@@ -1,7 +1,7 @@
 """The training loop: epochs of augmented mini-batches from a data source, checkpointed.
 
 Read top to bottom: `fit` builds the models (or resumes them), then for each epoch runs
-`steps.gan_step` on every mini-batch its data source (`data.py`: CIFAR arrays or a photo
+`steps.gan_step` on every mini-batch its training source (`data.py`: CIFAR arrays or a photo
 folder's crops) yields, validates, checkpoints and reports the epoch to a callback. The recipe
 (losses, colour bins, moving average) lives in `steps.py`; with `adversarial_weight == 0` the
 same loop trains the L1-only baseline without a discriminator.
@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,16 +19,16 @@ from tqdm.auto import tqdm
 
 from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.metrics import psnr, squared_error
-from image_colourisation.models import Generator
-from image_colourisation.pipelines.training.photo_crops import PhotoCrops
+from image_colourisation.models import Generator, predict_ab
 
-from .checkpoints import checkpoint_path, checkpoint_state, save_checkpoint, start_epoch
+from .checkpoints import checkpoint_path, checkpoint_state, restore, save_checkpoint
 from .colour_bins import colour_bin_grid
 from .config import TrainingParams
-from .data import training_batches
-from .device import autocast, memory_format
-from .distributed import ALONE, World, mean_over_ranks, replicate, scale_learning_rates, share_start
+from .data import ImageArrays, TrainingImages
+from .device import memory_format
+from .distributed import mean_over_ranks, replicate, scale_learning_rates, share_start
 from .steps import build_models, gan_step, warm_start
+from .world import ALONE, World
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +37,6 @@ EpochCallback = Callable[[int, dict[str, float], Generator], None]
 
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is left as it was."""
-
-
-@torch.no_grad()
-def predict_ab(
-    generator: Generator,
-    lightness: torch.Tensor,
-    batch_size: int,
-    layout: torch.memory_format = torch.contiguous_format,
-) -> torch.Tensor:
-    """The generator's ab for every image, in eval mode, batch by batch, in G's `layout`."""
-    generator.eval()
-    try:
-        parts = []
-        for start in range(0, len(lightness), batch_size):
-            batch = lightness[start : start + batch_size].contiguous(memory_format=layout)
-            with autocast(lightness.device):
-                parts.append(generator(batch).float())
-        return torch.cat(parts)
-    finally:
-        generator.train()
 
 
 def validation_scores(
@@ -70,35 +51,41 @@ def validation_scores(
 
 
 def fit(
-    train: PhotoCrops | tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    images: TrainingImages,
+    validation: ImageArrays,
     params: TrainingParams,
     variant: str,
     on_epoch: EpochCallback | None = None,
     *,
     init: dict[str, torch.Tensor] | None = None,
+    resume: dict[str, Any] | None = None,
     world: World = ALONE,
 ) -> Generator:
     """Train for `params.epochs` epochs (counting any resumed ones); return G on the CPU, eval.
 
-    `train` is the (L, ab) arrays the model_input layer stores or a photo folder's crops;
-    `validation` is (L, ab) arrays. `on_epoch(epoch, metrics, generator)` sees every finished
-    epoch (MLflow logging). `init`, a generator state dict, warm-starts a fresh (not resumed) run.
-    `world` is this process's place among DDP workers (`distributed.py`; `launch.py` starts them).
+    `images` is the training source (`data.training_images`), `validation` the validation
+    arrays. `on_epoch(epoch, metrics, generator)` sees every finished epoch (MLflow logging).
+    `init`, a generator state dict, warm-starts a fresh run; `resume`, a checkpoint's state
+    (`checkpoints.prior_checkpoint`), continues an interrupted one. `world` is this process's
+    place among DDP workers (`world.py`; `launch.py` starts them).
     """
     device = world.device(params.device)
-    batches = training_batches(train, params, device, world)
-    val_l = torch.as_tensor(validation[0], device=device)
-    val_rgb = model_arrays_to_rgb(*validation)
+    layout = memory_format(params.channels_last)
+    batches = images.batches(params.batch_size, params.flip, params.crop_padding, device, world)
+    val_lightness, val_ab = validation.numpy()
+    val_l = validation.lightness.to(device)
+    val_rgb = model_arrays_to_rgb(val_lightness, val_ab)
     batch_size, steps = batches.batch_size, batches.steps
 
-    bins = (
-        colour_bin_grid(batches.colour_sample(), params.rebalance) if params.colour_bins else None
-    )
+    bins = colour_bin_grid(images.colour_sample(), params.rebalance) if params.colour_bins else None
     models = build_models(params, device, bins)
     shuffle = torch.Generator().manual_seed(params.seed)
-    path = checkpoint_path(params, variant)
-    first_epoch = start_epoch(path, models, params, variant, shuffle) if world.main else 0
+    path = checkpoint_path(params.checkpoint_dir, variant)
+    first_epoch = 1
+    if resume is not None and world.main:
+        first_epoch = restore(resume, models, shuffle, path=path, params=params, variant=variant)
+    elif not world.main:
+        first_epoch = 0  # told by rank 0 (`share_start`)
     if init is not None and first_epoch == 1:  # a resumed run has its own weights
         fresh = warm_start(models, init)
         logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
@@ -134,10 +121,10 @@ def fit(
         train_seconds = time.perf_counter() - started
 
         generator = models.final_generator
-        predicted = predict_ab(generator, val_l, 2 * batch_size, memory_format(params))
+        predicted = predict_ab(generator, val_l, 2 * batch_size, layout)
         totals = mean_over_ranks(totals, world)
         metrics = {name: (total / steps).item() for name, total in totals.items()}
-        metrics |= validation_scores(predicted.cpu().numpy(), *validation, val_rgb)
+        metrics |= validation_scores(predicted.cpu().numpy(), val_lightness, val_ab, val_rgb)
         metrics["images_per_s"] = steps * batch_size * world.size / train_seconds
         if world.main:
             save_checkpoint(path, checkpoint_state(models, epoch, params, variant, shuffle))

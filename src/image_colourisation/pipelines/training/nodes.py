@@ -7,6 +7,7 @@ which the catalog saves as a versioned file. While a variant trains, its checkpo
 locked, so a second `kedro run` cannot train into it at the same time.
 """
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,16 +15,15 @@ import numpy as np
 import torch
 
 from image_colourisation.locks import checkpoint_lock
-from image_colourisation.models import Generator
+from image_colourisation.models import Generator, predict_ab
 from image_colourisation.payloads import generator_from_payload, generator_payload
-from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 from . import launch
-from .checkpoints import checkpoint_path, resumed_run
+from .checkpoints import checkpoint_path, prior_checkpoint
 from .config import TrainingParams
-from .data import source_params
+from .data import ImageArrays, training_images
 from .device import memory_format
-from .loop import predict_ab
+from .photo_crops import PhotoCrops
 from .tracking import (
     active_run_id,
     log_generator,
@@ -32,6 +32,8 @@ from .tracking import (
     sample_grid,
     variant_run,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def train_gan(
@@ -82,27 +84,34 @@ def train_generator(
 ) -> dict[str, Any]:
     """Train one variant; log it to MLflow when a run is active; return the generator payload.
 
-    `train_set` is model-input arrays or a photo folder's crops (`photo_crops.PhotoCrops`),
-    whose crop size sets the generator's depth and is recorded as the payload's `render_size`.
+    `train_set` is model-input arrays or a photo folder's crops (`photo_crops.PhotoCrops`).
+    The training source built from it (`data.training_images`) says the generator depth its
+    images need and the render size the payload records (a photo crop size; none for CIFAR-10).
+    The checkpoint a resumed run continues is read once, under the folder's lock, and handed on.
     """
-    params = source_params(train_set, params)
-    photos = isinstance(train_set, PhotoCrops)
-    train = train_set if photos else model_arrays(train_set, "train_set", params.depth)
-    validation = model_arrays(validation_set, "validation_set", params.depth)
-    samples = (validation[0][: params.sample_images], validation[1][: params.sample_images])
+    images = training_images(train_set, params.depth)
+    if images.depth != params.depth:
+        logger.info(
+            "%s: %d-pixel crops need a generator of depth %d (training.depth %d is CIFAR-10's)",
+            variant, images.render_size, images.depth, params.depth,
+        )  # fmt: skip
+        params = replace(params, depth=images.depth)
+    validation = ImageArrays.of(validation_set, "validation_set", params.depth)
+    samples = tuple(array[: params.sample_images] for array in validation.numpy())
 
-    with (
-        checkpoint_lock(checkpoint_path(params, variant).parent),
-        variant_run(
-            variant, {"training": params.as_dict()}, resumed_run(params, variant)
-        ) as tracking,
-    ):
-        on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
-        generator = launch.train(train, validation, params, variant, on_epoch, init=init)
-        if tracking:
-            log_generator(generator, validation[0][:2])
+    path = checkpoint_path(params.checkpoint_dir, variant)
+    with checkpoint_lock(path.parent):
+        resume = prior_checkpoint(path, params.resume)
+        continues = (resume.get("mlflow_run_id"), resume["epoch"]) if resume else None
+        with variant_run(variant, {"training": params.as_dict()}, continues) as tracking:
+            on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
+            generator = launch.train(
+                images, validation, params, variant, on_epoch, init=init, resume=resume
+            )
+            if tracking:
+                log_generator(generator, validation.numpy()[0][:2])
     payload = generator_payload(generator)
-    return payload | {"render_size": train_set.crop_size} if photos else payload
+    return payload if images.render_size is None else payload | {"render_size": images.render_size}
 
 
 @dataclass(frozen=True)
@@ -121,32 +130,7 @@ class EpochLog:
         if epoch % self.params.sample_every == 0 or epoch == self.params.epochs:
             device = next(generator.parameters()).device
             lightness = torch.as_tensor(self.sample_l, device=device)
-            predicted = predict_ab(generator, lightness, 64, memory_format(self.params))
+            layout = memory_format(self.params.channels_last)
+            predicted = predict_ab(generator, lightness, 64, layout)
             grid = sample_grid(self.sample_l, predicted.cpu().numpy(), self.sample_ab)
             log_sample_grid(grid, epoch, self.run_id)
-
-
-def model_arrays(data: dict[str, np.ndarray], name: str, depth: int) -> tuple[np.ndarray, ...]:
-    """The (L, ab) pair of a model_input dataset, checked against what the generator accepts."""
-    missing = {"L", "ab"} - set(data)
-    if missing:
-        raise ValueError(f"{name} lacks {sorted(missing)}: rerun the preprocessing pipeline.")
-    lightness, ab = data["L"], data["ab"]
-    multiple = 2**depth
-    if (
-        lightness.ndim != 4
-        or lightness.shape[1] != 1
-        or ab.shape != (len(lightness), 2, *lightness.shape[2:])
-        or lightness.shape[2] % multiple
-        or lightness.shape[3] % multiple
-        or len(lightness) < 2
-    ):
-        raise ValueError(
-            f"{name} has L {lightness.shape} and ab {ab.shape}; training needs at least 2 images "
-            f"as L (N, 1, H, W) and ab (N, 2, H, W) with H and W multiples of {multiple} "
-            f"(2**training.depth)."
-        )
-    return (
-        np.ascontiguousarray(lightness, dtype=np.float32),
-        np.ascontiguousarray(ab, dtype=np.float32),
-    )

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from image_colourisation.models import Discriminator, Generator
+from image_colourisation.models import Discriminator, Generator, autocast
 
 from . import losses
 from .colour_bins import ColourBinGrid, bins_loss
 from .config import TrainingParams
-from .device import autocast, memory_format
+from .device import memory_format
 
 
 @dataclass
@@ -47,7 +47,7 @@ def build_models(
     if params.colour_bins and bins is None:
         raise ValueError("training.colour_bins needs the training set's colour bins")
     torch.manual_seed(params.seed)
-    layout = memory_format(params)
+    layout = memory_format(params.channels_last)
     generator = Generator(
         params.width,
         params.depth,
@@ -64,9 +64,11 @@ def build_models(
         discriminator = discriminator.to(device, memory_format=layout)
     return Models(
         generator=generator,
-        g_optimizer=_adam(generator, params),
+        g_optimizer=_adam(generator, params.lr, (params.beta1, params.beta2)),
         discriminator=discriminator,
-        d_optimizer=_adam(discriminator, params) if discriminator else None,
+        d_optimizer=(
+            _adam(discriminator, params.lr, (params.beta1, params.beta2)) if discriminator else None
+        ),
         ema=copy.deepcopy(generator).requires_grad_(False) if params.ema_decay > 0 else None,
         bins=bins.to(device) if params.colour_bins and bins else None,
     )
@@ -90,11 +92,9 @@ def warm_start(models: Models, payload_state: dict[str, torch.Tensor]) -> list[s
     return sorted(set(own) - set(matching))
 
 
-def _adam(module: nn.Module, params: TrainingParams) -> torch.optim.Adam:
+def _adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     # fused Adam: one kernel for all parameters instead of a loop over them.
-    return torch.optim.Adam(
-        module.parameters(), lr=params.lr, betas=(params.beta1, params.beta2), fused=True
-    )
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
 
 
 def gan_step(
@@ -103,8 +103,9 @@ def gan_step(
     """One optimisation step of D (if any) then G; returns detached losses and D outputs."""
     generator, discriminator = models.generator, models.discriminator
     # Inputs in the models' layout: mixing NCHW inputs with NHWC weights is ~10x slower.
-    lightness = lightness.contiguous(memory_format=memory_format(params))
-    ab = ab.contiguous(memory_format=memory_format(params))
+    layout = memory_format(params.channels_last)
+    lightness = lightness.contiguous(memory_format=layout)
+    ab = ab.contiguous(memory_format=layout)
     with autocast(lightness.device):
         fake, bin_logits = generator.predict(lightness)
     figures: dict[str, torch.Tensor] = {}
