@@ -13,6 +13,7 @@ from kedro.pipeline import Pipeline
 from image_colourisation.hooks import TrainingLockHook
 from image_colourisation.locks import LOCK_NAME
 from image_colourisation.pipelines.training import create_pipeline as training
+from tests.lock_holder import start_lock_holder
 
 PROCESS_TIMEOUT_S = 240  # each process imports Kedro, MLflow and torch: slow on a busy CPU
 
@@ -28,7 +29,10 @@ from kedro.framework.startup import bootstrap_project
 project, start = Path(sys.argv[1]), Path(sys.argv[2])
 bootstrap_project(project)
 print("ready", flush=True)
+deadline = time.monotonic() + 60
 while not start.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the start signal never came")
     time.sleep(0.002)
 with KedroSession.create(project) as session:
     session.load_context()
@@ -72,28 +76,13 @@ def wait_for_line(process: subprocess.Popen, line: str) -> None:
     assert text, f"the process ended without saying {line!r}:\n{''.join(seen)}"
 
 
-HOLD_LOCK = """
-import sys, time
-from pathlib import Path
-from image_colourisation.locks import checkpoint_lock
-with checkpoint_lock(Path(sys.argv[1])):
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
 def test_a_second_training_run_stops_at_once_naming_the_first(kedro_project: Path) -> None:
     """While another process trains the GAN into the same checkpoint folder, `kedro run
     --pipeline training` stops before any node runs (no data is even needed), naming that
     process and the lock file; it opens no MLflow run and keeps no lock of its own."""
     checkpoints = kedro_project / "data" / "06_models" / "checkpoints"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(checkpoints / "gan"),
-         str(PROCESS_TIMEOUT_S)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    holder = start_lock_holder(checkpoints / "gan", PROCESS_TIMEOUT_S)
     try:
-        wait_for_line(holder, "locked")
         second = subprocess.run(
             [sys.executable, "-m", "kedro", "run", "--pipeline", "training"],
             cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
@@ -139,11 +128,7 @@ def test_a_photos_run_locks_its_own_checkpoint_folders(tmp_path: Path) -> None:
     """While a CIFAR-10 training holds its gan folder, the photos namespace's training nodes
     lock the folders of their own `params:photos.training`, and only those."""
     cifar, photos = tmp_path / "cifar", tmp_path / "photos"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(cifar / "gan"),
-         str(PROCESS_TIMEOUT_S)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    holder = start_lock_holder(cifar / "gan", PROCESS_TIMEOUT_S)
     catalog = DataCatalog(
         {
             "params:training": MemoryDataset({"checkpoint_dir": str(cifar)}),
@@ -153,7 +138,6 @@ def test_a_photos_run_locks_its_own_checkpoint_folders(tmp_path: Path) -> None:
     pipeline = Pipeline(training(), namespace="photos")
     hook = TrainingLockHook()
     try:
-        wait_for_line(holder, "locked")
         hook.before_pipeline_run({}, pipeline, catalog)  # not stopped by the CIFAR-10 lock
         locked = sorted(path.parent.name for path in photos.glob(f"*/{LOCK_NAME}"))
         hook.after_pipeline_run({}, {}, pipeline)

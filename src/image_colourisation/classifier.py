@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from image_colourisation.augment import random_crop
 from image_colourisation.payloads import Setting, rebuild_model
 
 logger = logging.getLogger(__name__)
@@ -56,21 +57,15 @@ def lab_images(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
 def augment(images: torch.Tensor, crop_padding: int) -> torch.Tensor:
     """Random horizontal flips and, with `crop_padding` p > 0, random crops of the same size
-    from the images reflect-padded by p pixels (the usual CIFAR-10 augmentation), per image."""
-    count, channels, height, width = images.shape
+    from the images reflect-padded by p pixels (the usual CIFAR-10 augmentation), per image,
+    drawn from torch's global generator (seeded by `train_classifier`)."""
+    count = len(images)
     flip = torch.rand(count) < 0.5
     images = torch.where(flip[:, None, None, None], images.flip(-1), images)
     if crop_padding <= 0:
         return images
-    padded = nn.functional.pad(images, (crop_padding,) * 4, mode="reflect")
-    top = torch.randint(0, 2 * crop_padding + 1, (count, 1))
-    left = torch.randint(0, 2 * crop_padding + 1, (count, 1))
-    rows = (top + torch.arange(height))[:, None, :, None]
-    cols = (left + torch.arange(width))[:, None, None, :]
-    return padded[
-        torch.arange(count)[:, None, None, None], torch.arange(channels)[None, :, None, None],
-        rows, cols,
-    ]  # fmt: skip
+    top, left = (torch.randint(0, 2 * crop_padding + 1, (count,)) for _ in range(2))
+    return random_crop(images, crop_padding, top, left)
 
 
 def train_classifier(

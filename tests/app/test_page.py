@@ -90,7 +90,9 @@ def test_without_a_render_size_each_photo_is_rendered_at_its_models_own(tmp_path
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
+        deadline = time.monotonic() + 30
         while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the page did not start"
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port}/api"
         with urllib.request.urlopen(f"{url}/config") as answer:

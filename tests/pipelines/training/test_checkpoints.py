@@ -2,9 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +12,7 @@ import torch
 from image_colourisation.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
 from image_colourisation.pipelines.training.checkpoints import CheckpointError, checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
+from tests.lock_holder import start_lock_holder
 from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 LOCK_WAIT_S = 60  # a helper process imports torch before it takes the lock: slow on a busy CPU
@@ -99,32 +97,11 @@ def test_a_checkpoint_with_a_bad_optimiser_state_is_refused(params: TrainingPara
         train_arrays(*data, replace(params, resume=True), "l1")
 
 
-HOLDER = """
-import sys, time
-from pathlib import Path
-from image_colourisation.locks import checkpoint_lock
-with checkpoint_lock(Path(sys.argv[1])):
-    print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def _start_holder(folder: Path, seconds: float) -> subprocess.Popen:
-    """Another process that takes the lock of `folder` and holds it for `seconds`."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLDER), str(folder), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "locked"  # bounded: the holder's own sleep
-    return holder
-
-
 def test_a_second_process_is_refused_at_once_naming_the_holder(tmp_path: Path) -> None:
     """Two real processes: the second fails at once, with the first's PID and the lock file;
     once the first is killed (-9: no clean-up at all), the lock is taken over."""
     folder = tmp_path / "checkpoints" / "gan"
-    holder = _start_holder(folder, LOCK_WAIT_S)
+    holder = start_lock_holder(folder, LOCK_WAIT_S)
     try:
         started = time.monotonic()
         with pytest.raises(CheckpointInUseError) as error, checkpoint_lock(folder):
@@ -150,5 +127,5 @@ def test_the_lock_is_released_on_errors_and_reentrant(tmp_path: Path) -> None:
         assert lock.exists()  # the inner exit did not release the outer hold
         raise RuntimeError("boom")
     assert not lock.exists()
-    holder = _start_holder(folder, 0)  # another process can take it now
+    holder = start_lock_holder(folder, 0)  # another process can take it now
     assert holder.wait(timeout=LOCK_WAIT_S) == 0

@@ -1,4 +1,4 @@
-"""photos + the chosen generator (the champion, else the latest GAN) -> colourised photos, same
+"""photos_to_colourise + the chosen generator (the champion, else the latest GAN) -> colourised photos, same
 names; and the inference pipeline that kedro-mlflow logs as the registered model."""
 
 from kedro.pipeline import Node, Pipeline
@@ -20,7 +20,11 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 colourise_photos,
-                inputs=["photos", "colourisation_generator", "params:colourisation.render_size"],
+                inputs=[
+                    "photos_to_colourise",
+                    "colourisation_generator",
+                    "params:colourisation.render_size",
+                ],
                 outputs="colourised_photos",
                 name="colourise_photos",
             ),

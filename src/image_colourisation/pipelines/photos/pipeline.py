@@ -37,14 +37,14 @@ def folder_pipeline() -> Pipeline:
         [
             Node(
                 index_photos,
-                ["source", crop, "params:validation_fraction", "params:test_fraction",
+                ["training_folder", crop, "params:validation_fraction", "params:test_fraction",
                  "params:seed"],
                 ["index", "ingestion_report", "size_histogram"],
                 name="index_photos",
             ),
             Node(
                 working_size_images,
-                ["index", "source", crop, "params:working_scale"],
+                ["index", "training_folder", crop, "params:working_scale"],
                 "working_images",
                 name="working_size_images",
             ),
@@ -81,7 +81,8 @@ def trained_model_pipelines() -> Pipeline:
             "evaluation_l1_generator": "photos.generator_l1",
             "colourisation_generator": "photos.generator_gan",
             "train_set": "photos.validation_set",
-            "photos": "photos",  # the same photos to colourise as `kedro run --pipeline colourisation`
+            # the same folder of photos to colourise as `kedro run --pipeline colourisation`
+            "photos_to_colourise": "photos_to_colourise",
         },
         parameters={name: name for name in SHARED_PARAMETERS}
         | {
