@@ -73,10 +73,10 @@ def test_learning_rates_warm_up_to_the_scaled_rate(
     models = build_models(params, torch.device("cpu"))
     rates = []
     for epochs in (0.0, 1.0, 2.0, 5.0):
-        scale_learning_rates(models, params, World(0, 4), epochs)
+        scale_learning_rates(models, params.lr, params.distributed, World(0, 4), epochs)
         rates.append(models.d_optimizer.param_groups[0]["lr"] / params.lr)
     assert rates == pytest.approx([1.0, (1.0 + target) / 2, target, target])
-    scale_learning_rates(models, params, World(), 0.5)  # alone: `lr` itself
+    scale_learning_rates(models, params.lr, params.distributed, World(), 0.5)  # alone: `lr` itself
     assert models.g_optimizer.param_groups[0]["lr"] == params.lr
 
 

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .checkpoints import checkpoint_state, load_states
-from .config import TrainingParams
+from .config import DistributedParams, TrainingParams
 from .steps import Models
 from .world import World
 
@@ -104,19 +104,18 @@ def replicate(models: Models, device: torch.device, world: World) -> Models:
 
 
 def scale_learning_rates(
-    models: Models, params: TrainingParams, world: World, epochs: float
+    models: Models, lr: float, spec: DistributedParams, world: World, epochs: float
 ) -> None:
     """Set both optimisers' learning rates for the global batch of `world.size` processes after
-    `epochs` epochs: `params.lr` times the scaling rule's factor, reached by a linear warm-up
+    `epochs` epochs: `lr` times the scaling rule's factor, reached by a linear warm-up
     (`conf/base/parameters_training.yml`, training.distributed). Alone the factor is 1."""
-    spec = params.distributed
     target = {"none": 1.0, "linear": float(world.size), "sqrt": math.sqrt(world.size)}
     factor = target[spec.lr_scaling]
     if spec.warmup_epochs and epochs < spec.warmup_epochs:
         factor = 1.0 + (factor - 1.0) * epochs / spec.warmup_epochs
     for optimiser in (models.g_optimizer, models.d_optimizer):
         for group in optimiser.param_groups if optimiser is not None else ():
-            group["lr"] = params.lr * factor
+            group["lr"] = lr * factor
 
 
 def mean_over_ranks(totals: dict[str, torch.Tensor], world: World) -> dict[str, torch.Tensor]:

@@ -109,7 +109,8 @@ def fit(
             disable=not world.main,
         )
         for step, (lightness, ab) in enumerate(batches.epoch(shuffle)):
-            scale_learning_rates(models, params, world, epoch - 1 + step / steps)
+            progress = epoch - 1 + step / steps
+            scale_learning_rates(models, params.lr, params.distributed, world, progress)
             figures = gan_step(trained, lightness, ab, params)
             for name, value in figures.items():
                 totals[name] = totals.get(name, 0.0) + value.float()
