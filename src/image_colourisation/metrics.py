@@ -8,6 +8,8 @@ Conventions: RGB images are uint8 (N, H, W, 3) on 0..255; Lab images are float (
 CIE L*a*b* (D65), as `colour.rgb_to_lab` returns them.
 """
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from scipy.ndimage import uniform_filter
 from skimage.color import deltaE_ciede2000
@@ -184,3 +186,34 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     spread = np.trace(covariance_a) + np.trace(covariance_b) - 2 * cross
     distance = np.sum((mean_a - mean_b) ** 2) + spread
     return float(max(distance, 0.0))
+
+
+def semantic_recovery(row_hits: np.ndarray, gray_hits: np.ndarray, truth_hits: np.ndarray) -> float:
+    """(acc_row - acc_gray) / (acc_truth - acc_gray): the share of the class information that
+    colour carries which a row's colours restore (0: none beyond gray, 1: all the truth's).
+    NaN when colour carries none here (the truth scores no better than gray)."""
+    gap = truth_hits.mean() - gray_hits.mean()
+    return float((row_hits.mean() - gray_hits.mean()) / gap) if gap else float("nan")
+
+
+def paired_bootstrap(
+    statistic: Callable[..., float],
+    samples: Sequence[np.ndarray],
+    draws: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """The `level` percentile interval of `statistic(*samples)` over `draws` resamplings of
+    the images with replacement, the SAME images for every array (a paired bootstrap: the rows
+    are compared on the same pictures, so their shared difficulty cancels)."""
+    count = len(samples[0])
+    rng = np.random.default_rng(seed)
+    values = np.empty(draws)
+    for draw in range(draws):
+        chosen = rng.integers(0, count, count)
+        values[draw] = statistic(*(sample[chosen] for sample in samples))
+    if np.isnan(values).all():
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)

@@ -3,12 +3,14 @@
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
+from .json_cache import JSONCacheDataset
 from .model_runs import ModelRunMetricsDataset
 from .torch_models import ModelPayloadDataset
 
 __all__ = [
     "CIFAR10ArchiveDataset",
     "GeneratorChoiceDataset",
+    "JSONCacheDataset",
     "ModelRunMetricsDataset",
     "ModelPayloadDataset",
     "NpzDataset",

@@ -1,6 +1,7 @@
 """Evaluation nodes on a tiny test split: rendering, scores, tables, MLflow metrics, figures,
-and the semantic classifier's cache."""
+the semantic classifier's cache, the frontier columns and the critic test."""
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from matplotlib.figure import Figure
 from image_colourisation import metrics
 from image_colourisation.classifier import classifier_from_payload, lab_images, predict
 from image_colourisation.colour import model_arrays_to_rgb
-from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.pipelines.evaluation import nodes, plots
+from image_colourisation.datasets import JSONCacheDataset, ModelPayloadDataset
+from image_colourisation.pipelines.evaluation import critic, nodes, plots
 
 TINY_CLASSIFIER = {"width": 4, "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
 
@@ -73,8 +74,14 @@ def test_a_perfect_row_scores_perfectly_and_gray_has_no_colour(test_set, classif
     assert gray["colourfulness"] == 0 and gray["mae"] > 0 and gray["auc"] < 1
     assert gan["fd_classifier"] == pytest.approx(0, abs=1e-6) and gray["fd_classifier"] > 0
     assert gan["fd_classifier_floor"] == gray["fd_classifier_floor"] > 0
-    assert records == table.to_dict(orient="records")
-    assert table.drop(columns=["model", "source"]).map(np.isfinite).all().all()
+    assert json.loads(json.dumps(records, allow_nan=False)) == records  # strict JSON
+    assert records[0]["mae"] == gan["mae"] and records[0]["critic_accuracy"] is None
+    # Not measurable here: no L1 row to compare the MSE with, no critic, and a classifier for
+    # which colour carries no class information (truth and gray score alike).
+    unmeasured = ["mse_ratio_l1", "critic_accuracy", "semantic_recovery", "semantic_recovery_low",
+                  "semantic_recovery_high"]  # fmt: skip
+    assert table[unmeasured].isna().all().all()
+    assert table.drop(columns=["model", "source", *unmeasured]).map(np.isfinite).all().all()
 
     assert len(per_class) == 3 * 2 and per_class.groupby("model")["images"].sum().eq(12).all()
     assert "fd_classifier" not in per_class  # too few images per class for a covariance
@@ -207,3 +214,66 @@ def test_changed_training_data_or_parameters_retrain_the_classifier(
         assert "the training code changed" in caplog.text
     assert len(count_training) == 6
     assert count_training[2]["epochs"] == 2
+
+
+def test_semantic_recovery_and_its_paired_bootstrap_interval() -> None:
+    rng = np.random.default_rng(0)
+    gray = (rng.random(400) < 0.5).astype(float)
+    truth = np.maximum(gray, rng.random(400) < 0.4)  # colour helps: 0.5 -> about 0.7
+    half = np.where(rng.random(400) < 0.5, truth, gray)  # restores about half of that
+    assert metrics.semantic_recovery(gray, gray, truth) == 0
+    assert metrics.semantic_recovery(truth, gray, truth) == 1
+    value = metrics.semantic_recovery(half, gray, truth)
+    low, high = metrics.paired_bootstrap(metrics.semantic_recovery, [half, gray, truth], 300)
+    assert 0.3 < value < 0.7 and low < value < high and 0 < low and high < 1
+    again = metrics.paired_bootstrap(metrics.semantic_recovery, [half, gray, truth], 300)
+    assert again == (low, high)  # seeded
+    assert np.isnan(metrics.semantic_recovery(gray, gray, gray))  # colour carries nothing
+
+
+def test_the_table_places_each_row_on_the_frontier(rendered, test_set, classifier) -> None:
+    images, sources = rendered
+    scores = nodes.score_colourisations(images, test_set, classifier, 8)
+    critic = {"gan": {"accuracy": 0.6}, "l1": {"accuracy": 0.7}, "gray": {"accuracy": 1.0}}
+    table, _, _ = nodes.summarise_scores(scores, sources, test_set, critic)
+    rows = table.set_index("model")
+    assert rows.loc["l1", "mse_ratio_l1"] == 1
+    expected = scores["gan"]["mse"].mean() / scores["l1"]["mse"].mean()
+    assert rows.loc["gan", "mse_ratio_l1"] == pytest.approx(expected)
+    assert (rows["fd_ratio_floor"] == rows["fd_classifier"] / rows["fd_classifier_floor"]).all()
+    assert list(rows["critic_accuracy"]) == [0.6, 0.7, 1.0]
+    hits = [scores[row]["semantic_hit"] for row in ("gan", "gray", "truth")]
+    assert rows.loc["gan", "semantic_recovery"] == pytest.approx(
+        metrics.semantic_recovery(*hits), nan_ok=True
+    )
+    logged = nodes.model_run_metrics(table)["gan"]["metrics"]
+    assert {"test_semantic_recovery", "test_critic_accuracy", "test_mse_ratio_l1"} <= set(logged)
+
+
+def test_the_critic_tells_gray_from_colour_and_reuses_unchanged_rows(
+    test_set, caplog: pytest.LogCaptureFixture
+) -> None:
+    truth = model_arrays_to_rgb(test_set["L"], test_set["ab"])
+    gray = nodes.gray_rgb(test_set["L"])
+    many = {
+        name: np.concatenate([images] * 4) for name, images in (("truth", truth), ("gray", gray))
+    }
+    parameters = {**TINY_CLASSIFIER, "epochs": 12, "learning_rate": 0.01}
+    first = critic.critic_test(many, parameters)
+    assert first["gray"]["accuracy"] > 0.9  # measured: 1.0 (24 + 24 held-out images)
+    with caplog.at_level(logging.INFO):
+        again = critic.critic_test(many, parameters, first)
+    assert again == first and "reusing the result" in caplog.text
+    changed = critic.critic_test(many, {**parameters, "seed": 1}, first)
+    assert changed["gray"]["record"] != first["gray"]["record"]
+    tiny = {name: images[:6] for name, images in many.items()}
+    assert np.isnan(critic.critic_test(tiny, parameters)["gray"]["accuracy"])
+
+
+def test_the_critic_cache_reads_back_none_when_missing_or_damaged(tmp_path: Path) -> None:
+    cache = JSONCacheDataset(str(tmp_path / "critic.json"))
+    assert cache.load() is None
+    cache.save({"gan": {"accuracy": 0.5}})
+    assert cache.load() == {"gan": {"accuracy": 0.5}}
+    (tmp_path / "critic.json").write_text("{not json")
+    assert cache.load() is None

@@ -55,11 +55,20 @@ METRICS = (
     "auc",
     "accuracy_2pct",
     "semantic_accuracy",
+    "semantic_recovery",
     "delta_e2000",
     "colourfulness",
     "delta_colourfulness",
     "fd_classifier",
+    "critic_accuracy",
+    "mse_ratio_l1",
+    "fd_ratio_floor",
 )
+# semantic_recovery: the share of colour's class information a row restores (gray 0, truth 1),
+# with a paired bootstrap 95 % interval (semantic_recovery_low/high). critic_accuracy: a
+# two-sample classifier test (critic.py; 0.5 = indistinguishable from the truth). mse_ratio_l1
+# and fd_ratio_floor: the row's place on the perception-distortion plane (Blau & Michaeli
+# 2018): its MSE over the L1 baseline's, its FD over the floor.
 # The references logged as `truth.<name>`, from these columns of the metrics table.
 TRUTH_REFERENCES = {
     "colourfulness": "colourfulness_truth",
@@ -68,6 +77,7 @@ TRUTH_REFERENCES = {
 }
 # Seeds the random split of the true images into the two halves that give the FD floor.
 FD_FLOOR_SEED = 0
+BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 0
 NHWC = torch.channels_last  # faster convolutions on CPU, as in training
 # Bump when `train_classifier` changes what it trains from the same data and parameters, so
 # that classifiers saved by the older code are retrained rather than reused.
@@ -208,7 +218,8 @@ def colourise_test_set(
     return images, sources
 
 
-def _classifier_input(lab: np.ndarray) -> np.ndarray:
+def classifier_input(lab: np.ndarray) -> np.ndarray:
+    """Lab images (N, H, W, 3) -> the classifier's normalised Lab input (N, 3, H, W)."""
     planar = lab.transpose(0, 3, 1, 2)
     return lab_images(normalise_l(planar[:, :1]), normalise_ab(planar[:, 1:]))
 
@@ -241,7 +252,7 @@ def score_colourisations(
                 rgb = images[rows]
                 lab = truth_lab if row == TRUTH else rgb_to_lab(rgb)
                 add(row, "colourfulness", metrics.colourfulness(rgb))
-                embedded = features(classifier, _classifier_input(lab))
+                embedded = features(classifier, classifier_input(lab))
                 add(row, "features", embedded)
                 hits = classify_features(classifier, embedded) == labels[rows]
                 add(row, "semantic_hit", hits.astype(np.float64))
@@ -298,28 +309,47 @@ def summarise_scores(
     image_scores: dict[str, dict[str, np.ndarray]],
     sources: dict[str, str],
     test_set: dict[str, np.ndarray],
+    critic_scores: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame]:
     """The metrics table (one row per model), the same as JSON records, and per-class rows.
 
     The table's `fd_classifier` is the Fréchet distance between the classifier features of the
     true images and of the row's (lower is better), `fd_classifier_floor` that of two halves of
-    the true images. The per-class rows leave the FD out: about 100 images per class are too
-    few for a covariance of 4·width features.
+    the true images. The per-class rows leave the FD, the recovery's interval and the critic
+    out: about 100 images per class are too few for a covariance of 4·width features.
+    `critic_scores` (`critic.critic_test`) may be left out (a quick study): critic_accuracy
+    is then NaN.
     """
     rows = [row for row in (*MODEL_ROWS, GRAY) if row in image_scores]
     truth = image_scores[TRUTH]
     everything = np.ones(len(test_set["labels"]), dtype=bool)
     floor = fd_floor(truth["features"])
+    l1_mse = image_scores["l1"]["mse"].mean() if "l1" in image_scores else float("nan")
+
+    def frontier(row: str) -> dict[str, float]:
+        fd = metrics.frechet_distance(truth["features"], image_scores[row]["features"])
+        hits = [image_scores[name]["semantic_hit"] for name in (row, GRAY, TRUTH)]
+        low, high = metrics.paired_bootstrap(
+            metrics.semantic_recovery, hits, BOOTSTRAP_DRAWS, BOOTSTRAP_SEED
+        )
+        return {
+            "fd_classifier": fd,
+            "fd_classifier_floor": floor,
+            "semantic_recovery": metrics.semantic_recovery(*hits),
+            "semantic_recovery_low": low,
+            "semantic_recovery_high": high,
+            "critic_accuracy": (critic_scores or {}).get(row, {}).get("accuracy", float("nan")),
+            "mse_ratio_l1": image_scores[row]["mse"].mean() / l1_mse,
+            "fd_ratio_floor": fd / floor,
+        }
+
     table = pd.DataFrame(
         [
             {
                 "model": row,
                 "source": sources[row],
                 **_summary(image_scores[row], truth, everything),
-                "fd_classifier": metrics.frechet_distance(
-                    truth["features"], image_scores[row]["features"]
-                ),
-                "fd_classifier_floor": floor,
+                **frontier(row),
             }
             for row in rows
         ]
@@ -335,13 +365,17 @@ def summarise_scores(
     for row in table.itertuples():
         logger.info(
             "%s: MAE %.2f, PSNR %.2f dB, SSIM %.4f, ΔE2000 %.2f, AuC %.4f, acc@2%% %.4f, "
-            "colourfulness %.1f (truth %.1f), semantic accuracy %.4f (truth %.4f), "
-            "FD %.3f (floor %.3f)",
+            "colourfulness %.1f (truth %.1f), semantic accuracy %.4f (truth %.4f), semantic "
+            "recovery %.2f [%.2f, %.2f], FD %.3f (floor %.3f), critic accuracy %.3f, MSE / L1's "
+            "%.2f",
             row.model, row.mae, row.psnr, row.ssim, row.delta_e2000, row.auc, row.accuracy_2pct,
             row.colourfulness, row.colourfulness_truth, row.semantic_accuracy,
-            row.semantic_accuracy_truth, row.fd_classifier, row.fd_classifier_floor,
+            row.semantic_accuracy_truth, row.semantic_recovery, row.semantic_recovery_low,
+            row.semantic_recovery_high, row.fd_classifier, row.fd_classifier_floor,
+            row.critic_accuracy, row.mse_ratio_l1,
         )  # fmt: skip
-    return table, table.to_dict(orient="records"), per_class
+    records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    return table, records, per_class  # records: strict JSON, a figure not measured is null
 
 
 def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:

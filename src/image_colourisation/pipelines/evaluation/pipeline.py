@@ -12,6 +12,7 @@ while the training data and the classifier parameters are the same, retraining o
 
 from kedro.pipeline import Node, Pipeline
 
+from .critic import critic_test
 from .nodes import (
     colourise_test_set,
     mlflow_metrics,
@@ -59,8 +60,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="score_colourisations",
             ),
             Node(
+                critic_test,
+                inputs=[
+                    "test_colourisations",
+                    "params:evaluation.critic",
+                    "previous_critic_scores",
+                ],
+                outputs="critic_scores",
+                name="critic_test",
+            ),
+            Node(
                 summarise_scores,
-                inputs=["image_scores", "evaluated_sources", "test_set"],
+                inputs=["image_scores", "evaluated_sources", "test_set", "critic_scores"],
                 outputs=["evaluation_metrics", "evaluation_metrics_json", "evaluation_per_class"],
                 name="summarise_scores",
             ),

@@ -23,7 +23,10 @@ TITLES = {
     "accuracy_2pct": "Accuracy @ 2% (higher is better)",
     "colourfulness": "Colourfulness (truth: dashed)",
     "semantic_accuracy": "Classifier accuracy (truth: dashed)",
+    "semantic_recovery": "Semantic recovery, 95 % interval (gray 0, truth 1)",
     "fd_classifier": "FD, classifier features (lower; floor: dashed)",
+    "critic_accuracy": "Critic accuracy (0.5: indistinguishable, dashed)",
+    "mse_ratio_l1": "MSE / the L1 baseline's (realistic: ≤ 2×, dashed)",
 }
 # The dashed reference line of a metric's chart: the column of the metrics table it comes from.
 REFERENCES = {
@@ -31,6 +34,10 @@ REFERENCES = {
     "semantic_accuracy": "semantic_accuracy_truth",
     "fd_classifier": "fd_classifier_floor",
 }
+# Dashed lines at fixed values: chance for the critic, Blau & Michaeli's 2x MSE bound.
+LEVELS = {"critic_accuracy": 0.5, "mse_ratio_l1": 2.0}
+# Error bars: the metric's interval columns (low, high).
+INTERVALS = {"semantic_recovery": ("semantic_recovery_low", "semantic_recovery_high")}
 METRIC_COLUMNS = 3
 PER_CLASS = ("mae", "delta_e2000", "colourfulness", "semantic_accuracy")
 SAMPLE_COLUMNS = (GRAY, "l1", "gan", TRUTH)
@@ -49,9 +56,15 @@ def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
     )
     for index, name in enumerate(names):
         row, col = divmod(index, METRIC_COLUMNS)
+        error = None
+        if name in INTERVALS:
+            low, high = (metrics_table[column] for column in INTERVALS[name])
+            error = {"type": "data", "array": high - metrics_table[name],
+                     "arrayminus": metrics_table[name] - low}  # fmt: skip
         figure.add_bar(
             x=metrics_table["model"],
             y=metrics_table[name],
+            error_y=error,
             marker_color=[COLOURS[model] for model in metrics_table["model"]],
             text=[f"{value:.3g}" for value in metrics_table[name]],
             showlegend=False,
@@ -60,6 +73,8 @@ def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
         )
         if name in REFERENCES:
             _truth_line(figure, metrics_table[REFERENCES[name]].iloc[0], row + 1, col + 1)
+        if name in LEVELS:
+            _truth_line(figure, LEVELS[name], row + 1, col + 1)
     figure.update_layout(title="Colourisation metrics on the test split", height=300 * rows)
     return figure
 

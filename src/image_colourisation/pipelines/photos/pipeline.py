@@ -88,6 +88,7 @@ def trained_model_pipelines() -> Pipeline:
         | {
             "params:colourisation.render_size": "params:photos.crop_size",
             "params:evaluation.classifier": "params:photos.classifier",
+            "params:evaluation.critic": "params:photos.critic",
             "params:evaluation.batch_size": "params:photos.evaluation_batch_size",
         },
     )
