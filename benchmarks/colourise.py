@@ -1,7 +1,7 @@
 """Time and memory of colourising one photo: 1024x1024 and 12 megapixels (4000x3000).
 
     .venv/bin/python benchmarks/colourise.py [--model SOURCE] [--render-size N] [--repeats 3]
-                                             [--threads N]
+                                             [--threads N] [--sizes 1024x1024 4000x3000]
 
 Each case runs in a fresh process, so its peak memory is its own. The photo is scikit-image's
 astronaut scaled up to the size (real content, so the sRGB gamut fitting does real work), as a
@@ -40,7 +40,8 @@ from image_colourisation.serving.model_sources import load_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 LATEST_GAN = ROOT / "data" / "06_models" / "generator_gan.pt"
-CASES = [(1024, 1024, "L"), (1024, 1024, "RGB"), (4000, 3000, "L"), (4000, 3000, "RGB")]
+SIZES = ["1024x1024", "4000x3000"]
+MODES = ["L", "RGB"]
 
 
 def generator_for(source: str | None) -> tuple[Generator, str]:
@@ -95,6 +96,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument(
+        "--sizes", nargs="+", default=SIZES, metavar="WxH", help=f"(default: {' '.join(SIZES)})"
+    )
+    parser.add_argument(
         "--one", nargs=3, metavar=("WIDTH", "HEIGHT", "MODE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -107,8 +111,9 @@ def main() -> None:
     common += ["--threads", str(args.threads)] if args.threads else []
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure
     rows = []
-    for width, height, mode in CASES:
-        command = [sys.executable, __file__, "--one", str(width), str(height), mode, *common]
+    cases = [(*size.split("x"), mode) for size in args.sizes for mode in MODES]
+    for width, height, mode in cases:
+        command = [sys.executable, __file__, "--one", width, height, mode, *common]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(output.strip().splitlines()[-1]))
     lines = [

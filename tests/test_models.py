@@ -4,7 +4,12 @@ payloads that do not fit their architecture."""
 import pytest
 import torch
 
-from image_colourisation.models import Discriminator, Generator, generator_parameters
+from image_colourisation.models import (
+    NO_HINT_INPUTS,
+    Discriminator,
+    Generator,
+    generator_parameters,
+)
 from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
 
 
@@ -82,6 +87,9 @@ FITTING = {"width": 4, "depth": 5, "dropout": 0.5}
         ({"architecture": {**FITTING, "bins": -3}, "state_dict": {}}, r"bins is -3; allowed: 0 or an integer"),
         ({"architecture": {**FITTING, "dropout": float("nan")}, "state_dict": {}}, r"dropout is nan"),
         ({"architecture": {**FITTING, "temperature": 0.0, "bins": 8}, "state_dict": {}}, r"temperature is 0\.0"),
+        ({"architecture": {**FITTING, "hints": "yes"}, "state_dict": {}}, r"hints is 'yes' \(str\); allowed: True or False"),
+        ({"architecture": {**FITTING, "hints": 1}, "state_dict": {}}, r"hints is 1 \(int\); allowed: True or False"),
+        (_payload(**FITTING, hints=True), r"encoder\.0\.0\.weight has shape \(4, 1, 4, 4\), the architecture needs \(4, 4, 4, 4\)"),
         ({"architecture": {"width": 1024, "depth": 10, "dropout": 0.5}, "state_dict": {}}, r"implies 20,367,862,786 weights"),
         ({"architecture": FITTING, "state_dict": [1, 2]}, r"state_dict is a list"),
         (_payload(width=8, depth=5, dropout=0.5), r"encoder\.0\.0\.weight has shape \(4, 1, 4, 4\), the architecture needs \(8, 1, 4, 4\)"),
@@ -120,6 +128,8 @@ def test_weights_of_the_wrong_kind_are_named() -> None:
         {"width": 32, "depth": 5},
         {"width": 64, "depth": 8, "dropout": 0.0},
         {"width": 8, "depth": 5, "bins": 313},
+        {"width": 8, "depth": 5, "hints": True},
+        {"width": 4, "depth": 3, "bins": 16, "hints": True},
     ],
 )
 def test_the_parameter_count_is_exact_without_building(architecture: dict) -> None:
@@ -136,3 +146,44 @@ def test_colour_bin_generators_round_trip() -> None:
         "width": 4, "depth": 5, "dropout": 0.5, "bins": 16, "temperature": 0.5
     }  # fmt: skip
     assert torch.equal(rebuilt.head.centres, generator.head.centres)
+
+
+def test_a_hint_generator_takes_l_and_the_hint_layer() -> None:
+    """Four input channels; no hints is the same as an all-zero hint layer."""
+    torch.manual_seed(0)
+    generator = Generator(width=4, dropout=0.0, hints=True).eval()
+    assert generator.encoder[0][0].in_channels == 4
+    assert generator.architecture == {"width": 4, "depth": 5, "dropout": 0.0, "hints": True}
+    lightness = torch.rand(2, 1, 32, 64) * 2 - 1
+    hints = torch.zeros(2, 3, 32, 64)
+    with torch.no_grad():
+        plain = generator(lightness)
+        assert torch.equal(generator(lightness, hints), plain)
+        hints[:, 0, 10:13, 20:23], hints[:, 2, 10:13, 20:23] = 0.5, 1.0
+        assert not torch.allclose(generator(lightness, hints), plain)
+
+
+def test_payloads_from_before_hints_load_as_one_channel_models() -> None:
+    """The record says hints only when true, so older payloads (no key) still fit."""
+    plain = generator_from_payload(generator_payload(Generator(width=4)))
+    assert "hints" not in plain.architecture and not plain.takes_hints
+    assert plain.encoder[0][0].in_channels == 1
+    hinted = generator_from_payload(generator_payload(Generator(width=4, hints=True)))
+    assert hinted.takes_hints and hinted.encoder[0][0].in_channels == 4
+
+
+def test_hints_for_a_model_without_hint_inputs_say_how_to_fix_it() -> None:
+    generator = Generator(width=4).eval()
+    with pytest.raises(ValueError, match="trained without hint inputs") as error:
+        generator(torch.zeros(1, 1, 32, 32), torch.zeros(1, 3, 32, 32))
+    assert str(error.value) == NO_HINT_INPUTS
+    assert "retrain it with the current training pipeline" in NO_HINT_INPUTS
+    assert "or colourise without hints" in NO_HINT_INPUTS
+
+
+def test_a_hint_layer_of_the_wrong_shape_is_named() -> None:
+    generator = Generator(width=4, hints=True).eval()
+    with pytest.raises(
+        ValueError, match=r"hints have shape \(1, 2, 32, 32\).*needs \(1, 3, 32, 32\)"
+    ):
+        generator(torch.zeros(1, 1, 32, 32), torch.zeros(1, 2, 32, 32))

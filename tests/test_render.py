@@ -10,10 +10,13 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from image_colourisation import render
-from image_colourisation.models import Generator
+from image_colourisation.colour import normalise_ab
+from image_colourisation.hints import Hint
+from image_colourisation.models import NO_HINT_INPUTS, Generator
 from image_colourisation.photo_files import is_photo_name, save_photo
 from image_colourisation.render import (
     colourise_image,
+    guided_upsampling,
     join_lightness_and_ab,
     photo_lightness,
     predict_ab,
@@ -58,19 +61,61 @@ def test_each_photo_gets_its_own_predicted_colour(generator):
     assert rocket[..., 2].mean() < -5.0 < 5.0 < cat[..., 2].mean()
 
 
+def bilinear(ab: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Plain bilinear upsampling of ab (2, h, w): what the guided upsampling does where flat."""
+    upsampled = torch.nn.functional.interpolate(
+        torch.from_numpy(ab)[None], size=size, mode="bilinear", align_corners=False
+    )
+    return upsampled[0].numpy()
+
+
 def test_output_colour_is_the_prediction_upsampled(generator):
-    """Full-size a*b* equals the small prediction, bilinearly upsampled, where in gamut."""
+    """Full-size a*b* follows the small prediction: close to bilinear upsampling of it almost
+    everywhere (it differs at edges, where colour now stops), in gamut."""
     photo = real_photo("coffee")
     lightness = photo_lightness(photo)
     ab = predict_ab(generator, lightness, 128)
     assert ab.shape == (2, 85, 128)  # 400x600 scaled to 128 on the long side, aspect kept
-    expected = torch.nn.functional.interpolate(
-        torch.from_numpy(ab)[None], size=lightness.shape, mode="bilinear", align_corners=False
-    )[0].numpy()
     got = lab_of(join_lightness_and_ab(lightness, ab))
-    error = np.abs(got[..., 1:] - expected.transpose(1, 2, 0))
+    error = np.abs(got[..., 1:] - bilinear(ab, lightness.shape).transpose(1, 2, 0))
     assert np.median(error) < 1.0
     assert np.quantile(error, 0.9) < 3.0  # uint8 rounding; a few pixels lose chroma to fit sRGB
+
+
+def test_where_the_photo_is_flat_the_upsampling_is_bilinear():
+    lightness = np.full((90, 150), 55.0, dtype=np.float32)
+    ab = np.random.default_rng(0).uniform(-40, 40, (2, 6, 10)).astype(np.float32)
+    upsampled = guided_upsampling(lightness, ab)(0, 90)
+    np.testing.assert_allclose(upsampled, bilinear(ab, (90, 150)), atol=1e-4)
+
+
+def test_colour_stops_at_an_edge_instead_of_bleeding_across():
+    """Dark red left of column 163, light blue right of it, shrunk 5x as the model sees it:
+    bilinear upsampling blends the two over 9 columns; the L*-guided one gives every column
+    its side's colour, but for the one (162) whose only neighbour is the working pixel that
+    straddles the edge, which has the blend's colour in both methods."""
+    lightness = np.where(np.arange(320) < 163, 30.0, 70.0).astype(np.float32)
+    lightness = np.tile(lightness, (64, 1))
+    truth = np.where(np.arange(320) < 163, [[40.0], [30.0]], [[-20.0], [-40.0]])
+    truth = np.repeat(truth[:, None], 64, axis=1).astype(np.float32)  # (2, 64, 320)
+    small = torch.nn.functional.interpolate(
+        torch.from_numpy(truth)[None], size=(13, 64), mode="bilinear", antialias=True
+    )[0].numpy()
+    guided = np.hypot(*(guided_upsampling(lightness, small)(0, 64) - truth)).max(axis=0)
+    plain = np.hypot(*(bilinear(small, (64, 320)) - truth)).max(axis=0)
+    assert np.flatnonzero(plain > 5).tolist() == list(range(158, 167))
+    assert np.flatnonzero(guided > 0.1).tolist() == [162]
+    assert guided[162] == pytest.approx(plain[162], abs=0.1)
+
+
+def test_upsampled_colour_stays_within_the_predicted_colours(generator):
+    """A weighted mean of its neighbours: no halo of colours stronger than the prediction."""
+    lightness = photo_lightness(real_photo("astronaut"))
+    ab = predict_ab(generator, lightness, 64)
+    upsampled = guided_upsampling(lightness, ab)(0, lightness.shape[0])
+    for channel in (0, 1):
+        assert ab[channel].min() - 1e-3 <= upsampled[channel].min()
+        assert upsampled[channel].max() <= ab[channel].max() + 1e-3
 
 
 def test_out_of_gamut_colour_loses_chroma_not_lightness():
@@ -283,3 +328,51 @@ def test_several_frames_that_cannot_be_written_back_are_refused(generator):
     assert (fax.format, fax.n_frames) == ("DCX", 2)
     with pytest.raises(ValueError, match="it has 2 frames, and DCX files can only be written with"):
         render.colourise_frames(fax, generator)
+
+
+class RecordingGenerator(Generator):
+    """A hint generator that keeps what it was given, to check what reaches the network."""
+
+    def predict(self, lightness, hints=None):
+        self.given = (lightness.clone(), None if hints is None else hints.clone())
+        return super().predict(lightness, hints)
+
+
+def test_hints_reach_the_generator_where_the_photo_is_resized_to():
+    """A 1024x768 photo renders at 64x48, padded to 64x64: the hint at the photo's centre is
+    at the working image's centre; the padding holds no hint (zeros, not repeated edges)."""
+    generator = RecordingGenerator(width=4, hints=True)
+    photo = Image.fromarray(np.full((768, 1024), 90, dtype=np.uint8))
+    hints = [Hint(512, 384, "#2e86c1"), Hint(1023, 767, "#f1c40f")]
+    colourise_image(photo, generator, 64, hints)
+    lightness, layer = generator.given
+    assert lightness.shape == (1, 1, 64, 64) and layer.shape == (1, 3, 64, 64)
+    mask = layer[0, 2].numpy()
+    assert mask[23:26, 31:34].all() and mask[46:48, 62:64].all() and mask.sum() == 9 + 4
+    assert not layer[0, :, 48:].any()  # the padding rows
+    blue = rgb2lab(np.array([[[0x2E, 0x86, 0xC1]]], dtype=np.uint8))[0, 0, 1:]
+    np.testing.assert_allclose(layer[0, :2, 24, 32].numpy(), normalise_ab(blue), atol=2e-4)
+
+
+def test_no_hints_give_a_hint_generator_no_hint_layer():
+    generator = RecordingGenerator(width=4, hints=True)
+    colourise_image(real_photo("coffee"), generator, 64)
+    assert generator.given[1] is None  # read by the generator as an all-zero layer
+
+
+def test_hints_outside_the_photo_or_for_a_model_without_hint_inputs_are_refused(generator):
+    photo = real_photo("coffee")  # 600x400
+    with pytest.raises(ValueError, match=r"hint 600,10,#ff0000 is outside the 600x400 photo"):
+        colourise_image(photo, Generator(width=4, hints=True), 64, [Hint(600, 10, "#ff0000")])
+    with pytest.raises(ValueError) as error:
+        colourise_image(photo, generator, 64, [Hint(5, 10, "#ff0000")])
+    assert str(error.value) == NO_HINT_INPUTS
+
+
+def test_every_frame_gets_the_hints():
+    generator = RecordingGenerator(width=4, hints=True)
+    gif = _reopened(_gray_frames(2), "GIF", duration=100)
+    calls = []
+    generator.register_forward_hook(lambda *_: calls.append(generator.given[1]))
+    render.colourise_frames(gif, generator, 64, [Hint(10, 10, "#00ff00")])
+    assert len(calls) == 2 and all(layer[0, 2].sum() == 9 for layer in calls)

@@ -74,12 +74,24 @@ class ColourBins(nn.Module):
         return (weights @ self.centres).permute(0, 3, 1, 2), logits
 
 
+HINT_CHANNELS = 3  # a, b, mask
+NO_HINT_INPUTS = (
+    "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
+    "it with the current training pipeline, which trains with hints, or colourise without hints."
+)
+
+
 class Generator(nn.Module):
     """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
 
     H and W must be multiples of 2**depth (32 for the default depth 5). The output is either
     ab directly (tanh, `bins=0`) or read out of a distribution over `bins` ab cells
     (`ColourBins`, Zhang et al. 2016).
+
+    With `hints=True` (Zhang et al. 2017, guided colourisation) the first conv also takes a
+    person's colour hints: normalised a, b where hinted (0 elsewhere) and a mask that is 1 at
+    hinted pixels, so a few clicks fix colours the training data cannot teach. The record says
+    `"hints": True` only then, so payloads written before hints existed load unchanged.
     """
 
     def __init__(
@@ -89,14 +101,22 @@ class Generator(nn.Module):
         dropout: float = 0.5,
         bins: int = 0,
         temperature: float = 0.38,
+        *,
+        hints: bool = False,
     ) -> None:
         super().__init__()
         self.architecture: dict[str, Any] = {"width": width, "depth": depth, "dropout": dropout}
         if bins:
             self.architecture |= {"bins": bins, "temperature": temperature}
+        if hints:
+            self.architecture["hints"] = True
         channels = [min(width * 2**level, width * 8) for level in range(depth)]
         self.encoder = nn.ModuleList(
-            _down(1 if level == 0 else channels[level - 1], channels[level], norm=level > 0)
+            _down(
+                _input_channels(hints) if level == 0 else channels[level - 1],
+                channels[level],
+                norm=level > 0,
+            )
             for level in range(depth)
         )
         # Decoder level i maps back to encoder level depth-2-i, concatenating its skip.
@@ -115,11 +135,27 @@ class Generator(nn.Module):
         )
         init_weights(self)
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
-        return self.predict(lightness)[0]
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the generator was built (and trained) with hint inputs."""
+        return bool(self.architecture.get("hints"))
 
-    def predict(self, lightness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(ab, bin logits); the logits are None for the direct-ab head. Training uses both."""
+    def require_hint_inputs(self) -> None:
+        """Raise ValueError, saying what to do, when the generator cannot take hints."""
+        if not self.takes_hints:
+            raise ValueError(NO_HINT_INPUTS)
+
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        return self.predict(lightness, hints)[0]
+
+    def predict(
+        self, lightness: torch.Tensor, hints: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(ab, bin logits); the logits are None for the direct-ab head. Training uses both.
+
+        `hints` is (N, 3, H, W): normalised a, b and the mask (`hints.py` makes them); None
+        means no hints, which a hint generator reads as all zeros (automatic colourisation).
+        """
         multiple = 2 ** self.architecture["depth"]
         if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
             raise ValueError(
@@ -127,7 +163,7 @@ class Generator(nn.Module):
                 f"be multiples of {multiple} (2**depth): pad or crop the image first."
             )
         skips = []
-        x = lightness
+        x = self._with_hints(lightness, hints)
         for block in self.encoder:
             x = block(x)
             skips.append(x)
@@ -137,6 +173,21 @@ class Generator(nn.Module):
         if isinstance(self.head, ColourBins):
             return self.head(x)
         return self.head(x), None
+
+    def _with_hints(self, lightness: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+        """The first conv's input: L alone, or L stacked with the hint layer (zeros if none)."""
+        expected = (lightness.shape[0], HINT_CHANNELS, *lightness.shape[2:])
+        if hints is None:
+            if not self.takes_hints:
+                return lightness
+            hints = lightness.new_zeros(expected)
+        self.require_hint_inputs()
+        if hints.shape != expected:
+            raise ValueError(
+                f"hints have shape {tuple(hints.shape)}; lightness {tuple(lightness.shape)} needs "
+                f"{expected}: a, b and mask at every pixel (hints.hint_layer makes them)."
+            )
+        return torch.cat([lightness, hints], dim=1)
 
 
 class Discriminator(nn.Module):
@@ -163,12 +214,23 @@ class Discriminator(nn.Module):
         return outputs[1:]
 
 
+def _input_channels(hints: bool) -> int:
+    """L, plus the hint layer's a, b and mask for a hint generator."""
+    return 1 + HINT_CHANNELS if hints else 1
+
+
 def generator_parameters(
-    width: int, depth: int, dropout: float = 0.5, bins: int = 0, temperature: float = 0.38
+    width: int,
+    depth: int,
+    dropout: float = 0.5,
+    bins: int = 0,
+    temperature: float = 0.38,
+    *,
+    hints: bool = False,
 ) -> int:
-    """The number of weights `Generator(width, depth, ..., bins)` has, by arithmetic alone."""
+    """The number of weights `Generator(width, depth, ..., bins, hints)` has, by arithmetic alone."""
     channels = [min(width * 2**level, width * 8) for level in range(depth)]
-    count = 16 * channels[0] + channels[0]  # first conv (with bias, no norm)
+    count = (16 * _input_channels(hints) + 1) * channels[0]  # first conv (with bias, no norm)
     for level in range(1, depth):  # conv + BatchNorm (weight, bias)
         count += 16 * channels[level - 1] * channels[level] + 2 * channels[level]
     for level in range(depth - 1, 0, -1):  # transposed conv + BatchNorm

@@ -92,7 +92,7 @@ class ModelFileError(ValueError):
 class Setting:
     """One key of an architecture record: its type and the range of values this project uses."""
 
-    kind: type  # int or float
+    kind: type  # int, float or bool (a bool is the range [0, 1] of True and False alone)
     low: float
     high: float
     required: bool = True
@@ -102,9 +102,8 @@ class Setting:
 
     def problem(self, name: str, value: Any) -> str | None:
         """Why `value` is not allowed for `name`, or None when it is."""
-        kinds = (int,) if self.kind is int else (int, float)
         allowed = self.describe()
-        if isinstance(value, bool) or not isinstance(value, kinds):
+        if not self._is_kind(value):
             return f"{name} is {_short(value)} ({type(value).__name__}); allowed: {allowed}"
         if self.zero_allowed and value == 0:
             return None
@@ -114,8 +113,16 @@ class Setting:
             return f"{name} is {_short(value)}; allowed: {allowed}"
         return None
 
+    def _is_kind(self, value: Any) -> bool:
+        """True and False are ints to Python, but only a bool setting takes them."""
+        if self.kind is bool or isinstance(value, bool):
+            return self.kind is bool and isinstance(value, bool)
+        return isinstance(value, (int,) if self.kind is int else (int, float))
+
     def describe(self) -> str:
-        """E.g. "an integer in [1, 1024]", "0 or an integer in [2, 4096]"."""
+        """E.g. "an integer in [1, 1024]", "0 or an integer in [2, 4096]", "True or False"."""
+        if self.kind is bool:
+            return "True or False"
         kind = "an integer" if self.kind is int else "a number"
         low, high = "(" if self.low_open else "[", ")" if self.high_open else "]"
         zero = "0 or " if self.zero_allowed else ""
@@ -131,6 +138,7 @@ GENERATOR_ARCHITECTURE = {
     "dropout": Setting(float, 0.0, 1.0, high_open=True),
     "bins": Setting(int, 2, 4096, required=False, zero_allowed=True),
     "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
+    "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
 }
 
 

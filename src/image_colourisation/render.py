@@ -1,9 +1,12 @@
 """Colourise a photo of any size: ab predicted small, joined with the photo's own full-size L*.
 
 The generator was trained on small images, so it predicts a*b* at a working resolution
-(`render_size` pixels on the longer side). Colour is low-frequency, so that ab is upsampled
-bilinearly to the photo's full size and joined with the photo's own full-resolution L*: the
-edges stay as sharp as in the original. Both ends run in row strips so that a 12-megapixel
+(`render_size` pixels on the longer side), given the photo's L* there and, optionally, a
+person's colour hints (`hints.py`). Colour is low-frequency, so that ab is upsampled to the
+photo's full size and joined with the photo's own full-resolution L*. The upsampling is
+guided by that L* (joint bilateral upsampling, `upsample_ab`), so colour stops at the photo's
+edges instead of bleeding a few pixels across them as plain bilinear upsampling does
+(`benchmarks/edge_bleed.py` measures it). Both ends run in row strips so that a 12-megapixel
 photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
 
 An animated GIF, PNG or WebP and a multi-page TIFF are colourised frame by frame, keeping
@@ -15,7 +18,7 @@ its page (`app/`), the served model and the Kedro pipeline (`pipelines/colourisa
 from `colour.py`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 
 import numpy as np
@@ -30,6 +33,7 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
+from image_colourisation.hints import Hint, check_hints, hint_layer
 from image_colourisation.models import Generator
 from image_colourisation.photo_files import can_hold_frames, frame_count
 
@@ -39,6 +43,13 @@ L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes 
 _CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
 STRIP_PIXELS = 1 << 20  # pixels per row strip: about 12 MB of float32 Lab work space
 _GRAY_16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (PNG, TIFF)
+# Joint bilateral upsampling: a working pixel's colour counts for a photo pixel by its bilinear
+# weight times exp(-dL^2 / 2 sigma^2), dL the L* difference between the photo pixel and the
+# working pixel. 3 L* was the best of 2-12 in benchmarks/edge_bleed.py. The floor keeps every
+# weight above 0, so a pixel unlike all four working pixels (a thin line) gets bilinear colour.
+RANGE_SIGMA = 3.0
+_RANGE_FLOOR = 1e-4
+_CACHE_PIXELS = 1 << 15  # pixels per block of the upsampling's arithmetic: 128 KB per array
 
 
 def check_render_size(render_size: int) -> int:
@@ -52,18 +63,22 @@ def check_render_size(render_size: int) -> int:
 
 
 def colourise_image(
-    image: Image.Image, generator: Generator, render_size: int = DEFAULT_RENDER_SIZE
+    image: Image.Image,
+    generator: Generator,
+    render_size: int = DEFAULT_RENDER_SIZE,
+    hints: Sequence[Hint] = (),
 ) -> Image.Image:
     """Colourise one photo of any mode; the result has the photo's size, its L* and its alpha.
 
-    EXIF orientation is applied first, so the result is upright (and carries no EXIF).
-    A colour photo is reduced to its L* first, so a known photo shows what the model does.
-    Returns an RGB image, or RGBA when the photo has transparency.
+    EXIF orientation is applied first, so the result is upright (and carries no EXIF), and
+    `hints` are in the upright photo's pixels. A colour photo is reduced to its L* first, so a
+    known photo shows what the model does. Returns an RGB image, or RGBA when the photo has
+    transparency.
     """
     check_render_size(render_size)
     base, alpha = _picture_and_alpha(ImageOps.exif_transpose(image))
     lightness = photo_lightness(base)
-    ab = predict_ab(generator, lightness, render_size)
+    ab = predict_ab(generator, lightness, render_size, hints)
     coloured = join_lightness_and_ab(lightness, ab)
     if alpha is not None:
         coloured.putalpha(alpha)
@@ -71,17 +86,21 @@ def colourise_image(
 
 
 def colourise_frames(
-    image: Image.Image, generator: Generator, render_size: int = DEFAULT_RENDER_SIZE
+    image: Image.Image,
+    generator: Generator,
+    render_size: int = DEFAULT_RENDER_SIZE,
+    hints: Sequence[Hint] = (),
 ) -> list[Image.Image]:
     """Every frame of `image` colourised: one for a still photo, all of an animation or a
-    multi-page TIFF, each keeping its `duration` (and the first the `loop` count).
+    multi-page TIFF, each keeping its `duration` (and the first the `loop` count). The same
+    `hints` guide every frame.
 
     Raises ValueError, before any work, for a file with several frames in a format that
     Pillow can write with one only: colourising it would silently drop the other frames.
     """
     count = frame_count(image)
     if count == 1:
-        return [colourise_image(image, generator, render_size)]
+        return [colourise_image(image, generator, render_size, hints)]
     check_render_size(render_size)
     if not can_hold_frames(image.format):
         raise ValueError(
@@ -93,7 +112,7 @@ def colourise_frames(
     frames = []
     for index in range(count):
         image.seek(index)
-        coloured = colourise_image(image, generator, render_size)
+        coloured = colourise_image(image, generator, render_size, hints)
         if "duration" in image.info:
             coloured.info["duration"] = image.info["duration"]
         frames.append(coloured)
@@ -113,46 +132,124 @@ def photo_lightness(image: Image.Image) -> np.ndarray:
     return lightness
 
 
-def predict_ab(generator: Generator, lightness: np.ndarray, render_size: int) -> np.ndarray:
+def predict_ab(
+    generator: Generator,
+    lightness: np.ndarray,
+    render_size: int,
+    hints: Sequence[Hint] = (),
+) -> np.ndarray:
     """a*, b* (2, h, w) in Lab units, predicted from L* shrunk to `render_size` on its long side.
 
     The shrunk image keeps the photo's aspect ratio; it is padded (edge pixels repeated) up to
-    the multiple the U-Net needs and the padding is cut off the prediction again.
+    the multiple the U-Net needs and the padding is cut off the prediction again. `hints`, in
+    the photo's pixels, go in as `hints.hint_layer` at that padded size (zero in the padding:
+    nobody hinted there); hints outside the photo, or hints for a generator without hint
+    inputs, raise ValueError saying so.
     """
     height, width = lightness.shape
     scale = render_size / max(height, width)
     small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    full = torch.from_numpy(lightness)[None, None]
-    small = functional.interpolate(
-        full, size=small_size, mode="bilinear", antialias=True, align_corners=False
-    )
+    small = shrink_lightness(lightness, small_size)[None, None]
     multiple = 2 ** generator.architecture["depth"]
     pad_bottom, pad_right = (-size % multiple for size in small_size)
     if pad_bottom or pad_right:
         small = functional.pad(small, (0, pad_right, 0, pad_bottom), mode="replicate")
+    layer = None
+    if hints:
+        check_hints(hints, width, height)
+        layer = hint_layer(hints, (width, height), small_size, tuple(small.shape[2:]))
+        layer = torch.from_numpy(layer)[None]
     generator.eval()  # running BatchNorm statistics and no dropout: inference, not training
     with torch.inference_mode():
-        ab = generator(normalise_l(small))[0, :, : small_size[0], : small_size[1]]
+        ab = generator(normalise_l(small), layer)[0, :, : small_size[0], : small_size[1]]
     return denormalise_ab(ab.numpy()).astype(np.float32, copy=False)
 
 
+def shrink_lightness(lightness: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """L* (H, W) shrunk to `size` (h, w) with antialiasing: what the generator sees."""
+    full = torch.from_numpy(lightness)[None, None]
+    small = functional.interpolate(
+        full, size=size, mode="bilinear", antialias=True, align_corners=False
+    )
+    return small[0, 0]
+
+
 def join_lightness_and_ab(lightness: np.ndarray, ab: np.ndarray) -> Image.Image:
-    """Upsample ab (2, h, w) bilinearly to the size of L* (H, W) and convert to an RGB image.
+    """Upsample ab (2, h, w) to the size of L* (H, W), guided by L*, and convert to RGB.
 
     Works strip by strip: only one strip of full-size ab and Lab exists at a time.
     """
     height, width = lightness.shape
-    column_taps = _bilinear_taps(width, ab.shape[2], 0, width)
+    upsampled_rows = guided_upsampling(lightness, ab)
     result = Image.new("RGB", (width, height))
     for top, bottom in _row_strips(height, width):
-        rows = _interpolate(ab, _bilinear_taps(height, ab.shape[1], top, bottom), axis=1)
-        ab_strip = _interpolate(rows, column_taps, axis=2)
+        ab_strip = upsampled_rows(top, bottom)
         lab = np.empty((bottom - top, width, 3), dtype=np.float32)
         lab[..., 0] = lightness[top:bottom]
         lab[..., 1] = ab_strip[0]
         lab[..., 2] = ab_strip[1]
         result.paste(Image.fromarray(_lab_to_rgb_keeping_lightness(lab)), (0, top))
     return result
+
+
+def guided_upsampling(lightness: np.ndarray, ab: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """A function (top, bottom) -> a*, b* (2, bottom - top, W) of those rows of the photo whose
+    L* is `lightness` (H, W), upsampled from `ab` (2, h, w).
+
+    Joint bilateral upsampling (Kopf et al. 2007) on the four working pixels around each photo
+    pixel: their bilinear weights times how alike their L* (the working image's, as the
+    generator saw it) is to the photo pixel's own L*. Where the photo is flat that is bilinear
+    upsampling; at an edge the working pixels on the photo pixel's side of it win, so colour
+    stops at the edge. Every colour is a weighted mean of predicted ones: nothing overshoots.
+    """
+    height, width = lightness.shape
+    small = torch.cat([shrink_lightness(lightness, ab.shape[1:])[None], torch.from_numpy(ab)])
+    small = small.numpy()  # (3, h, w): L*, a*, b* of the working image
+    low, high, weight = _bilinear_taps(width, ab.shape[2], 0, width)
+    # Both column neighbours of every photo column, with their bilinear weights: (3, h, W) each.
+    columns = [(small[:, :, low], 1 - weight), (small[:, :, high], weight)]
+    block = max(1, _CACHE_PIXELS // width)
+
+    def upsampled_rows(top: int, bottom: int) -> np.ndarray:
+        result = np.empty((2, bottom - top, width), dtype=np.float32)
+        for start in range(top, bottom, block):  # blocks whose temporaries stay in cache
+            stop = min(start + block, bottom)
+            taps = _bilinear_taps(height, ab.shape[1], start, stop)
+            result[:, start - top : stop - top] = _weighted_neighbours(
+                lightness[start:stop], columns, taps
+            )
+        return result
+
+    return upsampled_rows
+
+
+def _weighted_neighbours(
+    lightness: np.ndarray,
+    columns: list[tuple[np.ndarray, np.ndarray]],
+    row_taps: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """a*, b* (2, rows, W): the four neighbours' ab averaged with bilinear x L*-likeness weights.
+
+    In-place arithmetic on cache-sized blocks: this is most of the upsampling's time.
+    """
+    low, high, weight = row_taps
+    totals = np.zeros((3, *lightness.shape), dtype=np.float32)  # sums of weights, a*, b*
+    alike, product = np.empty_like(lightness), np.empty_like(lightness)
+    for neighbours, column_weight in columns:
+        for rows, row_weight in ((low, 1 - weight), (high, weight)):
+            sample = neighbours[:, rows]  # (3, rows, W): L*, a*, b*
+            np.subtract(lightness, sample[0], out=alike)
+            np.square(alike, out=alike)
+            alike *= np.float32(-0.5 / RANGE_SIGMA**2)
+            np.exp(alike, out=alike)
+            alike += _RANGE_FLOOR
+            alike *= row_weight[:, None]
+            alike *= column_weight
+            totals[0] += alike
+            for channel in (1, 2):
+                np.multiply(alike, sample[channel], out=product)
+                totals[channel] += product
+    return totals[1:] / totals[0]
 
 
 def _lab_to_rgb_keeping_lightness(lab: np.ndarray) -> np.ndarray:
@@ -247,16 +344,3 @@ def _bilinear_taps(
     low = np.floor(position).astype(np.intp)
     high = np.minimum(low + 1, in_size - 1)
     return low, high, (position - low).astype(np.float32)
-
-
-def _interpolate(
-    values: np.ndarray, taps: tuple[np.ndarray, np.ndarray, np.ndarray], axis: int
-) -> np.ndarray:
-    """Linear interpolation of `values` along `axis` at the positions `taps` describe."""
-    low, high, weight = taps
-    shape = [1] * values.ndim
-    shape[axis] = -1
-    weight = weight.reshape(shape)
-    return (
-        np.take(values, low, axis=axis) * (1 - weight) + np.take(values, high, axis=axis) * weight
-    )
