@@ -42,3 +42,15 @@ def test_all_problems_are_reported_at_once() -> None:
 def test_unknown_parameter_is_refused() -> None:
     with pytest.raises(TypeError, match="widht"):
         TrainingParams(widht=32)  # type: ignore[call-arg]
+
+
+def test_hint_parameters_take_a_partial_mapping_and_name_bad_values() -> None:
+    params = TrainingParams(hints={"max_patch": 5})
+    assert params.hints.max_patch == 5 and params.hints.p_none == 0.5 and params.hints.enabled
+    assert not TrainingParams(hints={"enabled": False}).hints.enabled
+    with pytest.raises(ValueError, match=r"training.hints: hint sampling: p_none is 2"):
+        TrainingParams(hints={"p_none": 2})
+    with pytest.raises(ValueError, match=r"training.hints has unknown keys \['count'\]"):
+        TrainingParams(hints={"count": 3})
+    with pytest.raises(ValueError, match="training.hints.enabled is 'yes'; allowed: true, false"):
+        TrainingParams(hints={"enabled": "yes"})

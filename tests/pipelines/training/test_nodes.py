@@ -33,7 +33,8 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
         l1_payload = train_l1_baseline(_dataset(16, 0), _dataset(4, 1), params)
         gan_payload = train_gan(_dataset(16, 0), _dataset(4, 1), l1_payload, params)
         for payload in (l1_payload, gan_payload):
-            assert payload["architecture"] == {"width": 4, "depth": 5, "dropout": 0.5}
+            expected = {"width": 4, "depth": 5, "dropout": 0.5, "hints": True}
+            assert payload["architecture"] == expected
             assert not generator_from_payload(payload).training
         assert mlflow.active_run() is None
         experiments = MlflowClient().search_experiments()

@@ -93,3 +93,30 @@ def test_feature_matching_is_zero_for_the_truth_and_reported(params: TrainingPar
     lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
     figures = gan_step(build_models(run, CPU), lightness, ab, run)
     assert figures["g_fm_loss"].item() > 0
+
+
+def _inputs_of_the_first_conv(models, params: TrainingParams) -> torch.Tensor:
+    seen = []
+    models.generator.encoder[0].register_forward_hook(lambda _, args, __: seen.append(args[0]))
+    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
+    gan_step(models, lightness, ab, params)
+    return seen[0]
+
+
+def test_the_generator_trains_on_hints_drawn_from_the_true_colours(
+    params: TrainingParams,
+) -> None:
+    always = replace(params, hints=replace(params.hints, p_none=0.0, max_patch=1))
+    inputs = _inputs_of_the_first_conv(build_models(always, CPU), always)
+    assert inputs.shape[1] == 4  # L, hint a, hint b, mask
+    mask, hint_ab = inputs[:, 3], inputs[:, 1:3]
+    assert (mask.flatten(1).sum(dim=1) >= 1).all()  # every image got at least one hint
+    _, ab = synthetic_set(8, 0)
+    shown = mask.bool()[:, None].expand_as(hint_ab)
+    assert torch.allclose(hint_ab[shown], torch.from_numpy(ab)[shown])  # 1-pixel hints: truth
+    assert (hint_ab[~shown] == 0).all()
+
+    never = replace(params, hints=replace(params.hints, p_none=1.0))
+    assert (_inputs_of_the_first_conv(build_models(never, CPU), never)[:, 1:] == 0).all()
+    off = replace(params, hints=replace(params.hints, enabled=False))
+    assert _inputs_of_the_first_conv(build_models(off, CPU), off).shape[1] == 1

@@ -69,6 +69,7 @@ def _architecture(params: TrainingParams) -> dict[str, Any]:
         "depth": params.depth,
         "dropout": params.dropout,
         "colour_bins": params.colour_bins,
+        "hints": params.hints.enabled,
         "ema": params.ema_decay > 0,
         "discriminator": (
             [params.discriminator_width, params.discriminator_layers]

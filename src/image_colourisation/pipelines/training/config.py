@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from image_colourisation.hints import HintSampling
+
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCALINGS = ("none", "linear", "sqrt")
 _POSITIVE_INTS = (
@@ -97,6 +99,40 @@ def distributed_params(value: Any) -> DistributedParams:
 
 
 @dataclass(frozen=True)
+class HintParams(HintSampling):
+    """`training.hints`: train the generator with colour hints drawn from the true colours
+    (`enabled`), as `HintSampling`'s fields say (parameters_training.yml explains each)."""
+
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.enabled, bool):
+            raise ValueError(f"training.hints.enabled is {self.enabled!r}; allowed: true, false")
+
+
+def hint_params(value: Any) -> HintParams:
+    """`training.hints` as YAML gives it (a mapping) or as code does (the dataclass)."""
+    if isinstance(value, HintParams):
+        return value
+    allowed = [item.name for item in fields(HintParams)]
+    if not isinstance(value, Mapping) or set(value) - set(allowed):
+        problem = (
+            f"has unknown keys {sorted(set(value) - set(allowed))}"
+            if isinstance(value, Mapping)
+            else f"is {value!r}"
+        )
+        raise ValueError(
+            f"invalid training parameters:\n  training.hints {problem}; allowed: a mapping "
+            f"with keys {', '.join(allowed)}"
+        )
+    try:
+        return HintParams(**value)
+    except ValueError as error:
+        raise ValueError(f"invalid training parameters:\n  training.hints: {error}") from None
+
+
+@dataclass(frozen=True)
 class TrainingParams:
     """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
 
@@ -132,9 +168,11 @@ class TrainingParams:
     checkpoint_dir: str = "data/06_models/checkpoints"
     resume: bool = False
     distributed: DistributedParams = field(default_factory=DistributedParams)
+    hints: HintParams = field(default_factory=HintParams)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "distributed", distributed_params(self.distributed))
+        object.__setattr__(self, "hints", hint_params(self.hints))
         problems = [problem for problem in self._problems() if problem]
         if problems:
             raise ValueError("invalid training parameters:\n  " + "\n  ".join(problems))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from image_colourisation.hints import sample_hints
 from image_colourisation.models import Discriminator, Generator, autocast
 
 from . import losses
@@ -54,6 +55,7 @@ def build_models(
         params.dropout,
         bins=len(bins.centres) if params.colour_bins and bins else 0,
         temperature=params.temperature,
+        hints=params.hints.enabled,
     )
     if params.colour_bins and bins is not None:
         generator.head.centres.copy_(bins.centres)
@@ -100,14 +102,23 @@ def _adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.opt
 def gan_step(
     models: Models, lightness: torch.Tensor, ab: torch.Tensor, params: TrainingParams
 ) -> dict[str, torch.Tensor]:
-    """One optimisation step of D (if any) then G; returns detached losses and D outputs."""
+    """One optimisation step of D (if any) then G; returns detached losses and D outputs.
+
+    With `params.hints.enabled` G sees colour hints drawn from the batch's true colours
+    (`hints.sample_hints`, from torch's global generator: seeded, checkpointed, distinct per
+    DDP rank); D judges L and ab alone, as without hints.
+    """
     generator, discriminator = models.generator, models.discriminator
     # Inputs in the models' layout: mixing NCHW inputs with NHWC weights is ~10x slower.
     layout = memory_format(params.channels_last)
     lightness = lightness.contiguous(memory_format=layout)
     ab = ab.contiguous(memory_format=layout)
+    hints = None
+    if params.hints.enabled:
+        hints = sample_hints(ab, params.hints, torch.default_generator)
+        hints = hints.contiguous(memory_format=layout)
     with autocast(lightness.device):
-        fake, bin_logits = generator.predict(lightness)
+        fake, bin_logits = generator.predict(lightness, hints)
     figures: dict[str, torch.Tensor] = {}
     g_loss = fake.new_zeros(())
     if discriminator is not None and models.d_optimizer is not None:
