@@ -187,3 +187,27 @@ def test_a_hint_layer_of_the_wrong_shape_is_named() -> None:
         ValueError, match=r"hints have shape \(1, 2, 32, 32\).*needs \(1, 3, 32, 32\)"
     ):
         generator(torch.zeros(1, 1, 32, 32), torch.zeros(1, 2, 32, 32))
+
+
+def test_the_class_head_and_the_projection_discriminator() -> None:
+    torch.manual_seed(0)
+    generator = Generator(width=4, classes=10)
+    lightness = torch.rand(3, 1, 32, 32) * 2 - 1
+    prediction = generator.predict(lightness)
+    assert prediction.class_logits.shape == (3, 10) and prediction.bin_logits is None
+    assert generator.architecture["classes"] == 10
+    counted = generator_parameters(4, 5, classes=10)
+    assert counted == sum(p.numel() for p in generator.parameters())
+    assert Generator(width=4).predict(lightness).class_logits is None
+
+    discriminator = Discriminator(width=4, layers=3, classes=10)
+    ab = torch.rand(3, 2, 32, 32)
+    first, second = torch.tensor([1, 2, 3]), torch.tensor([4, 5, 6])
+    # The class changes the verdict, through the projection alone.
+    assert not torch.allclose(
+        discriminator(lightness, ab, first), discriminator(lightness, ab, second)
+    )
+    with pytest.raises(ValueError, match="class-conditional: give the labels"):
+        discriminator(lightness, ab)
+    plain = Discriminator(width=4, layers=3)
+    assert plain(lightness, ab).shape == discriminator(lightness, ab, first).shape

@@ -5,7 +5,7 @@ width and depth rather than written out layer by layer.
 """
 
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -81,6 +81,15 @@ NO_HINT_INPUTS = (
 )
 
 
+class Prediction(NamedTuple):
+    """What the generator's forward pass gives training: ab (N, 2, H, W), the colour bins'
+    logits (`ColourBins`, else None) and the class logits (N, classes) (else None)."""
+
+    ab: torch.Tensor
+    bin_logits: torch.Tensor | None
+    class_logits: torch.Tensor | None
+
+
 class Generator(nn.Module):
     """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
 
@@ -103,6 +112,7 @@ class Generator(nn.Module):
         temperature: float = 0.38,
         *,
         hints: bool = False,
+        classes: int = 0,
     ) -> None:
         super().__init__()
         self.architecture: dict[str, Any] = {"width": width, "depth": depth, "dropout": dropout}
@@ -110,6 +120,8 @@ class Generator(nn.Module):
             self.architecture |= {"bins": bins, "temperature": temperature}
         if hints:
             self.architecture["hints"] = True
+        if classes:
+            self.architecture["classes"] = classes
         channels = [min(width * 2**level, width * 8) for level in range(depth)]
         self.encoder = nn.ModuleList(
             _down(
@@ -133,6 +145,9 @@ class Generator(nn.Module):
             if bins
             else nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 2, 4, 2, 1), nn.Tanh())
         )
+        # Iizuka et al. 2016: a class head on the bottleneck, whose global feature the whole
+        # decoder is built from, so training can make G recognise what it colours.
+        self.classify = nn.Linear(channels[-1], classes) if classes else None
         init_weights(self)
 
     @property
@@ -148,10 +163,9 @@ class Generator(nn.Module):
     def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         return self.predict(lightness, hints)[0]
 
-    def predict(
-        self, lightness: torch.Tensor, hints: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(ab, bin logits); the logits are None for the direct-ab head. Training uses both.
+    def predict(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> "Prediction":
+        """ab and, for training, the bin logits (None for the direct-ab head) and the class
+        logits of the bottleneck's head (None without `classes`).
 
         `hints` is (N, 3, H, W): normalised a, b and the mask (`hints.py` makes them); None
         means no hints, which a hint generator reads as all zeros (automatic colourisation).
@@ -168,11 +182,12 @@ class Generator(nn.Module):
             x = block(x)
             skips.append(x)
         skips.pop()  # the bottleneck feeds the decoder directly
+        class_logits = self.classify(x.mean(dim=(2, 3))) if self.classify is not None else None
         for block in self.decoder:
             x = torch.cat([block(x), skips.pop()], dim=1)
         if isinstance(self.head, ColourBins):
-            return self.head(x)
-        return self.head(x), None
+            return Prediction(*self.head(x), class_logits)
+        return Prediction(self.head(x), None, class_logits)
 
     def _with_hints(self, lightness: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
         """The first conv's input: L alone, or L stacked with the hint layer (zeros if none)."""
@@ -191,26 +206,46 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """PatchGAN on L stacked with ab (N, 3, H, W) -> a patch of real/fake logits."""
+    """PatchGAN on L stacked with ab (N, 3, H, W) -> a patch of real/fake logits.
 
-    def __init__(self, width: int = 64, layers: int = 3) -> None:
+    With `classes` it is a projection discriminator (Miyato & Koyama 2018): each patch's logit
+    gains the inner product of its last features with an embedding of the image's class, so D
+    judges whether the colours fit *this* class (a red cat, a green sky), not just any image.
+    """
+
+    def __init__(self, width: int = 64, layers: int = 3, classes: int = 0) -> None:
         super().__init__()
         self.architecture = {"width": width, "layers": layers}
+        if classes:
+            self.architecture["classes"] = classes
         blocks = [_down(3, width, norm=False)]
         blocks += [
             _down(width * min(2**i, 8), width * min(2 ** (i + 1), 8)) for i in range(layers - 1)
         ]
-        self.body = nn.Sequential(*blocks, nn.Conv2d(width * min(2 ** (layers - 1), 8), 1, 3, 1, 1))
+        last = width * min(2 ** (layers - 1), 8)
+        self.body = nn.Sequential(*blocks, nn.Conv2d(last, 1, 3, 1, 1))
+        self.embed = nn.Embedding(classes, last) if classes else None
         init_weights(self)
 
-    def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-        return self.features(lightness, ab)[-1]
+    def forward(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.features(lightness, ab, labels)[-1]
 
-    def features(self, lightness: torch.Tensor, ab: torch.Tensor) -> list[torch.Tensor]:
-        """Every block's output, the logits last: what feature matching compares."""
+    def features(
+        self, lightness: torch.Tensor, ab: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """Every block's output, the logits last: what feature matching compares. A class-
+        conditional D needs the images' `labels` (N,)."""
         outputs = [torch.cat([lightness, ab], dim=1)]
         for block in self.body:
             outputs.append(block(outputs[-1]))
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this discriminator is class-conditional: give the labels")
+            hidden = outputs[-2]
+            projection = (hidden * self.embed(labels)[:, :, None, None]).sum(1, keepdim=True)
+            outputs[-1] = outputs[-1] + projection
         return outputs[1:]
 
 
@@ -227,8 +262,10 @@ def generator_parameters(
     temperature: float = 0.38,
     *,
     hints: bool = False,
+    classes: int = 0,
 ) -> int:
-    """The number of weights `Generator(width, depth, ..., bins, hints)` has, by arithmetic alone."""
+    """The number of weights `Generator(width, depth, ..., bins, hints, classes)` has, by
+    arithmetic alone."""
     channels = [min(width * 2**level, width * 8) for level in range(depth)]
     count = (16 * _input_channels(hints) + 1) * channels[0]  # first conv (with bias, no norm)
     for level in range(1, depth):  # conv + BatchNorm (weight, bias)
@@ -236,6 +273,7 @@ def generator_parameters(
     for level in range(depth - 1, 0, -1):  # transposed conv + BatchNorm
         in_ch = channels[level] * (1 if level == depth - 1 else 2)
         count += 16 * in_ch * channels[level - 1] + 2 * channels[level - 1]
+    count += (channels[-1] + 1) * classes  # the class head, when there is one
     joined = 2 * channels[0]
     if bins:  # ColourBins: _up(joined, c0) then a 1x1 conv to the bins
         return count + 16 * joined * channels[0] + 2 * channels[0] + (channels[0] + 1) * bins

@@ -139,6 +139,7 @@ GENERATOR_ARCHITECTURE = {
     "bins": Setting(int, 2, 4096, required=False, zero_allowed=True),
     "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
     "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
+    "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
 }
 
 

@@ -9,6 +9,7 @@ import torch
 from image_colourisation.pipelines.training import losses
 from image_colourisation.pipelines.training.colour_bins import colour_bin_grid
 from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.nodes import train_l1_baseline
 from image_colourisation.pipelines.training.steps import (
     build_models,
     gan_step,
@@ -120,3 +121,30 @@ def test_the_generator_trains_on_hints_drawn_from_the_true_colours(
     assert (_inputs_of_the_first_conv(build_models(never, CPU), never)[:, 1:] == 0).all()
     off = replace(params, hints=replace(params.hints, enabled=False))
     assert _inputs_of_the_first_conv(build_models(off, CPU), off).shape[1] == 1
+
+
+def test_class_information_trains_the_head_and_conditions_d(params: TrainingParams) -> None:
+    aware = replace(params, class_weight=1.0, class_conditional=True)
+    models = build_models(aware, CPU, classes=3)
+    assert models.generator.classify is not None and models.discriminator.embed is not None
+    lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, 0))
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    losses_seen = [gan_step(models, lightness, ab, aware, labels)["g_class_loss"] for _ in range(5)]
+    assert losses_seen[-1] < losses_seen[0]  # the head learns the classes
+    plain = build_models(params, CPU, classes=3)  # class_weight 0, not conditional: neither
+    assert plain.generator.classify is None and plain.discriminator.embed is None
+
+
+def test_unlabelled_images_switch_class_information_off(params: TrainingParams, caplog) -> None:
+    aware = replace(params, epochs=1, class_weight=1.0, class_conditional=True)
+    lightness, ab = synthetic_set(16, 0)
+    with caplog.at_level("INFO"):
+        payload = train_l1_baseline({"L": lightness, "ab": ab}, _validation(), aware)
+    assert "carry no class labels" in caplog.text and "classes" not in payload["architecture"]
+    labelled = {"L": lightness, "ab": ab, "labels": np.arange(16) % 2, "class_names": ["a", "b"]}
+    assert train_l1_baseline(labelled, _validation(), aware)["architecture"]["classes"] == 2
+
+
+def _validation() -> dict[str, np.ndarray]:
+    lightness, ab = synthetic_set(8, 1)
+    return {"L": lightness, "ab": ab}

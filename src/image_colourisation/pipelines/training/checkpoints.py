@@ -70,6 +70,8 @@ def _architecture(params: TrainingParams) -> dict[str, Any]:
         "dropout": params.dropout,
         "colour_bins": params.colour_bins,
         "hints": params.hints.enabled,
+        "class_head": params.class_weight > 0,
+        "class_conditional": params.class_conditional and params.adversarial_weight > 0,
         "ema": params.ema_decay > 0,
         "discriminator": (
             [params.discriminator_width, params.discriminator_layers]

@@ -28,9 +28,10 @@ _NON_NEGATIVE_FLOATS = (
     "adversarial_weight",
     "feature_matching_weight",
     "bins_weight",
+    "class_weight",
 )
 _NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
-_BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume")
+_BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume", "class_conditional")
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,8 @@ class TrainingParams:
     temperature: float = 0.38
     rebalance: float = 0.5
     bins_weight: float = 1.0
+    class_weight: float = 0.0
+    class_conditional: bool = False
     ema_decay: float = 0.997
     flip: bool = True
     crop_padding: int = 4

@@ -33,7 +33,8 @@ from image_colourisation.memory import lean_fork
 from .photo_crops import PhotoCrops, generator_depth
 from .world import ALONE, World
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # normalised L (B, 1, H, W), ab (B, 2, H, W)
+# Normalised L (B, 1, H, W), ab (B, 2, H, W) and the class labels (B,), None when unlabelled.
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 
 
 class Batches(Protocol):
@@ -50,6 +51,7 @@ class TrainingImages(Protocol):
 
     depth: int  # U-Net levels the images need
     render_size: int | None  # recorded in the trained generator's payload
+    classes: int  # number of classes its labels name; 0: unlabelled
 
     def batches(
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
@@ -62,18 +64,25 @@ class TrainingImages(Protocol):
 
 @dataclass(frozen=True)
 class ImageArrays:
-    """Model-input (L, ab) arrays as CPU tensors (viewing the numpy arrays, no copy)."""
+    """Model-input (L, ab) arrays as CPU tensors (viewing the numpy arrays, no copy), with the
+    class labels when the dataset has them (CIFAR-10's)."""
 
     lightness: torch.Tensor
     ab: torch.Tensor
     depth: int
+    labels: torch.Tensor | None = None
+    classes: int = 0
     render_size: None = None
 
     @classmethod
     def of(cls, data: dict[str, np.ndarray], name: str, depth: int) -> "ImageArrays":
-        """The (L, ab) pair of a model_input dataset, checked against what the generator takes."""
+        """The (L, ab) pair of a model_input dataset, checked against what the generator takes,
+        and its `labels` (of `class_names`) when it has them."""
         lightness, ab = (torch.from_numpy(array) for array in model_arrays(data, name, depth))
-        return cls(lightness, ab, depth)
+        if "labels" not in data or "class_names" not in data:
+            return cls(lightness, ab, depth)
+        labels = torch.from_numpy(np.asarray(data["labels"], dtype=np.int64))
+        return cls(lightness, ab, depth, labels, len(data["class_names"]))
 
     def __len__(self) -> int:
         return len(self.lightness)
@@ -82,16 +91,18 @@ class ImageArrays:
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
     ) -> "ArrayBatches":
         lightness, ab = self.lightness.to(device), self.ab.to(device)
+        labels = self.labels.to(device) if self.labels is not None else None
         batch_size = min(batch_size, len(lightness) // world.size)
-        return ArrayBatches(lightness, ab, batch_size, flip, padding, world)
+        return ArrayBatches(lightness, ab, labels, batch_size, flip, padding, world)
 
     def colour_sample(self) -> np.ndarray:
         return self.ab.numpy()
 
     def for_workers(self) -> "ImageArrays":
         """In shared memory: the workers map the arrays instead of each receiving a copy."""
-        self.lightness.share_memory_()
-        self.ab.share_memory_()
+        for tensor in (self.lightness, self.ab, self.labels):
+            if tensor is not None:
+                tensor.share_memory_()
         return self
 
     def numpy(self) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +112,11 @@ class ImageArrays:
 
 @dataclass(frozen=True)
 class PhotoImages:
-    """A photo folder's random crops: only file names live here, workers read the photos."""
+    """A photo folder's random crops: only file names live here, workers read the photos.
+    Unlabelled for training: class-aware recipes are CIFAR-10's (`classes` 0)."""
 
     crops: PhotoCrops
+    classes = 0
 
     @property
     def depth(self) -> int:
@@ -147,6 +160,7 @@ class ArrayBatches:
 
     lightness: torch.Tensor
     ab: torch.Tensor
+    labels: torch.Tensor | None
     batch_size: int
     flip: bool
     padding: int
@@ -163,7 +177,10 @@ class ArrayBatches:
         order = self.world.shard(order, self.steps * self.batch_size)
         for step in range(self.steps):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
-            yield augment.apply(self.lightness[index], self.ab[index], draws, index, self.padding)
+            lightness, ab = augment.apply(
+                self.lightness[index], self.ab[index], draws, index, self.padding
+            )
+            yield lightness, ab, self.labels[index] if self.labels is not None else None
 
 
 @dataclass
@@ -192,7 +209,7 @@ class LoaderBatches:
         )
         with lean_fork():
             for lightness, ab in loader:
-                yield lightness.to(self.device), ab.to(self.device)
+                yield lightness.to(self.device), ab.to(self.device), None
 
 
 def _one_thread(worker: int) -> None:

@@ -78,7 +78,7 @@ def fit(
     batch_size, steps = batches.batch_size, batches.steps
 
     bins = colour_bin_grid(images.colour_sample(), params.rebalance) if params.colour_bins else None
-    models = build_models(params, device, bins)
+    models = build_models(params, device, bins, images.classes)
     shuffle = torch.Generator().manual_seed(params.seed)
     path = checkpoint_path(params.checkpoint_dir, variant)
     first_epoch = 1
@@ -108,10 +108,10 @@ def fit(
             leave=False,
             disable=not world.main,
         )
-        for step, (lightness, ab) in enumerate(batches.epoch(shuffle)):
+        for step, (lightness, ab, labels) in enumerate(batches.epoch(shuffle)):
             progress = epoch - 1 + step / steps
             scale_learning_rates(models, params.lr, params.distributed, world, progress)
-            figures = gan_step(trained, lightness, ab, params)
+            figures = gan_step(trained, lightness, ab, params, labels)
             for name, value in figures.items():
                 totals[name] = totals.get(name, 0.0) + value.float()
             bar.update(batch_size * world.size)

@@ -96,6 +96,12 @@ def train_generator(
             variant, images.render_size, images.depth, params.depth,
         )  # fmt: skip
         params = replace(params, depth=images.depth)
+    if not images.classes and (params.class_weight > 0 or params.class_conditional):
+        logger.info(
+            "%s: the training images carry no class labels, so class_weight and "
+            "class_conditional are off for this run", variant,
+        )  # fmt: skip
+        params = replace(params, class_weight=0.0, class_conditional=False)
     validation = ImageArrays.of(validation_set, "validation_set", params.depth)
     samples = tuple(array[: params.sample_images] for array in validation.numpy())
 

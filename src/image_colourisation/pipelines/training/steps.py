@@ -39,11 +39,17 @@ class Models:
 
 
 def build_models(
-    params: TrainingParams, device: torch.device, bins: ColourBinGrid | None = None
+    params: TrainingParams,
+    device: torch.device,
+    bins: ColourBinGrid | None = None,
+    classes: int = 0,
 ) -> Models:
     """Fresh, seeded networks and Adam optimisers, in the memory layout the params ask for.
 
-    `bins` (needed when `params.colour_bins`) gives the generator's output its ab cells.
+    `bins` (needed when `params.colour_bins`) gives the generator's output its ab cells;
+    `classes`, the training images' number of classes (0: unlabelled), gives G its class head
+    when `params.class_weight` > 0 and makes D a projection discriminator when
+    `params.class_conditional`.
     """
     if params.colour_bins and bins is None:
         raise ValueError("training.colour_bins needs the training set's colour bins")
@@ -56,13 +62,18 @@ def build_models(
         bins=len(bins.centres) if params.colour_bins and bins else 0,
         temperature=params.temperature,
         hints=params.hints.enabled,
+        classes=classes if params.class_weight > 0 else 0,
     )
     if params.colour_bins and bins is not None:
         generator.head.centres.copy_(bins.centres)
     generator = generator.to(device, memory_format=layout)
     discriminator = None
     if params.adversarial_weight > 0:
-        discriminator = Discriminator(params.discriminator_width, params.discriminator_layers)
+        discriminator = Discriminator(
+            params.discriminator_width,
+            params.discriminator_layers,
+            classes=classes if params.class_conditional else 0,
+        )
         discriminator = discriminator.to(device, memory_format=layout)
     return Models(
         generator=generator,
@@ -100,13 +111,18 @@ def _adam(module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.opt
 
 
 def gan_step(
-    models: Models, lightness: torch.Tensor, ab: torch.Tensor, params: TrainingParams
+    models: Models,
+    lightness: torch.Tensor,
+    ab: torch.Tensor,
+    params: TrainingParams,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One optimisation step of D (if any) then G; returns detached losses and D outputs.
 
     With `params.hints.enabled` G sees colour hints drawn from the batch's true colours
     (`hints.sample_hints`, from torch's global generator: seeded, checkpointed, distinct per
-    DDP rank); D judges L and ab alone, as without hints.
+    DDP rank); D judges L and ab alone, as without hints. `labels` (the images' classes) feed
+    the class head's loss and a projection D, when the models have them.
     """
     generator, discriminator = models.generator, models.discriminator
     # Inputs in the models' layout: mixing NCHW inputs with NHWC weights is ~10x slower.
@@ -118,36 +134,19 @@ def gan_step(
         hints = sample_hints(ab, params.hints, torch.default_generator)
         hints = hints.contiguous(memory_format=layout)
     with autocast(lightness.device):
-        fake, bin_logits = generator.predict(lightness, hints)
+        fake, bin_logits, class_logits = generator.predict(lightness, hints)
     figures: dict[str, torch.Tensor] = {}
     g_loss = fake.new_zeros(())
     if discriminator is not None and models.d_optimizer is not None:
-        discriminator.requires_grad_(True)
-        with autocast(lightness.device):
-            real_features = discriminator.features(lightness, ab)
-            real_logits = real_features[-1]
-            fake_logits = discriminator(lightness, fake.detach())
-            d_loss = losses.discriminator_loss(real_logits, fake_logits, params.real_label)
-        models.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        models.d_optimizer.step()
-        # G's step needs gradients through D, not for D's weights: skip computing those.
-        discriminator.requires_grad_(False)
-        with autocast(lightness.device):
-            fake_features = discriminator.features(lightness, fake)
-            g_adversarial = losses.bce(fake_features[-1], 1.0)
-        g_loss = g_loss + params.adversarial_weight * g_adversarial
-        if params.feature_matching_weight > 0:
-            real_features = [feature.detach() for feature in real_features]
-            g_matching = losses.feature_matching(fake_features, real_features)
-            g_loss = g_loss + params.feature_matching_weight * g_matching
-            figures["g_fm_loss"] = g_matching.detach()
-        figures["d_loss"] = d_loss.detach()
-        figures["d_real"] = torch.sigmoid(real_logits.detach().float()).mean()
-        figures["d_fake"] = torch.sigmoid(fake_logits.detach().float()).mean()
-        figures["g_adv_loss"] = g_adversarial.detach()
+        g_loss = _adversarial_step(
+            models, lightness, ab, fake, labels=labels, params=params, figures=figures
+        )
     g_l1 = losses.l1(fake, ab)
     g_loss = g_loss + params.l1_weight * g_l1
+    if class_logits is not None and labels is not None:
+        g_class = torch.nn.functional.cross_entropy(class_logits.float(), labels)
+        g_loss = g_loss + params.class_weight * g_class
+        figures["g_class_loss"] = g_class.detach()
     if bin_logits is not None and models.bins is not None:
         g_bins = bins_loss(bin_logits, ab, models.bins)
         g_loss = g_loss + params.bins_weight * g_bins
@@ -159,6 +158,46 @@ def gan_step(
         update_ema(models.ema, generator, params.ema_decay)
     figures["g_l1_loss"] = g_l1.detach()
     return figures
+
+
+def _adversarial_step(
+    models: Models,
+    lightness: torch.Tensor,
+    ab: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    labels: torch.Tensor | None,
+    params: TrainingParams,
+    figures: dict[str, torch.Tensor],
+) -> torch.Tensor:
+    """D's step on real against fake, then G's adversarial (and feature-matching) loss through
+    the updated D; D's figures go into `figures`."""
+    discriminator, d_optimizer = models.discriminator, models.d_optimizer
+    discriminator.requires_grad_(True)
+    with autocast(lightness.device):
+        real_features = discriminator.features(lightness, ab, labels)
+        real_logits = real_features[-1]
+        fake_logits = discriminator(lightness, fake.detach(), labels)
+        d_loss = losses.discriminator_loss(real_logits, fake_logits, params.real_label)
+    d_optimizer.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_optimizer.step()
+    # G's step needs gradients through D, not for D's weights: skip computing those.
+    discriminator.requires_grad_(False)
+    with autocast(lightness.device):
+        fake_features = discriminator.features(lightness, fake, labels)
+        g_adversarial = losses.bce(fake_features[-1], 1.0)
+    g_loss = params.adversarial_weight * g_adversarial
+    if params.feature_matching_weight > 0:
+        real_features = [feature.detach() for feature in real_features]
+        g_matching = losses.feature_matching(fake_features, real_features)
+        g_loss = g_loss + params.feature_matching_weight * g_matching
+        figures["g_fm_loss"] = g_matching.detach()
+    figures["d_loss"] = d_loss.detach()
+    figures["d_real"] = torch.sigmoid(real_logits.detach().float()).mean()
+    figures["d_fake"] = torch.sigmoid(fake_logits.detach().float()).mean()
+    figures["g_adv_loss"] = g_adversarial.detach()
+    return g_loss
 
 
 @torch.no_grad()
