@@ -49,8 +49,8 @@ def tiny_hint_generator(steps: int = 300) -> Generator:
 
     Each step turns every photo's colours by a random hue angle, so L* alone cannot tell the
     colour and only the hints (drawn from the turned colours, always some) can: the model must
-    read them and spread them. About 3 seconds on one thread; a hint at the centre of a photo
-    then pulls the colour around it roughly halfway to the hinted one.
+    read them and spread them. 3-8 seconds on one thread of a busy 2-core machine; a hint at
+    the centre of the coffee photo then halves the ab distance to the hinted colour around it.
     """
     lightness, ab = photo_arrays()
     draws = torch.Generator().manual_seed(0)
