@@ -227,7 +227,7 @@ def generator_parameters(
     *,
     hints: bool = False,
 ) -> int:
-    """The number of weights `Generator(width, depth, ..., bins, hints)` has, by arithmetic alone."""
+    """How many weights `Generator(width, depth, ..., bins, hints=...)` has, by arithmetic."""
     channels = [min(width * 2**level, width * 8) for level in range(depth)]
     count = (16 * _input_channels(hints) + 1) * channels[0]  # first conv (with bias, no norm)
     for level in range(1, depth):  # conv + BatchNorm (weight, bias)
