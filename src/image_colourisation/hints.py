@@ -11,6 +11,7 @@ draws a fixed set (`evaluation_hints`).
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ HINTS_JSON_FORM = '[{"x": 412, "y": 230, "colour": "#c0392b"}, ...] ("color" als
 # largest patch training shows the model (`HintSampling.max_patch`), so the hint weighs as much
 # as the model knows how to weigh it, and an odd side keeps it centred where it was put.
 HINT_RADIUS = 1
-_HINT_TEXT = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(#[0-9a-fA-F]{6})\s*")
+_HINT_TEXT = re.compile(r"\s*([0-9]+)\s*,\s*([0-9]+)\s*,\s*(#[0-9a-fA-F]{6})\s*")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 MOST_HINTS = 1000  # hints are numbered in int16 while painting; far more than people click
 
@@ -51,7 +52,7 @@ class Hint:
 
 
 def parse_hint(text: str) -> Hint:
-    """ "412,230,#c0392b" -> Hint(412, 230, "#c0392b"); anything else raises ValueError."""
+    """Read "412,230,#c0392b" as Hint(412, 230, "#c0392b"); anything else raises ValueError."""
     match = _HINT_TEXT.fullmatch(text)
     if match is None:
         raise ValueError(f"hint {text!r} is not {HINT_FORM}, e.g. 412,230,#c0392b.")
@@ -101,7 +102,7 @@ def _is_pixel(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def check_hints(hints: list[Hint] | tuple[Hint, ...], width: int, height: int) -> None:
+def check_hints(hints: Sequence[Hint], width: int, height: int) -> None:
     """Raise ValueError naming the first hint that lies outside a `width` x `height` photo."""
     for hint in hints:
         if hint.x >= width or hint.y >= height:
@@ -112,7 +113,7 @@ def check_hints(hints: list[Hint] | tuple[Hint, ...], width: int, height: int) -
 
 
 def hint_layer(
-    hints: list[Hint] | tuple[Hint, ...],
+    hints: Sequence[Hint],
     photo_size: tuple[int, int],
     small_size: tuple[int, int],
     padded_shape: tuple[int, int],

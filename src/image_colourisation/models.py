@@ -77,7 +77,8 @@ class ColourBins(nn.Module):
 HINT_CHANNELS = 3  # a, b, mask
 NO_HINT_INPUTS = (
     "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
-    "it with the current training pipeline, which trains with hints, or colourise without hints."
+    "it with the current training pipeline (training.hints.enabled: true, the default), or "
+    "colourise without hints."
 )
 
 

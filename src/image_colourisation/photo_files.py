@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import ExifTags, Image
 
 from image_colourisation.files import atomic_write
 
@@ -23,6 +23,7 @@ JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
 # Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
 # map or a preview beside the photo: more images, not more of the picture. One picture each.
 _ONE_PICTURE_FORMATS = {"MPO"}
+_QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 
 @cache
@@ -44,6 +45,14 @@ def frame_count(image: Image.Image) -> int:
     if image.format in _ONE_PICTURE_FORMATS:
         return 1
     return getattr(image, "n_frames", 1)
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of the photo as shown, its EXIF orientation applied, without decoding
+    its pixels: the size that hints and the colourised result have."""
+    width, height = image.size
+    turned = image.getexif().get(ExifTags.Base.Orientation) in _QUARTER_TURNS
+    return (height, width) if turned else (width, height)
 
 
 def can_hold_frames(image_format: str | None) -> bool:

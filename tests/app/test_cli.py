@@ -1,5 +1,6 @@
 """The `colourise` command: files and folders in, nothing overwritten, failures named, exit codes."""
 
+import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -11,9 +12,17 @@ import torch
 from PIL import Image
 
 from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from image_colourisation.colour import rgb_to_lab
+from image_colourisation.hints import Hint
+from image_colourisation.models import NO_HINT_INPUTS
 from image_colourisation.payloads import generator_payload
 from image_colourisation.render import DEFAULT_RENDER_SIZE
-from tests.photo_models import photo_model, real_photo, tiny_trained_generator
+from tests.photo_models import (
+    photo_model,
+    real_photo,
+    tiny_hint_generator,
+    tiny_trained_generator,
+)
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +310,98 @@ def test_a_picture_over_pillows_pixel_limit_fails_by_name_with_the_fix(
     assert "if it is a real photo, shrink it below 0.2 megapixels first." in err
     assert (tmp_path / "out" / "1969" / "cat.png").is_file()  # 451x300: colourised
     assert not (tmp_path / "out" / "rocket.jpg").exists()
+
+
+@pytest.fixture(scope="module")
+def hint_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A payload of a tiny generator trained to follow hints."""
+    path = tmp_path_factory.mktemp("hint_model") / "generator_gan.pt"
+    torch.save(generator_payload(tiny_hint_generator()), path)
+    return path
+
+
+def ab_distance_near(photo: Path, centre: tuple[int, int], colour: str, radius: int = 8) -> float:
+    """Mean Lab ab distance to `colour` of the pixels within `radius` of `centre` (x, y)."""
+    x, y = centre
+    with Image.open(photo) as image:
+        window = np.asarray(image.convert("RGB"))[y - radius : y + radius, x - radius : x + radius]
+    target = Hint(0, 0, colour).normalised_ab() * 110
+    return float(np.hypot(*(rgb_to_lab(window)[..., 1:] - target).transpose(2, 0, 1)).mean())
+
+
+def test_a_hint_pulls_the_colour_around_it_towards_the_hinted_colour(hint_model_file, tmp_path):
+    real_photo("coffee").save(tmp_path / "coffee.png")  # 600x400
+    common = [tmp_path / "coffee.png", "--model", hint_model_file]
+    assert run(*common, "-o", tmp_path / "plain") == EXIT_OK
+    assert run(*common, "-o", tmp_path / "hinted", "--hint", "300,200,#2ecc71") == EXIT_OK
+    plain = ab_distance_near(tmp_path / "plain" / "coffee.png", (300, 200), "#2ecc71")
+    hinted = ab_distance_near(tmp_path / "hinted" / "coffee.png", (300, 200), "#2ecc71")
+    assert hinted < 0.75 * plain  # measured: about 34 against 71
+
+
+def test_a_hints_file_gives_the_same_result_as_the_same_hints_typed(hint_model_file, tmp_path):
+    real_photo("chelsea").save(tmp_path / "cat.png")
+    (tmp_path / "hints.json").write_text(
+        json.dumps(
+            [{"x": 100, "y": 50, "colour": "#2e86c1"}, {"x": 300, "y": 200, "color": "#f1c40f"}]
+        )
+    )
+    common = [tmp_path / "cat.png", "--model", hint_model_file]
+    typed = ["--hint", "100,50,#2e86c1", "--hint", "300,200,#F1C40F"]
+    assert run(*common, "-o", tmp_path / "typed", *typed) == EXIT_OK
+    assert run(*common, "-o", tmp_path / "file", "--hints", tmp_path / "hints.json") == EXIT_OK
+    assert run(*common, "-o", tmp_path / "plain") == EXIT_OK
+    typed_result, file_result, plain_result = (
+        np.asarray(Image.open(tmp_path / folder / "cat.png"))
+        for folder in ("typed", "file", "plain")
+    )
+    assert np.array_equal(typed_result, file_result)
+    assert not np.array_equal(typed_result, plain_result)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["{photo}", "--hint", "1,2,red"], "argument --hint: hint '1,2,red' is not X,Y,#rrggbb"),
+        (["{photo}", "--hint", "5,5,#ff0000", "--hint", "600,10,#ff0000"], "hint 600,10,#ff0000 is outside the 600x400 photo"),
+        (["{photo}", "--hints", "{tmp}/hints.json"], "--hints: hints file {tmp}/hints.json[0] is {{\"x\": 1}}, not a hint"),
+        (["{photo}", "--hints", "{tmp}/none.json"], "--hints: hints file {tmp}/none.json cannot be read"),
+        (["{album}", "--hint", "5,5,#ff0000"], "give exactly one photo file with them, not {album}, which is not a file"),
+        (["{photo}", "{photo}", "--hint", "5,5,#ff0000"], "not 2 paths; colourise other photos in separate runs"),
+        (["--serve", "--hint", "5,5,#ff0000"], "give exactly one photo file with them, not --serve"),
+    ],
+)  # fmt: skip
+def test_bad_hints_are_usage_errors_that_name_them(case, album, hint_model_file, tmp_path, capsys):
+    arguments, message = case
+    real_photo("coffee").save(tmp_path / "coffee.png")
+    (tmp_path / "hints.json").write_text('[{"x": 1}]')
+    fields = {"photo": tmp_path / "coffee.png", "album": album, "tmp": tmp_path}
+    arguments = [argument.format(**fields) for argument in arguments]
+    before = snapshot(tmp_path)
+    assert exit_code(*arguments, "-o", tmp_path / "out", "--model", hint_model_file) == EXIT_USAGE
+    assert message.format(**fields) in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+def test_hints_for_a_model_without_hint_inputs_are_a_usage_error(model_file, tmp_path, capsys):
+    real_photo("coffee").save(tmp_path / "coffee.png")
+    code = exit_code(tmp_path / "coffee.png", "-o", tmp_path / "out", "--model", model_file,
+                     "--hint", "5,5,#ff0000")  # fmt: skip
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"colourise: error: --hint/--hints: {model_file}: {NO_HINT_INPUTS}" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_hints_are_in_the_upright_photos_pixels(hint_model_file, tmp_path, capsys):
+    """A camera's portrait photo, stored 96 wide and 80 high, turned upright by its EXIF tag:
+    x = 85 is inside the stored pixels but outside the upright 80x96 photo."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to show
+    real_photo("astronaut").convert("L").resize((96, 80)).save(tmp_path / "portrait.jpg", exif=exif)
+    common = [tmp_path / "portrait.jpg", "-o", tmp_path / "out", "--model", hint_model_file]
+    assert exit_code(*common, "--hint", "85,10,#ff0000") == EXIT_USAGE
+    assert "hint 85,10,#ff0000 is outside the 80x96 photo" in capsys.readouterr().err
+    assert exit_code(*common, "--hint", "10,90,#ff0000") == EXIT_OK
+    with Image.open(tmp_path / "out" / "portrait.jpg") as result:
+        assert result.size == (80, 96)

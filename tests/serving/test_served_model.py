@@ -59,8 +59,10 @@ def test_make_serve_answers_photos_at_their_size_without_the_venv_on_path(
         real_photo("astronaut").convert("L").resize((128, 96)),
         real_photo("chelsea").resize((150, 100)),  # sides not multiples of 32
     ]
-    rows = [[encoded(photo)] for photo in photos] + [[base64.b64encode(b"hello").decode()]]
-    body = json.dumps({"dataframe_split": {"columns": ["image"], "data": rows}}).encode()
+    rows = [[encoded(photo), ""] for photo in photos] + [[base64.b64encode(b"hello").decode(), ""]]
+    rows.append([encoded(photos[0]), '[{"x": 500, "y": 5, "colour": "#00ff00"}]'])  # x > 127
+    columns = ["image", "hints"]  # hints: optional, JSON text in the photo's pixels
+    body = json.dumps({"dataframe_split": {"columns": columns, "data": rows}}).encode()
     port = free_port()
     command = ["make", "-f", str(PROJECT_ROOT / "Makefile"), "serve"]
     command += [f"VENV={BIN.parent}", f"PORT={port}"]
@@ -74,6 +76,7 @@ def test_make_serve_answers_photos_at_their_size_without_the_venv_on_path(
 
     assert [answer["error"] for answer in answers[:2]] == ["", ""]
     assert "not a readable picture" in answers[2]["error"]
+    assert answers[3]["error"].startswith("hint 500,5,#00ff00 is outside the 128x96 photo")
     for photo, answer in zip(photos, answers, strict=False):
         coloured = Image.open(io.BytesIO(base64.b64decode(answer["image"])))
         assert coloured.size == photo.size == (answer["width"], answer["height"])

@@ -1,5 +1,8 @@
-"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]`, or
-`colourise --serve [--host H] [--port P] [--max-upload-mb N]` for the page (`colourise_page.py`).
+"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]
+[--hint X,Y,#rrggbb ...] [--hints FILE]`, or `colourise --serve [--host H] [--port P]
+[--max-upload-mb N]` for the page (`colourise_page.py`).
+
+Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates.
 
 Colourises single photos and whole folders with the same `render.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
@@ -10,7 +13,8 @@ input. Links inside a folder that lead out of it are not followed (each is repor
 Exit status: 0 every photo colourised (or skipped: its output exists, or it is a link out of
 its folder), 1 some photos failed (each is named with the reason; the others are still
 written), 2 usage error (bad option, OUTDIR inside an input folder or not a folder, a model
-that cannot be loaded).
+that cannot be loaded, a bad hint or one outside the photo, hints for a model without hint
+inputs or for more than one photo).
 
 (Not named `cli.py`: Kedro imports `<package>.cli` for project commands and refuses one
 without a click group called `cli`, which would break every `kedro` command.)
@@ -19,14 +23,27 @@ without a click group called `cli`, which would break every `kedro` command.)
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.models import Generator
-from image_colourisation.photo_files import save_photo, scan_photo_folder, too_many_pixels
+from image_colourisation.hints import (
+    HINTS_JSON_FORM,
+    Hint,
+    check_hints,
+    parse_hint,
+    read_hints_file,
+)
+from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.photo_files import (
+    save_photo,
+    scan_photo_folder,
+    too_many_pixels,
+    upright_size,
+)
 from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size, colourise_frames
 from image_colourisation.serving.model_sources import (
     LATEST_GAN,
@@ -61,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = _output_inside_input(args.output, args.paths) or _output_not_a_folder(args.output)
     if problem:
         parser.error(problem)
+    hints = chosen_hints(parser, args)
     if args.serve:
         return serve(parser, args)
     if not args.paths:
@@ -81,9 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             _say(f"colourise: error: --model: {error}")
             return EXIT_USAGE
+        if hints and not trained.generator.takes_hints:
+            _say(f"colourise: error: --hint/--hints: {model}: {NO_HINT_INPUTS}")
+            return EXIT_USAGE
         render_size = trained.render_size_for(args.render_size)
         _say(f"render size: {render_size}")
-        done, errors = colourise_jobs(todo, trained.generator, render_size)
+        done, errors = colourise_jobs(todo, trained.generator, render_size, hints)
         failures += errors
     skipped = f"skipped {len(existing)} (output exists)"
     if links:
@@ -95,6 +116,53 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         _say(f"  FAILED {failure}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Hint]:
+    """The --hint and --hints hints, checked against the one photo they belong to.
+
+    Hints are in one photo's own pixels, so they need exactly one photo file; a hint outside
+    it is a usage error. An unreadable photo is left to fail by name when it is colourised.
+    """
+    hints = list(args.hint)
+    if args.hints_file is not None:
+        try:
+            hints += read_hints_file(args.hints_file)
+        except ValueError as error:
+            parser.error(f"--hints: {error}")
+    if not hints:
+        return hints
+    given = _not_one_photo(args)
+    if given:
+        parser.error(
+            "--hint and --hints are pixels of one photo: give exactly one photo file with them, "
+            f"not {given}; colourise other photos in separate runs"
+        )
+    try:
+        with Image.open(args.paths[0]) as photo:
+            check_hints(hints, *upright_size(photo))
+    except ValueError as error:
+        parser.error(f"--hint/--hints: {error}")
+    except (OSError, Image.DecompressionBombError):
+        pass
+    return hints
+
+
+def _not_one_photo(args: argparse.Namespace) -> str | None:
+    """What was given instead of one photo file (for hints), or None when it is one."""
+    if args.serve:
+        return "--serve"
+    if len(args.paths) != 1:
+        return f"{len(args.paths)} paths"
+    return None if args.paths[0].is_file() else f"{args.paths[0]}, which is not a file"
+
+
+def _hint_argument(text: str) -> Hint:
+    """argparse's reading of one --hint: the hint, or its message as a usage error."""
+    try:
+        return parse_hint(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def default_model() -> str:
@@ -132,14 +200,14 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def colourise_jobs(
-    jobs: list[Job], generator: Generator, render_size: int
+    jobs: list[Job], generator: Generator, render_size: int, hints: Sequence[Hint] = ()
 ) -> tuple[int, list[str]]:
     """Colourise and write each job with a progress bar; returns (written, failures by name)."""
     done, failures = 0, []
     for job in tqdm(jobs, desc="colourising", unit="photo"):
         try:
             with Image.open(job.source) as image:
-                frames = colourise_frames(image, generator, render_size)
+                frames = colourise_frames(image, generator, render_size, hints)
                 source_format = image.format
             save_photo(frames, job.target, source_format)
             done += 1
@@ -255,6 +323,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist"
+    )
+    parser.add_argument(
+        "--hint",
+        action="append",
+        default=[],
+        type=_hint_argument,
+        metavar="X,Y,#rrggbb",
+        help="the colour at pixel X (column), Y (row) of the photo, from 0 at its top left; "
+        "repeat for more hints. One photo only, and a model trained with hints",
+    )
+    parser.add_argument(
+        "--hints",
+        dest="hints_file",
+        type=Path,
+        metavar="FILE",
+        help=f"hints from a JSON file: {HINTS_JSON_FORM.replace('%', '%%')}; with --hint, both",
     )
     page = parser.add_argument_group(
         "the page", "colourise in a browser: drop photos, compare, download (no PATH)"

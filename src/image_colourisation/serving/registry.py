@@ -55,7 +55,13 @@ def log_model_kwargs() -> dict[str, Any]:
     from mlflow.types import ColSpec, Schema  # noqa: PLC0415
 
     signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "image"), ColSpec("long", "render_size", required=False)]),
+        inputs=Schema(
+            [
+                ColSpec("string", "image"),
+                ColSpec("long", "render_size", required=False),
+                ColSpec("string", "hints", required=False),  # JSON text, or empty
+            ]
+        ),
         outputs=Schema(
             [
                 ColSpec("string", "image"),

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,12 @@ from kedro.runner import SequentialRunner
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
+from image_colourisation.hints import Hint
+from image_colourisation.models import NO_HINT_INPUTS, Generator
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
-from tests.photo_models import real_photo, tiny_trained_generator
+from tests.photo_models import real_photo, tiny_hint_generator, tiny_trained_generator
 
 
 def encoded(image: Image.Image, image_format: str) -> str:
@@ -23,12 +26,13 @@ def encoded(image: Image.Image, image_format: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def answer(requests: pd.DataFrame) -> pd.DataFrame:
+def answer(requests: pd.DataFrame, generator: Generator | None = None) -> pd.DataFrame:
     """Run the inference pipeline as KedroPipelineModel does: a catalog of memory datasets."""
+    served = generator_payload(generator or tiny_trained_generator())
     catalog = DataCatalog(
         {
             "colourisation_requests": MemoryDataset(requests),
-            "served_generator": MemoryDataset(generator_payload(tiny_trained_generator())),
+            "served_generator": MemoryDataset(served),
             "params:colourisation.render_size": MemoryDataset(64),
         }
     )
@@ -72,7 +76,7 @@ def test_photos_come_back_colourised_at_their_size_and_bad_rows_get_their_error(
 
 
 def test_a_request_without_an_image_column_says_what_to_send() -> None:
-    with pytest.raises(ValueError, match=r"needs an 'image' column of base64-encoded image"):
+    with pytest.raises(ValueError, match=r"needs an 'image' column .* 'render_size' and 'hints'"):
         decode_request_photos(pd.DataFrame({"photo": ["..."]}), 64)
 
 
@@ -85,3 +89,41 @@ def test_a_picture_over_pillows_pixel_limit_gets_its_own_error_with_the_fix(monk
     assert answers.loc[0, "error"].startswith("image has too many pixels to open safely")
     assert answers.loc[0, "error"].endswith("shrink it below 0.004 megapixels first.")
     assert answers.loc[1, "error"] == ""
+
+
+GREEN = "#2ecc71"
+
+
+def ab_distance_near(encoded_png: str, x: int, y: int, colour: str, radius: int = 8) -> float:
+    """Mean Lab ab distance to `colour` of an answer's pixels within `radius` of (x, y)."""
+    png = Image.open(io.BytesIO(base64.b64decode(encoded_png)))
+    window = np.asarray(png.convert("RGB"))[y - radius : y + radius, x - radius : x + radius]
+    target = Hint(0, 0, colour).normalised_ab() * 110
+    return float(np.hypot(*(rgb_to_lab(window)[..., 1:] - target).transpose(2, 0, 1)).mean())
+
+
+def test_a_rows_hints_guide_its_colour_and_bad_hints_are_that_rows_error() -> None:
+    coffee = encoded(real_photo("coffee"), "PNG")  # 600x400
+    hints = json.dumps([{"x": 300, "y": 200, "colour": GREEN}])
+    requests = pd.DataFrame(
+        {
+            "image": [coffee, coffee, coffee, coffee, coffee, coffee],
+            "hints": [hints, "", None, "[{", '[{"x": 600, "y": 5, "color": "#00ff00"}]', "[]"],
+        }
+    )
+    answers = answer(requests, tiny_hint_generator())
+
+    assert answers["error"].tolist()[:3] == ["", "", ""] and answers.loc[5, "error"] == ""
+    assert answers.loc[3, "error"].startswith("hints is not JSON")
+    assert answers.loc[4, "error"].startswith("hint 600,5,#00ff00 is outside the 600x400 photo")
+    hinted = ab_distance_near(answers.loc[0, "image"], 300, 200, GREEN)
+    plain = ab_distance_near(answers.loc[1, "image"], 300, 200, GREEN)
+    assert hinted < 0.75 * plain  # measured: about 34 against 71
+    assert answers.loc[1, "image"] == answers.loc[2, "image"] == answers.loc[5, "image"]
+
+
+def test_hints_for_a_served_model_without_hint_inputs_are_that_rows_error() -> None:
+    photo = encoded(real_photo("chelsea").resize((150, 100)), "PNG")
+    hints = json.dumps([{"x": 10, "y": 10, "colour": GREEN}])
+    answers = answer(pd.DataFrame({"image": [photo, photo], "hints": [hints, ""]}))
+    assert answers["error"].tolist() == [NO_HINT_INPUTS, ""]

@@ -5,19 +5,33 @@ import base64
 import binascii
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.models import Generator
+from image_colourisation.hints import HINTS_JSON_FORM, Hint, check_hints, hints_from_json
+from image_colourisation.models import NO_HINT_INPUTS, Generator
 from image_colourisation.payloads import generator_from_payload
-from image_colourisation.photo_files import too_many_pixels
+from image_colourisation.photo_files import too_many_pixels, upright_size
 from image_colourisation.render import check_render_size, colourise_frames, colourise_image
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
+HINTS_COLUMN = "hints"  # optional: JSON text of hints in the photo's pixels, or empty
+
+
+@dataclass(frozen=True)
+class RequestPhoto:
+    """One request row, read: its photo (None when the row cannot be colourised), render size
+    and hints, or what is wrong with the row."""
+
+    photo: Image.Image | None
+    render_size: int
+    hints: tuple[Hint, ...] = ()
+    error: str | None = None
 
 
 def colourise_photos(
@@ -50,11 +64,10 @@ def _colourise_loaded(
     return colourise_frames(load(), generator, render_size)
 
 
-def decode_request_photos(
-    requests: pd.DataFrame, default_render_size: int
-) -> list[tuple[Image.Image | None, int, str | None]]:
-    """Each request row as (photo, render size, error): the `image` column's base64 bytes
-    opened by Pillow, its own `render_size` when given, else `default_render_size`.
+def decode_request_photos(requests: pd.DataFrame, default_render_size: int) -> list[RequestPhoto]:
+    """Each request row, read: the `image` column's base64 bytes opened by Pillow, its own
+    `render_size` when given, else `default_render_size`, and its `hints` when given (JSON
+    text, `hints.HINTS_JSON_FORM`, in the upright photo's own pixels).
 
     A row that cannot be read keeps its place with an error saying what is wrong and what to
     send instead, so the other rows are still answered.
@@ -63,33 +76,49 @@ def decode_request_photos(
         raise ValueError(
             f"The request has columns {list(requests.columns)}; it needs an {IMAGE_COLUMN!r} "
             "column of base64-encoded image files (PNG, JPEG, WebP, ...), one photo per row, "
-            "and optionally 'render_size'."
+            f"and optionally {RENDER_SIZE_COLUMN!r} and {HINTS_COLUMN!r}."
         )
-    sizes = requests.get(RENDER_SIZE_COLUMN, pd.Series([None] * len(requests)))
+    missing = pd.Series([None] * len(requests))
+    sizes = requests.get(RENDER_SIZE_COLUMN, missing)
+    hints = requests.get(HINTS_COLUMN, missing)
     return [
-        _decode_row(encoded, size, default_render_size)
-        for encoded, size in zip(requests[IMAGE_COLUMN], sizes, strict=True)
+        _decode_row(encoded, size, hint_text, default_render_size)
+        for encoded, size, hint_text in zip(requests[IMAGE_COLUMN], sizes, hints, strict=True)
     ]
 
 
-def _decode_row(
-    encoded: Any, size: Any, default_render_size: int
-) -> tuple[Image.Image | None, int, str | None]:
+def _decode_row(encoded: Any, size: Any, hint_text: Any, default_render_size: int) -> RequestPhoto:
+    try:
+        render_size = _row_render_size(size, default_render_size)
+        hints = _row_hints(hint_text)
+    except ValueError as error:
+        return RequestPhoto(None, default_render_size, error=str(error))
+    try:
+        photo = _request_image(encoded)
+        check_hints(hints, *upright_size(photo))
+    except ValueError as error:
+        return RequestPhoto(None, render_size, error=str(error))
+    return RequestPhoto(photo, render_size, hints)
+
+
+def _row_render_size(size: Any, default_render_size: int) -> int:
+    """A row's render size: its own when given, else the default; checked."""
     render_size = default_render_size if size is None or pd.isna(size) else size
     try:
         whole = int(render_size)
-    except (TypeError, ValueError):
-        return None, default_render_size, f"render_size {size!r} is not a whole number"
-    try:
-        render_size = check_render_size(whole)
-    except ValueError as error:
-        return None, default_render_size, str(error)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"render_size {size!r} is not a whole number") from error
+    return check_render_size(whole)
+
+
+def _request_image(encoded: Any) -> Image.Image:
+    """A row's picture, opened and decoded; ValueError says what is wrong with the bytes."""
     if not isinstance(encoded, str | bytes):
-        return None, render_size, f"image is {type(encoded).__name__}, not base64 text"
+        raise ValueError(f"image is {type(encoded).__name__}, not base64 text")
     try:
         data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return None, render_size, "image is not valid base64: encode the file's bytes"
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("image is not valid base64: encode the file's bytes") from error
     try:
         photo = Image.open(io.BytesIO(data))
         photo.load()
@@ -99,26 +128,42 @@ def _decode_row(
             if isinstance(error, Image.DecompressionBombError)
             else f"is not a readable picture ({type(error).__name__})"
         )
-        return None, render_size, f"image {problem}"
-    return photo, render_size, None
+        raise ValueError(f"image {problem}") from error
+    return photo
+
+
+def _row_hints(text: Any) -> tuple[Hint, ...]:
+    """A row's hints: none for an empty or missing cell, else its JSON text read."""
+    if isinstance(text, str):
+        return tuple(hints_from_json(text)) if text.strip() else ()
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ()
+    raise ValueError(f"hints is {type(text).__name__}, not JSON text such as {HINTS_JSON_FORM}.")
 
 
 def colourise_request_photos(
-    decoded: list[tuple[Image.Image | None, int, str | None]], generator_payload: dict[str, Any]
+    decoded: list[RequestPhoto], generator_payload: dict[str, Any]
 ) -> list[tuple[Image.Image | None, str | None]]:
     """Colourise each readable photo with `render.colourise_image`, as `colourise` does: the
-    photo's own full-size L* with ab predicted at its render size. A failure stays its row's."""
+    photo's own full-size L* with ab predicted at its render size, guided by its hints. A
+    failure stays its row's; hints for a generator without hint inputs are such a failure."""
     generator = generator_from_payload(generator_payload)
     results: list[tuple[Image.Image | None, str | None]] = []
-    for photo, render_size, error in decoded:
-        if photo is None:
-            results.append((None, error))
-            continue
-        try:
-            results.append((colourise_image(photo, generator, render_size), None))
-        except Exception as failure:  # one bad photo must not fail the others
-            results.append((None, f"{type(failure).__name__}: {failure}"))
+    for row in decoded:
+        if row.photo is None:
+            results.append((None, row.error))
+        elif row.hints and not generator.takes_hints:
+            results.append((None, NO_HINT_INPUTS))
+        else:
+            results.append(_colourised(row, generator))
     return results
+
+
+def _colourised(row: RequestPhoto, generator: Generator) -> tuple[Image.Image | None, str | None]:
+    try:
+        return colourise_image(row.photo, generator, row.render_size, row.hints), None
+    except Exception as failure:  # one bad photo must not fail the others
+        return None, f"{type(failure).__name__}: {failure}"
 
 
 def encode_colourised_photos(results: list[tuple[Image.Image | None, str | None]]) -> pd.DataFrame:
