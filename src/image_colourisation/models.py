@@ -292,18 +292,22 @@ def predict_ab(
     lightness: torch.Tensor,
     batch_size: int,
     layout: torch.memory_format = torch.contiguous_format,
+    hints: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The generator's ab for a stack of normalised L (N, 1, H, W), batch by batch, in eval
     mode (its mode is restored after), inputs in G's memory `layout`: what validation, the
-    MLflow sample grids and the evaluation all use."""
+    MLflow sample grids and the evaluation all use. `hints` (N, 3, H, W), if given, are cut
+    into the same batches as the lightness (the evaluation's hints curve)."""
     was_training = generator.training
     generator.eval()
     try:
         parts = []
         for start in range(0, len(lightness), batch_size):
-            batch = lightness[start : start + batch_size].contiguous(memory_format=layout)
+            rows = slice(start, start + batch_size)
+            batch = lightness[rows].contiguous(memory_format=layout)
+            hinted = None if hints is None else hints[rows].contiguous(memory_format=layout)
             with autocast(lightness.device):
-                parts.append(generator(batch).float())
+                parts.append(generator(batch, hinted).float())
         return torch.cat(parts)
     finally:
         generator.train(was_training)

@@ -27,6 +27,10 @@ REPORTS = [
     "evaluation_per_class_chart.json",
     "evaluation_samples.png",
     "evaluation_ab_distribution.png",
+    "evaluation_hints_curve.csv",
+    "evaluation_hints_curve.json",
+    "evaluation_hints_curve_chart.json",
+    "evaluation_hint_samples.png",
 ]
 
 
@@ -97,3 +101,13 @@ def test_evaluation_reports_gan_l1_and_gray_rows(
     assert 0 <= logged["evaluation.truth.semantic_accuracy"] <= 1
     assert logged["evaluation.gan.fd_classifier"] == pytest.approx(table.loc[0, "fd_classifier"])
     assert logged["evaluation.truth.fd_classifier_floor"] > 0
+
+    # The hints curve: both generators trained with hints, and the naive baseline.
+    curve = pd.read_csv(reports / "evaluation_hints_curve.csv")
+    assert list(zip(curve["model"], curve["hints"], strict=True)) == [
+        (model, count) for model in ("gan", "l1", "naive") for count in (0, 1, 2, 5, 10, 20)
+    ]
+    assert curve.drop(columns="model").map(math.isfinite).all().all()
+    assert json.loads((reports / "evaluation_hints_curve.json").read_text())[0]["hints"] == 0
+    psnr = curve.set_index(["model", "hints"]).loc[("gan", 10), "psnr"]
+    assert logged["evaluation.hints10.gan.psnr"] == pytest.approx(psnr)

@@ -12,6 +12,7 @@ The nodes take any split in the model-input format (a dict with `L`, `ab`, `labe
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -378,10 +379,23 @@ def summarise_scores(
     return table, records, per_class  # records: strict JSON, a figure not measured is null
 
 
-def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:
+def _curve_points(hints_curve: pd.DataFrame | None) -> Iterator[tuple[str, int, str, float]]:
+    """(model, hints, metric, value) for every figure of the hints curve; none without one."""
+    if hints_curve is None:
+        return
+    names = hints_curve.columns.drop(["model", "hints"])
+    for point in hints_curve.to_dict(orient="records"):
+        for name in names:
+            yield point["model"], int(point["hints"]), name, float(point[name])
+
+
+def mlflow_metrics(
+    metrics_table: pd.DataFrame, hints_curve: pd.DataFrame | None = None
+) -> dict[str, dict[str, float]]:
     """The metrics table as kedro-mlflow metrics `<model>.<metric>`, plus the truth references
-    `truth.colourfulness`, `truth.semantic_accuracy` and `truth.fd_classifier_floor` (the
-    catalog adds an `evaluation.` prefix)."""
+    `truth.colourfulness`, `truth.semantic_accuracy` and `truth.fd_classifier_floor`, and the
+    hints curve's points as `hints<k>.<model>.<metric>` (the catalog adds an `evaluation.`
+    prefix)."""
     logged = {
         f"{row['model']}.{name}": {"value": float(row[name]), "step": 0}
         for row in metrics_table.to_dict(orient="records")
@@ -390,18 +404,27 @@ def mlflow_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, float]]:
     first = metrics_table.iloc[0]
     for name, column in TRUTH_REFERENCES.items():
         logged[f"{TRUTH}.{name}"] = {"value": float(first[column]), "step": 0}
+    for model, hints, name, value in _curve_points(hints_curve):
+        logged[f"hints{hints}.{model}.{name}"] = {"value": value, "step": 0}
     return logged
 
 
-def model_run_metrics(metrics_table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def model_run_metrics(
+    metrics_table: pd.DataFrame, hints_curve: pd.DataFrame | None = None
+) -> dict[str, dict[str, Any]]:
     """Each row's figures for its own MLflow run, named `test_<metric>` (the split they were
     measured on), with the truth's references (`test_colourfulness_truth`, ...) beside them:
-    ticking the gan, l1 and gray runs in MLflow's Compare puts them side by side."""
+    ticking the gan, l1 and gray runs in MLflow's Compare puts them side by side. The gan and
+    l1 runs also get their hints curve, `test_hints<k>_<metric>` (e.g. test_hints10_psnr)."""
     names = (*METRICS, *TRUTH_REFERENCES.values())
-    return {
+    figures = {
         row["model"]: {
             "source": row["source"],
             "metrics": {f"test_{name}": float(row[name]) for name in names},
         }
         for row in metrics_table.to_dict(orient="records")
     }
+    for model, hints, name, value in _curve_points(hints_curve):
+        if model in figures:  # the naive baseline has no run of its own
+            figures[model]["metrics"][f"test_hints{hints}_{name}"] = value
+    return figures

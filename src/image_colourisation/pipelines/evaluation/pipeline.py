@@ -1,4 +1,5 @@
-"""Evaluation: classifier, colourised test split, per-image scores, then tables and figures.
+"""Evaluation: classifier, colourised test split, per-image scores, then tables and figures;
+beside them the hints curve (`hints_curve.py`), which colours the test split again with hints.
 
 On its own (`kedro run --pipeline evaluation`) it reads the generators through the catalog's
 GeneratorChoiceDataset entries (`latest`, or a model named with --params). In a run that also
@@ -13,6 +14,7 @@ while the training data and the classifier parameters are the same, retraining o
 from kedro.pipeline import Node, Pipeline
 
 from .critic import critic_test
+from .hints_curve import hints_curve, plot_hint_samples, plot_hints_curve
 from .nodes import (
     colourise_test_set,
     mlflow_metrics,
@@ -76,14 +78,26 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="summarise_scores",
             ),
             Node(
+                hints_curve,
+                inputs=[
+                    "test_set",
+                    "evaluation_gan_generator",
+                    "evaluation_l1_generator",
+                    "params:evaluation.batch_size",
+                    "params:evaluation.hints_curve",
+                ],
+                outputs=["evaluation_hints_curve", "evaluation_hints_curve_json"],
+                name="hints_curve",
+            ),
+            Node(
                 mlflow_metrics,
-                inputs="evaluation_metrics",
+                inputs=["evaluation_metrics", "evaluation_hints_curve"],
                 outputs="evaluation_mlflow_metrics",
                 name="log_evaluation_metrics",
             ),
             Node(
                 model_run_metrics,
-                inputs="evaluation_metrics",
+                inputs=["evaluation_metrics", "evaluation_hints_curve"],
                 outputs="evaluation_model_run_metrics",
                 name="log_metrics_on_model_runs",
             ),
@@ -104,6 +118,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["test_colourisations", "test_set"],
                 outputs="evaluation_samples",
                 name="plot_samples",
+            ),
+            Node(
+                plot_hints_curve,
+                inputs=["evaluation_hints_curve", "evaluation_metrics"],
+                outputs="evaluation_hints_curve_chart",
+                name="plot_hints_curve",
+            ),
+            Node(
+                plot_hint_samples,
+                inputs=["test_set", "evaluation_gan_generator", "params:evaluation.hints_curve"],
+                outputs="evaluation_hint_samples",
+                name="plot_hint_samples",
             ),
             Node(
                 plot_ab_distribution,

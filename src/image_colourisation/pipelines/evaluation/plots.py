@@ -43,8 +43,16 @@ PER_CLASS = ("mae", "delta_e2000", "colourfulness", "semantic_accuracy")
 SAMPLE_COLUMNS = (GRAY, "l1", "gan", TRUTH)
 
 
-def _truth_line(figure: go.Figure, value: float, row: int, col: int) -> None:
-    figure.add_hline(y=value, line_dash="dash", line_color=COLOURS[TRUTH], row=row, col=col)
+def reference_line(
+    figure: go.Figure, value: float, row: int, col: int, reference: str = TRUTH
+) -> None:
+    """A dashed reference line at `value`, in the colour of the row it stands for (by default the truth)."""
+    figure.add_hline(y=value, line_dash="dash", line_color=COLOURS[reference], row=row, col=col)
+
+
+def row_title(row: str) -> str:
+    """How figures name a row: the models in capitals (GAN, L1), the references as they are."""
+    return row.upper() if row in ("gan", "l1") else row
 
 
 def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
@@ -72,9 +80,9 @@ def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
             col=col + 1,
         )
         if name in REFERENCES:
-            _truth_line(figure, metrics_table[REFERENCES[name]].iloc[0], row + 1, col + 1)
+            reference_line(figure, metrics_table[REFERENCES[name]].iloc[0], row + 1, col + 1)
         if name in LEVELS:
-            _truth_line(figure, LEVELS[name], row + 1, col + 1)
+            reference_line(figure, LEVELS[name], row + 1, col + 1)
     figure.update_layout(title="Colourisation metrics on the test split", height=300 * rows)
     return figure
 
@@ -109,19 +117,29 @@ def plot_samples(colourisations: dict[str, np.ndarray], test_set: dict[str, np.n
     labels, names = test_set["labels"], test_set["class_names"]
     picks = [(str(names[label]), int(np.argmax(labels == label)))
              for label in range(len(names)) if (labels == label).any()]  # fmt: skip
-    columns = [column for column in SAMPLE_COLUMNS if column in colourisations]
+    columns = {
+        row_title(column): colourisations[column]
+        for column in SAMPLE_COLUMNS
+        if column in colourisations
+    }
+    return image_grid(columns, picks)
+
+
+def image_grid(columns: dict[str, np.ndarray], picks: list[tuple[str, int]]) -> Figure:
+    """A grid of uint8 RGB images: a column per entry of `columns` (titled with its key), a row
+    per (label, index into every column's stack) of `picks`, pixels shown as they are."""
     figure = Figure(figsize=(1.6 * len(columns), 1.6 * len(picks)), layout="tight")
     axes = figure.subplots(len(picks), len(columns), squeeze=False)
-    for row, (name, index) in enumerate(picks):
-        for col, column in enumerate(columns):
+    for row, (label, index) in enumerate(picks):
+        for col, (title, images) in enumerate(columns.items()):
             axis = axes[row, col]
-            axis.imshow(colourisations[column][index], interpolation="nearest")
+            axis.imshow(images[index], interpolation="nearest")
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
-                axis.set_title(column.upper() if column in ("gan", "l1") else column)
+                axis.set_title(title)
             if col == 0:
-                axis.set_ylabel(name)
+                axis.set_ylabel(label)
     return figure
 
 
@@ -145,7 +163,7 @@ def plot_ab_distribution(colourisations: dict[str, np.ndarray], max_images: int)
             density.T, origin="lower", extent=(-110, 110, -110, 110), cmap="magma",
             norm=LogNorm(vmin=1e-6, vmax=1e-1),
         )  # fmt: skip
-        axis.set_title(row.upper() if row in ("gan", "l1") else row)
+        axis.set_title(row_title(row))
         axis.set_xlabel("a*")
         axis.set_ylabel("b*")
     figure.colorbar(image, ax=axes[0].tolist(), label="share of pixels per 2×2 bin")

@@ -17,10 +17,10 @@ from .ingestion import index_photos
 from .preprocessing import test_set, training_crops, validation_set, working_size_images
 
 NAMESPACE = "photos"
-# Evaluation parameters shared with CIFAR-10 (figure size); the batch size and the classifier's
-# are the photos' own (`photos.evaluation_batch_size`, `photos.classifier`: smaller batches for
-# the larger images).
-SHARED_PARAMETERS = {"params:evaluation.ab_distribution_images"}
+# Evaluation parameters shared with CIFAR-10 (figure size, the hints curve's counts and seed);
+# the batch size and the classifier's are the photos' own (`photos.evaluation_batch_size`,
+# `photos.classifier`: smaller batches for the larger images).
+SHARED_PARAMETERS = {"params:evaluation.ab_distribution_images", "params:evaluation.hints_curve"}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
