@@ -3,7 +3,11 @@
 `load()` fetches the archive when it is missing, checks its md5 before reading a byte of it,
 and streams the batches out of the .tar.gz (nothing is extracted to disk). The batches are
 pickles, and unpickling runs code, so they go through an unpickler that can only build what
-a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays.
+a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays. Even those are built only
+the way numpy's own pickles build them (an empty array filled with bytes the pickle holds), so
+a small pickle cannot make a large array: `numpy.ndarray(shape, dtype, buffer, strides)` called
+directly (700,008 images over one row with a stride of 0, or 100 million rows allocated) and
+`bytes(n)` are refused by name.
 
 A matching md5 only says the file is the one named in the configuration, not that it is
 sound, so reading is bounded too: no entry may declare more than `MAX_MEMBER_BYTES`, no more
@@ -63,15 +67,54 @@ def _encode_latin1(text: str, encoding: str) -> bytes:
     return _codecs.encode(text, "latin1")
 
 
+class _ArrayType:
+    """What the name `numpy.ndarray` stands for in a batch: the type `_reconstruct` is told to
+    build, never something to call. Called, numpy.ndarray builds whatever the pickle claims (a
+    view of any size over a few bytes, or any allocation), which no CIFAR-10 batch does."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise pickle.UnpicklingError(
+            "it calls numpy.ndarray directly, building an array of a shape and strides of its "
+            "own choosing instead of one filled with the bytes it holds (as numpy pickles do)"
+        )
+
+
+_ARRAY_TYPE = _ArrayType()
+
+
+def _empty_array(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
+    """numpy's `_reconstruct`, as numpy's pickles call it: an empty plain array, which
+    `__setstate__` then fills with bytes that must match its shape. Any other size would be
+    allocated on the pickle's word alone."""
+    if subtype is not _ARRAY_TYPE or shape != (0,):
+        raise pickle.UnpicklingError(
+            f"it asks numpy._reconstruct for a {_shortened(repr(shape))} array, where numpy's "
+            "own pickles start from an empty one and fill it with the bytes they hold"
+        )
+    return np._core.multiarray._reconstruct(np.ndarray, shape, dtype_code)
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """`bytes()`: how protocol-2 pickles write b''; `bytes(n)` would allocate n bytes."""
+    if args:
+        raise pickle.UnpicklingError(
+            f"it calls bytes{_shortened(repr(args))}, where a CIFAR-10 batch only ever needs "
+            "bytes() (an empty value)"
+        )
+    return b""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Resolves only the globals a pickled numpy array needs; anything else is refused."""
 
     _ALLOWED = {
-        ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-        ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy._core.multiarray", "_reconstruct"): _empty_array,
+        ("numpy.core.multiarray", "_reconstruct"): _empty_array,
+        ("numpy", "ndarray"): _ARRAY_TYPE,
         ("numpy", "dtype"): np.dtype,
         ("_codecs", "encode"): _encode_latin1,
+        ("__builtin__", "bytes"): _empty_bytes,
+        ("builtins", "bytes"): _empty_bytes,
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -224,6 +267,12 @@ def _read_members(path: Path) -> dict[str, dict]:
                     _check_member(path, member, count)
                     stream.allow(member)
                     if member.name in wanted and member.isfile():
+                        if wanted[member.name] in members:
+                            raise DatasetError(
+                                f"{path} holds {member.name} twice, so which one is the real "
+                                "batch is unknown: it is not a CIFAR-10 archive. Point "
+                                "cifar10.url and cifar10.md5 at the real one."
+                            )
                         payload = archive.extractfile(member).read()
                         members[wanted[member.name]] = _unpickle_member(path, member.name, payload)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
@@ -312,6 +361,11 @@ def _batch_arrays(where: str, batch: dict, num_classes: int) -> tuple[np.ndarray
             f"32 x 32 RGB image a row), got {_described(data)}."
         )
     rows = len(data)
+    if not rows:
+        raise DatasetError(
+            f"{where}: b'data' holds no images (0 rows); every CIFAR-10 batch holds some (the "
+            "official ones 10,000 each). Point cifar10.url and cifar10.md5 at a complete archive."
+        )
     labels = _labels(where, batch.get(b"labels"), rows, num_classes)
     filenames = batch.get(b"filenames")
     if filenames is not None and (
