@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
-from image_colourisation import render
+from image_colourisation import photo_files, render
 from image_colourisation.models import Generator
 from image_colourisation.photo_files import is_photo_name, save_photo
 from image_colourisation.render import (
@@ -18,6 +18,7 @@ from image_colourisation.render import (
     photo_lightness,
     predict_ab,
 )
+from tests.claimed_files import claimed_gif
 from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
 
 
@@ -283,3 +284,30 @@ def test_several_frames_that_cannot_be_written_back_are_refused(generator):
     assert (fax.format, fax.n_frames) == ("DCX", 2)
     with pytest.raises(ValueError, match="it has 2 frames, and DCX files can only be written with"):
         render.colourise_frames(fax, generator)
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        (20_001, "it has 20,001 frames, more than the 1,000 an animation may have here; shorten"),
+        (101, "its 101 frames hold 101 megapixels in all, more than the 100 an animation may"),
+    ],
+)
+def test_an_animation_claiming_too_many_frames_or_pixels_is_refused_before_decoding(
+    generator, frames, message
+):
+    """300 kB of GIF whose frames each decode to the whole 1000 x 1000 canvas."""
+    gif = Image.open(io.BytesIO(claimed_gif(1000, 1000, frames)))
+    with pytest.raises(ValueError, match=message):
+        render.colourise_frames(gif, generator)
+    assert gif.tell() == 0  # refused from the header: not a frame was decoded
+
+
+def test_a_page_larger_than_the_first_counts_before_it_is_decoded(generator, monkeypatch):
+    """TIFF pages have sizes of their own: the first page alone says little about the rest."""
+    monkeypatch.setattr(photo_files, "MAX_FRAME_PIXELS", 1_000)
+    tiff = _reopened([_gray_frames(1, size=(10, 10))[0], _gray_frames(1, size=(40, 40))[0]], "TIFF")
+    with pytest.raises(
+        ValueError, match="its 2 frames hold 0.0017 megapixels in all, more than the 0.001"
+    ):
+        render.colourise_frames(tiff, generator)

@@ -18,6 +18,10 @@ from PIL import Image
 from image_colourisation.files import atomic_write
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
+# An animation's cost grows with its frames (one generator pass each) and with their pixels (all
+# colourised frames are kept until written, 3-4 bytes a pixel), and its header claims both.
+MAX_FRAMES = 1_000  # 40 s at 25 frames a second
+MAX_FRAME_PIXELS = 100_000_000  # all frames together: about Pillow's limit for one picture
 
 
 # Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
@@ -44,6 +48,26 @@ def frame_count(image: Image.Image) -> int:
     if image.format in _ONE_PICTURE_FORMATS:
         return 1
     return getattr(image, "n_frames", 1)
+
+
+def check_frames(frames: int, pixels: int) -> None:
+    """Raise ValueError when `frames` frames of `pixels` pixels in all are more than
+    colourising takes, saying how to make the animation fit.
+
+    Called with what the header claims before any frame is decoded, so a small file claiming
+    20,001 frames of 1000 x 1000 costs nothing.
+    """
+    if frames > MAX_FRAMES:
+        raise ValueError(
+            f"it has {frames:,} frames, more than the {MAX_FRAMES:,} an animation may have here; "
+            "shorten it (or save its frames as separate photos) and colourise that."
+        )
+    if pixels > MAX_FRAME_PIXELS:
+        raise ValueError(
+            f"its {frames:,} frames hold {pixels / 1e6:,.3g} megapixels in all, more than the "
+            f"{MAX_FRAME_PIXELS / 1e6:,.3g} an animation may hold here; shrink it or shorten "
+            "it and colourise that."
+        )
 
 
 def can_hold_frames(image_format: str | None) -> bool:

@@ -31,7 +31,7 @@ from image_colourisation.colour import (
     to_uint8,
 )
 from image_colourisation.models import Generator
-from image_colourisation.photo_files import can_hold_frames, frame_count
+from image_colourisation.photo_files import can_hold_frames, check_frames, frame_count
 
 DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
 RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times
@@ -77,7 +77,10 @@ def colourise_frames(
     multi-page TIFF, each keeping its `duration` (and the first the `loop` count).
 
     Raises ValueError, before any work, for a file with several frames in a format that
-    Pillow can write with one only: colourising it would silently drop the other frames.
+    Pillow can write with one only (colourising it would silently drop the other frames), and
+    for more frames or pixels than `photo_files.check_frames` allows: from the header first,
+    then from each frame's own size before it is decoded (TIFF pages and GIF frames may be
+    larger than the first).
     """
     count = frame_count(image)
     if count == 1:
@@ -89,10 +92,13 @@ def colourise_frames(
             "so only the first frame would be colourised. Save the frames as separate photos "
             "(or as an animated GIF, PNG or WebP, or a multi-page TIFF) and colourise those."
         )
+    check_frames(count, count * image.width * image.height)
     loop = image.info.get("loop")
-    frames = []
+    frames, pixels = [], 0
     for index in range(count):
         image.seek(index)
+        pixels += image.width * image.height
+        check_frames(count, pixels)
         coloured = colourise_image(image, generator, render_size)
         if "duration" in image.info:
             coloured.info["duration"] = image.info["duration"]

@@ -13,6 +13,7 @@ from PIL import Image
 from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from image_colourisation.payloads import generator_payload
 from image_colourisation.render import DEFAULT_RENDER_SIZE
+from tests.claimed_files import claimed_gif
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -301,3 +302,14 @@ def test_a_picture_over_pillows_pixel_limit_fails_by_name_with_the_fix(
     assert "if it is a real photo, shrink it below 0.2 megapixels first." in err
     assert (tmp_path / "out" / "1969" / "cat.png").is_file()  # 451x300: colourised
     assert not (tmp_path / "out" / "rocket.jpg").exists()
+
+
+def test_an_animation_claiming_20001_frames_fails_by_name_and_the_others_go_on(
+    album, model_file, tmp_path, capsys
+):
+    (album / "endless.gif").write_bytes(claimed_gif(1000, 1000, 20_001))  # 300 kB
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert f"FAILED {album / 'endless.gif'}: ValueError: it has 20,001 frames, more than" in err
+    assert (tmp_path / "out" / "rocket.jpg").is_file()
+    assert not (tmp_path / "out" / "endless.gif").exists()
