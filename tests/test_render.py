@@ -173,9 +173,9 @@ def test_tiny_and_extreme_shapes(size, generator):
     assert colourise_image(image, generator).size == size
 
 
-@pytest.mark.parametrize("render_size", [0, 100, -32])
-def test_render_size_must_be_a_multiple_of_32(render_size, generator):
-    with pytest.raises(ValueError, match="multiple of 32"):
+@pytest.mark.parametrize("render_size", [0, 100, -32, 1056, 8192])
+def test_render_size_must_be_a_multiple_of_32_up_to_1024(render_size, generator):
+    with pytest.raises(ValueError, match="multiple of 32 from 32 to 1024"):
         colourise_image(real_photo("rocket"), generator, render_size)
 
 

@@ -35,6 +35,11 @@ from image_colourisation.photo_files import can_hold_frames, check_frames, frame
 
 DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
 RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times
+# The page and the served model take a render size from whoever calls them, and a model file
+# records one: at 1024 the default generator peaks near 1 GB and takes a second per photo on
+# one core (8x the photos' training crops, 2x the page's largest choice); 8192 needs 64 times
+# that, for a 1x1 photo too (it is scaled to the render size).
+MAX_RENDER_SIZE = 1024
 L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes round ~0.2)
 _CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
 STRIP_PIXELS = 1 << 20  # pixels per row strip: about 12 MB of float32 Lab work space
@@ -43,10 +48,10 @@ _GRAY_16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (PNG, T
 
 def check_render_size(render_size: int) -> int:
     """Return `render_size` if the generator can take it, else say what it must be."""
-    if render_size < RENDER_MULTIPLE or render_size % RENDER_MULTIPLE:
+    if not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE or render_size % RENDER_MULTIPLE:
         raise ValueError(
-            f"render_size must be a positive multiple of {RENDER_MULTIPLE} "
-            f"(e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
+            f"render_size must be a multiple of {RENDER_MULTIPLE} from {RENDER_MULTIPLE} to "
+            f"{MAX_RENDER_SIZE} (e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
         )
     return render_size
 

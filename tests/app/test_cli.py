@@ -131,6 +131,7 @@ def test_no_path_is_a_usage_error(capsys):
     "case",
     [
         (["--render-size", "100"], "multiple of 32"),
+        (["--render-size", "8192"], "multiple of 32 from 32 to 1024 (e.g. 64), got 8192"),
         (["--render-size", "many"], "invalid int value"),
         (["-o", "{album}/colourised"], "is inside the input"),
         (["-o", "{album}"], "is inside the input"),
@@ -283,12 +284,16 @@ def test_render_size_defaults_to_the_size_the_model_records(album, tmp_path, cap
     assert f"render size: {used}\n" in capsys.readouterr().err
 
 
-def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(album, tmp_path, capsys):
-    model = photo_model(tmp_path, 100)
+@pytest.mark.parametrize("recorded", [100, 32000])
+def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(
+    album, tmp_path, capsys, recorded
+):
+    """Refused as a model, before any photo, not photo by photo (32000 would need GBs each)."""
+    model = photo_model(tmp_path, recorded)
     assert exit_code(album, "-o", tmp_path / "out", "--model", model) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert "records a render size it cannot be used at" in err and "got 100" in err
-    assert "--render-size N" in err and not (tmp_path / "out").exists()
+    assert "records a render size it cannot be used at" in err and f"got {recorded}." in err
+    assert "give one of those" in err and not (tmp_path / "out").exists()
 
 
 def test_a_picture_over_pillows_pixel_limit_fails_by_name_with_the_fix(

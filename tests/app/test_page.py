@@ -3,6 +3,7 @@
 The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 """
 
+import asyncio
 import io
 import json
 import socket
@@ -120,3 +121,55 @@ def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
     assert refused.value.status_code == 413
     assert refused.value.detail.startswith("scan.png has too many pixels to open safely")
     assert refused.value.detail.endswith("shrink it below 0.004 megapixels first.")
+
+
+def page_request(
+    settings: PageSettings, path: str, *, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, str]:
+    """(status, body text) of one request sent straight into the page's ASGI app: no server,
+    no browser. A POST when there is a body; headers as a browser (or a foreign site) sends them."""
+    target, _, query = path.partition("?")
+    headers = {"host": "127.0.0.1:8000"} | (headers or {})
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "POST" if body else "GET", "scheme": "http", "root_path": "",
+        "path": target, "raw_path": target.encode(), "query_string": query.encode(),
+        "headers": [(key.lower().encode(), value.encode()) for key, value in headers.items()],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(create_app(settings)(scope, receive, send))
+    (status,) = [message["status"] for message in sent if message["type"] == "http.response.start"]
+    text = b"".join(message.get("body", b"") for message in sent if "body" in message)
+    return status, text.decode("utf-8", "replace")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_render_size_above_the_maximum_is_refused_before_the_upload_is_read(
+    tmp_path: Path,
+) -> None:
+    """A 1x1 photo at 8192 would be scaled to 8192x8192 for the generator: GBs of memory."""
+    settings = PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
+    dot = png_bytes(Image.new("L", (1, 1)))
+    answers = {}
+    for size in [8192, 1024]:
+        query = urlencode({"name": "dot.png", "model": settings.default_model, "render_size": size})
+        answers[size] = page_request(settings, f"/api/colourise?{query}", body=dot)
+    assert answers[8192][0] == 422
+    assert (
+        "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got 8192."
+        in answers[8192][1]
+    )
+    assert answers[1024][0] == 200

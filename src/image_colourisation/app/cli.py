@@ -27,7 +27,12 @@ from tqdm.auto import tqdm
 
 from image_colourisation.models import Generator
 from image_colourisation.photo_files import save_photo, scan_photo_folder, too_many_pixels
-from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size, colourise_frames
+from image_colourisation.render import (
+    DEFAULT_RENDER_SIZE,
+    MAX_RENDER_SIZE,
+    check_render_size,
+    colourise_frames,
+)
 from image_colourisation.serving.model_sources import (
     LATEST_GAN,
     default_model_source,
@@ -249,7 +254,8 @@ def _parser() -> argparse.ArgumentParser:
         "--render-size",
         type=int,
         metavar="N",
-        help="longer side in pixels at which colour is predicted, a multiple of 32 (default: "
+        help="longer side in pixels at which colour is predicted, a multiple of 32 up to "
+        f"{MAX_RENDER_SIZE} (default: "
         f"the size the model was trained at when it records one, else {DEFAULT_RENDER_SIZE}); "
         "the result always has the photo's own size",
     )

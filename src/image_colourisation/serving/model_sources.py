@@ -81,9 +81,9 @@ def _render_size(payload: Mapping[str, Any], where: str) -> int | None:
             raise ValueError(f"render_size must be a whole number, got {size!r}.")
         return check_render_size(size)
     except ValueError as error:
-        raise ValueError(
-            f"{where} records a render size it cannot be used at: {error} "
-            "Give the render size yourself (--render-size N)."
+        raise ModelFileError(
+            f"{where} records a render size it cannot be used at: {error} Models this "
+            "project trains record their crop size: give one of those."
         ) from error
 
 
