@@ -382,20 +382,36 @@ def test_a_batch_stored_twice_is_refused(tmp_path: Path) -> None:
         _dataset(tmp_path / "raw", path.as_uri(), file_md5(path)).load()
 
 
-def test_timeout_must_be_a_positive_number(tmp_path: Path) -> None:
-    for timeout in [0, -1, "60", True]:
-        with pytest.raises(DatasetError, match="cifar10.timeout must be a positive number"):
-            CIFAR10ArchiveDataset(str(tmp_path), timeout=timeout)
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("timeout", "cifar10.timeout must be a positive number of seconds"),
+        ("deadline", "cifar10.deadline must be a positive number of seconds"),
+        ("max_bytes", "cifar10.max_bytes must be a positive whole number of bytes"),
+    ],
+)
+def test_limits_must_be_positive_numbers(tmp_path: Path, name: str, message: str) -> None:
+    for value in [0, -1, "60", True, float("nan")]:
+        with pytest.raises(DatasetError, match=message):
+            CIFAR10ArchiveDataset(str(tmp_path), **{name: value})
 
 
-def test_the_catalog_takes_cifar10_timeout_from_params_or_globals(kedro_project: Path) -> None:
-    """60 s by default, also when conf/local/globals.yml sets only the url and md5."""
+def test_a_url_that_names_no_file_is_refused_by_name(tmp_path: Path) -> None:
+    """`..` would make the folder above data/01_raw the archive's path."""
+    with pytest.raises(DatasetError, match=r"cifar10.url: The URL 'https://host/a/\.\.' does not"):
+        CIFAR10ArchiveDataset(str(tmp_path), url="https://host/a/..")
+
+
+def test_the_catalog_takes_the_cifar10_limits_from_params_or_globals(kedro_project: Path) -> None:
+    """The defaults also when conf/local/globals.yml sets only the url and md5."""
     local = kedro_project / "conf" / "local" / "globals.yml"
     local.write_text(f"cifar10: {{url: 'file:///data/a.tar.gz', md5: '{'0' * 32}'}}\n")
-    for runtime_params, expected in [({}, 60.0), ({"cifar10": {"timeout": 5}}, 5.0)]:
+    limits = {"timeout": 5, "deadline": 9, "max_bytes": 1000}
+    defaults = {"timeout": 60.0, "deadline": 3600.0, "max_bytes": 170_498_071}
+    for runtime_params, expected in [({}, defaults), ({"cifar10": limits}, limits)]:
         config = OmegaConfigLoader(
             str(kedro_project / "conf"), base_env="base", default_run_env="local",
             runtime_params=runtime_params,
         )  # fmt: skip
         archive = DataCatalog.from_config(config["catalog"]).get("cifar10_archive")
-        assert archive._describe()["timeout"] == expected
+        assert {key: archive._describe()[key] for key in limits} == expected

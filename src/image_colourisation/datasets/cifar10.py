@@ -32,6 +32,8 @@ import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
 from image_colourisation.download import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     download,
     file_md5,
@@ -139,7 +141,10 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         directory: str,
         url: str = OFFICIAL_URL,
         md5: str = OFFICIAL_MD5,
+        *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         md5 = str(md5).lower()
@@ -148,14 +153,25 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
                 f"cifar10 md5 must be 32 hexadecimal digits, got {md5!r}. Copy the checksum "
                 "exactly (when it is given through --params, make sure it was not cut short)."
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        for name, value in [("timeout", timeout), ("deadline", deadline)]:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise DatasetError(
+                    f"cifar10.{name} must be a positive number of seconds, got {value!r}."
+                )
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
             raise DatasetError(
-                f"cifar10.timeout must be a positive number of seconds, got {timeout!r}."
+                f"cifar10.max_bytes must be a positive whole number of bytes (the official "
+                f"archive is {DEFAULT_MAX_BYTES}), got {max_bytes!r}."
             )
         self._url = url
         self._md5 = md5
         self._timeout = float(timeout)
-        self._filepath = Path(directory) / url_basename(url)
+        self._deadline = float(deadline)
+        self._max_bytes = max_bytes
+        try:
+            self._filepath = Path(directory) / url_basename(url)
+        except ValueError as error:
+            raise DatasetError(f"cifar10.url: {error}") from None
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
@@ -163,7 +179,14 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             self._verify_existing()
         else:
             logger.info("%s is missing: downloading it from %s", self._filepath, self._url)
-            download(self._url, self._filepath, self._md5, self._timeout)
+            download(
+                self._url,
+                self._filepath,
+                self._md5,
+                self._timeout,
+                deadline=self._deadline,
+                max_bytes=self._max_bytes,
+            )
         return _read_archive(self._filepath)
 
     def save(self, data: Any) -> None:
@@ -189,6 +212,8 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             "url": self._url,
             "md5": self._md5,
             "timeout": self._timeout,
+            "deadline": self._deadline,
+            "max_bytes": self._max_bytes,
         }
 
 
