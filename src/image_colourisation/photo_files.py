@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from image_colourisation.files import atomic_write
+from image_colourisation.files import atomic_write, entry_problem
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
 # An animation's cost grows with its frames (one generator pass each) and with their pixels (all
@@ -150,14 +150,14 @@ def scan_photo_folder(folder: Path) -> FolderScan:
 
     Symbolic links are followed only while they stay inside `folder`: a link pointing out of
     it (to /etc/passwd, to someone else's files) is skipped, and so are FIFOs and devices,
-    which could block or leak. A link pointing nowhere and a sub-folder that cannot be listed
-    are broken. Each skipped or broken entry comes with the reason, for the caller to report.
-    A folder that does not exist holds no photos.
+    which could block or leak. A link pointing nowhere or back to itself (a loop) and a
+    sub-folder that cannot be listed are broken. Each skipped or broken entry comes with the
+    reason, for the caller to report. A folder that does not exist holds no photos.
     """
-    root = folder.resolve()
     scan = FolderScan()
     if not folder.exists():
         return scan
+    root = folder.resolve()
 
     def unreadable(error: OSError) -> None:
         scan.broken.append((Path(error.filename), f"cannot be listed ({error.strerror})"))
@@ -176,12 +176,14 @@ def scan_photo_folder(folder: Path) -> FolderScan:
 
 def _sort_entry(path: Path, root: Path, folder: Path, scan: FolderScan) -> None:
     """Put one photo-named entry of a folder scan among the photos, skipped or broken."""
+    problem = entry_problem(path)
+    if path.is_symlink() and not path.exists():  # pointing nowhere, or a loop
+        scan.broken.append((path, problem or "cannot be followed"))
+        return
     target = path.resolve()
-    if path.is_symlink() and not target.exists():
-        scan.broken.append((path, f"is a link to {target}, which does not exist"))
-    elif not target.is_relative_to(root):
+    if not target.is_relative_to(root):
         scan.skipped.append((path, f"links to {target}, outside {folder} (not followed)"))
-    elif not target.is_file():
-        scan.skipped.append((path, "is not a regular file"))
+    elif problem:  # FIFOs, devices, sockets
+        scan.skipped.append((path, problem))
     else:
         scan.photos.append(path)

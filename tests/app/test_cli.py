@@ -1,5 +1,6 @@
 """The `colourise` command: files and folders in, nothing overwritten, failures named, exit codes."""
 
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -100,7 +101,7 @@ def test_missing_path_and_clashing_names_fail_the_run(album, model_file, tmp_pat
                tmp_path / "out", "--model", model_file)  # fmt: skip
     assert code == EXIT_SOME_FAILED
     err = capsys.readouterr().err
-    assert "nope.png: no such file or folder" in err
+    assert "nope.png: does not exist" in err
     assert f"{other / 'rocket.jpg'}: would be written to" in err
     with Image.open(tmp_path / "out" / "rocket.jpg") as written:
         assert written.size == (640, 427)  # the first rocket.jpg, not coffee (600 x 400)
@@ -318,3 +319,57 @@ def test_an_animation_claiming_20001_frames_fails_by_name_and_the_others_go_on(
     assert f"FAILED {album / 'endless.gif'}: ValueError: it has 20,001 frames, more than" in err
     assert (tmp_path / "out" / "rocket.jpg").is_file()
     assert not (tmp_path / "out" / "endless.gif").exists()
+
+
+def test_a_link_loop_in_a_folder_or_named_fails_by_name_and_the_rest_is_colourised(
+    album, model_file, tmp_path, capsys
+):
+    (album / "loop.jpg").symlink_to("loop.jpg")  # resolving it raised RuntimeError before
+    (tmp_path / "named.jpg").symlink_to("named.jpg")
+    out = tmp_path / "out"
+    code = run(album, tmp_path / "named.jpg", "-o", out, "--model", model_file)
+    assert code == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    for loop in [album / "loop.jpg", tmp_path / "named.jpg"]:
+        assert f"FAILED {loop}: is a symbolic link that leads back to itself (a loop)" in err
+    assert "Traceback" not in err
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*.*")) == [
+        "1969/cat.png",
+        "rocket.jpg",
+    ]
+
+
+def test_an_output_folder_that_is_a_link_loop_is_a_usage_error(album, model_file, tmp_path, capsys):
+    (tmp_path / "out").symlink_to("out")
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out'} is a symbolic link that leads back to itself (a loop)" in err
+
+
+def test_a_fifo_or_a_device_is_named_as_what_it_is(album, model_file, tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    out = tmp_path / "out"
+    code = run(
+        album / "rocket.jpg", tmp_path / "pipe.jpg", "/dev/zero", "-o", out, "--model", model_file
+    )
+    assert code == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert f"FAILED {tmp_path / 'pipe.jpg'}: is a FIFO (named pipe), not a file" in err
+    assert "FAILED /dev/zero: is a character device (like /dev/zero), not a file" in err
+    for model, kind in [
+        (tmp_path / "pipe.jpg", "is a FIFO"),
+        ("/dev/zero", "is a character device"),
+    ]:
+        assert exit_code(album, "-o", out, "--model", model) == EXIT_USAGE
+        assert f"Model source '{model}' {kind}" in capsys.readouterr().err
+
+
+def test_file_names_are_printed_with_their_control_characters_escaped(
+    album, model_file, tmp_path, capsys
+):
+    """A name that would retitle the terminal and turn it red, printed raw."""
+    (album / "\x1b]0;owned\x07\x1b[31mevil.jpg").write_text("not a photo")
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert f"FAILED {album}/\\x1b]0;owned\\x07\\x1b[31mevil.jpg: UnidentifiedImageError" in err

@@ -39,6 +39,7 @@ from image_colourisation.download import (
     file_md5,
     url_basename,
 )
+from image_colourisation.files import printable
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def _read_members(path: Path) -> dict[str, dict]:
                     if member.name in wanted and member.isfile():
                         if wanted[member.name] in members:
                             raise DatasetError(
-                                f"{path} holds {member.name} twice, so which one is the real "
+                                f"{path} holds {printable(member.name)} twice, so which one is the real "
                                 "batch is unknown: it is not a CIFAR-10 archive. Point "
                                 "cifar10.url and cifar10.md5 at the real one."
                             )
@@ -324,7 +325,7 @@ def _check_member(path: Path, member: tarfile.TarInfo, count: int) -> None:
         )
     if member.size > MAX_MEMBER_BYTES:
         raise DatasetError(
-            f"{member.name} in {path} declares {member.size:,} bytes, more than the "
+            f"{printable(member.name)} in {path} declares {member.size:,} bytes, more than the "
             f"{MAX_MEMBER_BYTES >> 20} MiB any CIFAR-10 batch can need (an official batch is "
             "31 MB), so it was not read: the archive is not a CIFAR-10 archive (it may be a "
             "decompression bomb). Point cifar10.url and cifar10.md5 at the real one."

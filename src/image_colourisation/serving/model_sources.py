@@ -20,6 +20,7 @@ from typing import Any
 
 from kedro.io import DatasetError
 
+from image_colourisation.files import entry_problem
 from image_colourisation.models import Generator
 from image_colourisation.payloads import (
     GENERATOR_ARCHITECTURE,
@@ -113,7 +114,7 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
             return load_payload(newest, f"Model source {text!r}")
         if path.is_file():
             return load_payload(path, f"Model source {text!r}")
-        raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
+        raise ValueError(f"Model source {text!r} {entry_problem(path)}; give {_FORMS}.")
     except DatasetError as error:
         raise ValueError(str(error)) from error
 

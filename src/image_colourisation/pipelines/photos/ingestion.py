@@ -19,6 +19,7 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from image_colourisation.files import printable
 from image_colourisation.pipelines.training.photo_crops import check_crop_size
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,9 @@ def index_photos(
                      "label": label, "split": split})  # fmt: skip
     index = _every_split_used(pd.DataFrame(rows, columns=[*_COLUMNS]))
     for entry in skipped:
-        logger.warning("Skipped %s: %s (%s)", entry["path"], entry["reason"], entry["detail"])
+        logger.warning(
+            "Skipped %s", printable(f"{entry['path']}: {entry['reason']} ({entry['detail']})")
+        )
     sizes = size_histogram(index)
     return index, ingestion_report(index, skipped, len(files)), sizes
 
