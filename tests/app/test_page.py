@@ -158,9 +158,10 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def test_a_render_size_above_the_maximum_is_refused_before_the_upload_is_read(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 1x1 photo at 8192 would be scaled to 8192x8192 for the generator: GBs of memory."""
+    monkeypatch.chdir(tmp_path)  # the page's folder, where its model files may be
     settings = PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
     dot = png_bytes(Image.new("L", (1, 1)))
     answers = {}
@@ -173,3 +174,66 @@ def test_a_render_size_above_the_maximum_is_refused_before_the_upload_is_read(
         in answers[8192][1]
     )
     assert answers[1024][0] == 200
+
+
+@pytest.fixture
+def page_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PageSettings:
+    """A page started in `tmp_path` (no MLflow store there) with a model file of its own."""
+    monkeypatch.chdir(tmp_path)
+    return PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
+
+
+def _colourise_query(settings: PageSettings, **query: object) -> str:
+    fields = {"name": "dot.png", "model": settings.default_model, "render_size": 32} | query
+    return f"/api/colourise?{urlencode(fields)}"
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", ""]
+)
+def test_a_foreign_host_is_refused_everywhere(page_settings: PageSettings, host: str) -> None:
+    """DNS rebinding: another site's name pointed at this computer reads as its own site."""
+    for path in ["/", "/api/config"]:
+        status, text = page_request(page_settings, path, headers={"host": host})
+        assert status == 403
+        assert f"Refused: this request calls the page {host!r}, which is not this computer" in text
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "10.1.2.3"])
+def test_the_page_answers_by_its_own_addresses(page_settings: PageSettings, host: str) -> None:
+    assert page_request(page_settings, "/", headers={"host": host})[0] == 200
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:9999"])
+def test_a_post_from_another_site_is_refused_and_saves_nothing(
+    page_settings: PageSettings, origin: str
+) -> None:
+    """What a form on another site sends: text/plain needs no CORS preflight."""
+    headers = {"origin": origin, "content-type": "text/plain"}
+    query = _colourise_query(page_settings, save="true")
+    status, text = page_request(page_settings, query, headers=headers, body=b"x" * 100)
+    assert status == 403
+    assert f"Refused: this request was sent by {origin!r}, another site than this page" in text
+    assert not page_settings.output.exists()
+    same_site = {"origin": "http://127.0.0.1:8000"}
+    body = png_bytes(Image.new("L", (1, 1)))
+    assert page_request(page_settings, query, headers=same_site, body=body)[0] == 200
+    assert (page_settings.output / "dot.png").is_file()
+
+
+def test_a_model_outside_the_pages_list_and_folder_is_refused_before_it_is_looked_for(
+    page_settings: PageSettings,
+) -> None:
+    """The answers for a file that exists and one that does not are the same."""
+    dot = png_bytes(Image.new("L", (1, 1)))
+    answers = []
+    for model in ["/etc/passwd", "/root/.ssh/id_rsa", "../outside.pt"]:
+        status, text = page_request(
+            page_settings, _colourise_query(page_settings, model=model), body=dot
+        )
+        answers.append((status, text.replace(json.dumps(model)[1:-1], "MODEL")))
+    assert len(set(answers)) == 1
+    status, text = answers[0]
+    assert status == 403 and "This page colourises with the models it lists" in text
+    listed = page_request(page_settings, _colourise_query(page_settings), body=dot)
+    assert listed[0] == 200

@@ -132,6 +132,7 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         output=args.output,
         overwrite=args.overwrite,
         max_upload_mb=args.max_upload_mb,
+        host=args.host,
     )
     serve_page(settings, args.host, args.port)
     return EXIT_OK
