@@ -31,6 +31,8 @@ from urllib.parse import unquote, urlparse
 
 from tqdm.auto import tqdm
 
+from image_colourisation.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -54,7 +56,7 @@ _NO_ROOM = {
 Fetch = Callable[[str, BinaryIO, str], None]
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """The file could not be fetched, or what arrived is not the file that was asked for."""
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-from kedro.io import DatasetError
 from torch import nn
 
+from image_colourisation.errors import UserDatasetError, UserValueError
 from image_colourisation.models import Generator, generator_parameters
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
@@ -38,7 +38,7 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
     """
     inflated = _declared_bytes(path)
     if inflated > MAX_PAYLOAD_BYTES:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} is not a model payload of this project: its entries inflate to "
             f"{inflated:,} bytes, more than the {MAX_PAYLOAD_BYTES:,} any model of this project "
             f"needs ({MAX_PARAMETERS:,} float32 weights at most), so it was not loaded (it may "
@@ -47,19 +47,19 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as error:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} does not exist: run the pipeline that trains it first "
             "(`kedro run --pipeline training` for the generators)."
         ) from error
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} is not a model payload of this project ({refusal_reason(error)}); "
             "the safe loader (weights_only=True) refused it, so do not trust it and never load "
             "it with weights_only=False: give a file written by the training pipeline."
         ) from error
     if not isinstance(payload, dict) or any(key not in payload for key in PAYLOAD_KEYS):
         found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} holds {found}, not a model payload with keys {list(PAYLOAD_KEYS)}."
         )
     return payload
@@ -106,7 +106,7 @@ def generator_payload(generator: Generator) -> dict[str, Any]:
     return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserValueError):
     """A model payload that does not describe a model this project can build and fill.
 
     The message is one sentence naming the source (file or URI) and the problem; `colourise`

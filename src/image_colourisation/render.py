@@ -30,6 +30,7 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
+from image_colourisation.errors import UserValueError
 from image_colourisation.models import Generator
 from image_colourisation.photo_files import can_hold_frames, check_frames, frame_count
 
@@ -49,7 +50,7 @@ _GRAY_16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # 16-bit gray (PNG, T
 def check_render_size(render_size: int) -> int:
     """Return `render_size` if the generator can take it, else say what it must be."""
     if not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE or render_size % RENDER_MULTIPLE:
-        raise ValueError(
+        raise UserValueError(
             f"render_size must be a multiple of {RENDER_MULTIPLE} from {RENDER_MULTIPLE} to "
             f"{MAX_RENDER_SIZE} (e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
         )

@@ -4,7 +4,8 @@ kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) mak
 side by side safe: the MLflow store is created by one process at a time, and a variant's
 checkpoint folder is trained into by one run at a time; and after a training run the
 registered model's new version (`serving/hooks.py`) gets its evaluation figures and the champion/challenger aliases.
-`memory.py`'s hook gives the memory each node freed back to the system.
+`memory.py`'s hook gives the memory each node freed back to the system. A run that fails on
+an error the project marks as the user's ends with its message alone (`hooks.UserErrorHook`).
 """
 
 import os
@@ -14,7 +15,7 @@ from typing import Any
 import click
 from kedro.config import OmegaConfigLoader
 
-from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook
+from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook, UserErrorHook
 from image_colourisation.memory import ReleaseMemoryHook
 from image_colourisation.serving.hooks import RegistryHook
 
@@ -54,4 +55,10 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft"},
 }
 
-HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook(), ReleaseMemoryHook())
+HOOKS = (
+    TrackingStoreHook(),
+    TrainingLockHook(),
+    RegistryHook(),
+    ReleaseMemoryHook(),
+    UserErrorHook(),
+)

@@ -11,6 +11,7 @@ from kedro_datasets.partitions import PartitionedDataset
 from PIL import Image
 from tqdm.auto import tqdm
 
+from image_colourisation.errors import UserDatasetError
 from image_colourisation.files import printable
 from image_colourisation.photo_files import open_photo, save_photo, scan_photo_folder
 
@@ -69,7 +70,7 @@ class PhotoFolderDataset(PartitionedDataset):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(replace_existing, bool):
-            raise DatasetError(
+            raise UserDatasetError(
                 f"PhotoFolderDataset({path}): replace_existing must be true or false, "
                 f"got {replace_existing!r}."
             )
@@ -132,7 +133,7 @@ class PhotoFolderDataset(PartitionedDataset):
             "Wrote %d photos to %s, skipped %d that already existed.", written, self._path, skipped
         )
         if failures:
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{len(failures)} of {len(data)} photos could not be colourised (the others were "
                 "written):\n  " + "\n  ".join(failures)
             )
