@@ -24,6 +24,7 @@ from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
 from image_colourisation.render import colourise_image
 from tests.browser.servers import free_port
+from tests.claimed_files import claimed_gif
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -237,3 +238,16 @@ def test_a_model_outside_the_pages_list_and_folder_is_refused_before_it_is_looke
     assert status == 403 and "This page colourises with the models it lists" in text
     listed = page_request(page_settings, _colourise_query(page_settings), body=dot)
     assert listed[0] == 200
+
+
+def test_an_animation_claiming_20001_frames_is_refused_at_once(page_settings: PageSettings) -> None:
+    """It grew without end and held the page's one worker, so every other photo waited."""
+    started = time.monotonic()
+    status, text = page_request(
+        page_settings, _colourise_query(page_settings, name="endless.gif"),
+        body=claimed_gif(1000, 1000, 20_001),
+    )  # fmt: skip
+    assert time.monotonic() - started < 10
+    assert (
+        status == 422 and "endless.gif could not be colourised (ValueError: it has 20,001" in text
+    )
