@@ -19,6 +19,10 @@ class ServerState:
     honour_ranges: bool = True
     cut_after: int | None = None  # announce the full length but stop sending after this many bytes
     stall_after: int | None = None  # send this many bytes, then go silent (the socket stays open)
+    trickle_every: float | None = None  # send one byte at a time, this many seconds apart
+    trickle_headers: bool = False  # with trickle_every: the status line and headers too
+    endless: bool = False  # no Content-Length, and the file over and over until the client leaves
+    content_length: str | None = None  # announce this instead of the real length
     ranges: list[str | None] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)  # ends every stall
 
@@ -36,6 +40,12 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.send_error(404)
                 return
             data = path.read_bytes()
+            if state.trickle_every is not None:
+                self._trickle(data)
+                return
+            if state.endless:
+                self._endless(data)
+                return
             start = 0
             if requested and state.honour_ranges:
                 start = int(re.fullmatch(r"bytes=(\d+)-", requested)[1])
@@ -46,7 +56,7 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
             else:
                 self.send_response(200)
-            self.send_header("Content-Length", str(len(data) - start))
+            self.send_header("Content-Length", state.content_length or str(len(data) - start))
             self.end_headers()
             stop = len(data) if state.cut_after is None else start + state.cut_after
             if state.stall_after is not None:
@@ -54,7 +64,37 @@ def _handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 state.released.wait(timeout=30)  # silent, connection open, until the test ends
                 return
-            self.wfile.write(data[start:stop])
+            try:
+                self.wfile.write(data[start:stop])
+            except OSError:  # the client gave up (refused the length, say)
+                return
+
+        def _trickle(self, data: bytes) -> None:
+            """Never silent for long, never done soon: a byte every `trickle_every` seconds."""
+            head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            if not state.trickle_headers:
+                self.wfile.write(head)
+                head = b""
+            for byte in head + data:  # bounded by the file, and by the test's end
+                if state.released.wait(state.trickle_every):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+
+        def _endless(self, data: bytes) -> None:
+            """The file again and again, for at most 1 GiB or until the client leaves."""
+            self.send_response(200)
+            self.end_headers()
+            for _ in range((1 << 30) // len(data)):
+                if state.released.is_set():
+                    return
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the client gave up
+                    return
 
         def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
             pass

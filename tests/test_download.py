@@ -7,6 +7,7 @@ import os
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,8 +128,9 @@ def test_missing_local_file_and_unknown_scheme(tmp_path: Path) -> None:
 def test_url_basename() -> None:
     assert url_basename("https://host/~kriz/cifar-10-python.tar.gz") == "cifar-10-python.tar.gz"
     assert url_basename("file:///a/b%20c.tar.gz") == "b c.tar.gz"
-    with pytest.raises(ValueError, match="does not end in a file name"):
-        url_basename("https://host/dir/")
+    for url in ["https://host/dir/", "https://host/dir/..", "file:///data/."]:
+        with pytest.raises(ValueError, match="does not end in a file name"):
+            url_basename(url)
 
 
 def test_switched_off_progress_bar_does_not_break_the_download(
@@ -258,3 +260,61 @@ def test_file_size_limit_reached_is_explained(tmp_path: Path) -> None:
     ]:
         assert expected in result.stderr
     assert target.with_name("archive.tar.gz.part").stat().st_size == 300_000
+
+
+@pytest.mark.parametrize("headers_too", [False, True])
+def test_a_server_trickling_a_byte_at_a_time_is_given_up_at_the_deadline(
+    server: ServerState, tmp_path: Path, headers_too: bool
+) -> None:
+    """Never silent for the timeout, never done: a byte every 0.05 s, deadline 1 s."""
+    server.trickle_every, server.trickle_headers = 0.05, headers_too
+    target = tmp_path / "archive.tar.gz"
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), target, PAYLOAD_MD5, timeout=0.5, deadline=1.0)
+    assert time.monotonic() - started < 3
+    message = str(caught.value)
+    assert "was still sending after 1 s, so the download was given up" in message
+    assert "cifar10.deadline" in message and "sent nothing" not in message
+    partial = target.with_name("archive.tar.gz.part")
+    if headers_too:  # nothing of the file arrived
+        assert not partial.exists()
+    else:  # what arrived is kept for the next run to resume from
+        assert 0 < partial.stat().st_size < 100 and "run again to resume" in message
+
+
+def test_a_server_streaming_forever_is_stopped_at_max_bytes_and_nothing_kept(
+    server: ServerState, tmp_path: Path
+) -> None:
+    server.endless = True  # no Content-Length: the 1 MiB file over and over
+    target = tmp_path / "raw" / "archive.tar.gz"
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), target, PAYLOAD_MD5, max_bytes=3_000_000)
+    message = str(caught.value)
+    assert (
+        "archive.tar.gz may be at most 3,000,000 bytes (cifar10.max_bytes; the official" in message
+    )
+    assert "the download goes on past that, so it was stopped and nothing was kept" in message
+    assert list(target.parent.iterdir()) == []
+
+
+def test_a_file_announced_larger_than_max_bytes_is_refused_before_a_byte_is_kept(
+    server: ServerState, tmp_path: Path
+) -> None:
+    source = server.root / "archive.tar.gz"
+    target = tmp_path / "raw" / "archive.tar.gz"
+    for url in [server.url("archive.tar.gz"), source.as_uri()]:
+        with pytest.raises(DownloadError, match="at most 1,000 bytes .*is 1,048,576 bytes"):
+            download(url, target, PAYLOAD_MD5, max_bytes=1_000)
+        assert list(target.parent.iterdir()) == []
+
+
+def test_a_content_length_that_is_no_number_is_named(server: ServerState, tmp_path: Path) -> None:
+    server.content_length = "12abc"
+    target = tmp_path / "raw" / "archive.tar.gz"
+    with pytest.raises(DownloadError) as caught:
+        download(server.url("archive.tar.gz"), target, PAYLOAD_MD5)
+    assert f"{server.url('archive.tar.gz')} announced a Content-Length of '12abc', which is " in (
+        str(caught.value)
+    )
+    assert list(target.parent.iterdir()) == []

@@ -1,4 +1,4 @@
-"""atomic_write: the target changes only when the whole write succeeded."""
+"""atomic_write: the target changes only when the whole write succeeded; printable names."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from image_colourisation.files import atomic_write
+from image_colourisation.files import atomic_write, printable
 
 
 def test_writes_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
@@ -78,3 +78,9 @@ def test_temporaries_left_by_killed_writers_are_removed_by_the_next_write(tmp_pa
     assert not dead.exists() and not ancient.exists()
     assert live.read_bytes() == b"half"
     assert all(other.exists() for other in others)  # another target's, or not ours at all
+
+
+def test_printable_escapes_control_characters_and_keeps_the_rest() -> None:
+    assert printable("été/grand-mère.jpg") == "été/grand-mère.jpg"
+    assert printable("a\x1b[31mb\nc\x07.jpg") == "a\\x1b[31mb\\nc\\x07.jpg"
+    assert printable(Path("bad\udcff.jpg")) == "bad\\udcff.jpg"  # undecodable bytes, escaped

@@ -7,10 +7,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from kedro.io import DataCatalog, MemoryDataset
+import click
+import pytest
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.pipeline import Pipeline
 
-from image_colourisation.hooks import TrainingLockHook
+from image_colourisation.errors import TRACEBACK_SWITCH, UserDatasetError
+from image_colourisation.hooks import TrainingLockHook, UserErrorHook
 from image_colourisation.locks import LOCK_NAME
 from image_colourisation.pipelines.training import create_pipeline as training
 from tests.lock_holder import start_lock_holder
@@ -147,3 +150,42 @@ def test_a_photos_run_locks_its_own_checkpoint_folders(tmp_path: Path) -> None:
     assert locked == ["gan", "l1"]
     assert not list(photos.glob(f"*/{LOCK_NAME}"))  # released after the run
     assert not (cifar / "l1").exists()  # CIFAR-10's folders untouched
+
+
+def _failed_load(cause: Exception) -> DatasetError:
+    """What Kedro raises when a dataset's load fails: its own error, raised from the cause."""
+    try:
+        raise DatasetError("Failed while loading data from dataset photos.source.") from cause
+    except DatasetError as wrapped:
+        return wrapped
+
+
+def test_a_user_error_ends_the_run_with_its_message_and_a_bug_keeps_its_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(TRACEBACK_SWITCH, raising=False)
+    hook = UserErrorHook()
+    mistake = UserDatasetError("/nowhere is not a folder: point the photo pipeline at it.")
+    with pytest.raises(click.ClickException) as ended:
+        hook.on_pipeline_error(_failed_load(mistake), {}, Pipeline([]))
+    assert ended.value.message.startswith("/nowhere is not a folder: point the photo pipeline")
+    assert f"run again with {TRACEBACK_SWITCH}=1" in ended.value.message
+    for bug in [_failed_load(KeyError("images")), ZeroDivisionError()]:
+        assert hook.on_pipeline_error(bug, {}, Pipeline([])) is None  # Kedro re-raises it whole
+    monkeypatch.setenv(TRACEBACK_SWITCH, "1")
+    assert hook.on_pipeline_error(_failed_load(mistake), {}, Pipeline([])) is None
+
+
+def test_kedro_run_on_a_missing_photo_folder_prints_one_message(kedro_project: Path) -> None:
+    """It was the message at the end of ~300 lines of traceback."""
+    missing = kedro_project / "no-such-folder"
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipeline", "photos",
+         "--params", f"photos.folder={missing}"],
+        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert f"Error: {missing} is not a folder: point the photo pipeline at your pictures" in output
+    assert "Traceback" not in output and f"{TRACEBACK_SWITCH}=1" in output

@@ -121,6 +121,21 @@ def test_weights_of_the_wrong_kind_are_named() -> None:
         generator_from_payload({**payload, "state_dict": state, "source": "a.pt"})
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_weights_holding_nan_or_infinity_are_refused(value: float) -> None:
+    """They pass every check of names and shapes, then colourise every photo black."""
+    payload = _payload(**FITTING)
+    state = dict(payload["state_dict"])
+    state["encoder.1.0.weight"] = state["encoder.1.0.weight"].clone()
+    state["encoder.1.0.weight"][0, 0, :2, 0] = value
+    with pytest.raises(
+        ModelFileError,
+        match=r"^a\.pt is not a usable generator: its weight encoder\.1\.0\.weight holds 2 NaN "
+        r"or infinite values, so everything it made would be meaningless \(black photos\)",
+    ):
+        generator_from_payload({**payload, "state_dict": state}, "a.pt")
+
+
 @pytest.mark.parametrize(
     "architecture",
     [

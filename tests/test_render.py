@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
-from image_colourisation import render
+from image_colourisation import photo_files, render
 from image_colourisation.colour import normalise_ab
 from image_colourisation.hints import Hint
 from image_colourisation.models import NO_HINT_INPUTS, Generator
@@ -21,6 +21,7 @@ from image_colourisation.render import (
     photo_lightness,
     predict_ab,
 )
+from tests.claimed_files import claimed_gif
 from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
 
 
@@ -217,9 +218,9 @@ def test_tiny_and_extreme_shapes(size, generator):
     assert colourise_image(image, generator).size == size
 
 
-@pytest.mark.parametrize("render_size", [0, 100, -32])
-def test_render_size_must_be_a_multiple_of_32(render_size, generator):
-    with pytest.raises(ValueError, match="multiple of 32"):
+@pytest.mark.parametrize("render_size", [0, 100, -32, 1056, 8192])
+def test_render_size_must_be_a_multiple_of_32_up_to_1024(render_size, generator):
+    with pytest.raises(ValueError, match="multiple of 32 from 32 to 1024"):
         colourise_image(real_photo("rocket"), generator, render_size)
 
 
@@ -376,3 +377,30 @@ def test_every_frame_gets_the_hints():
     generator.register_forward_hook(lambda *_: calls.append(generator.given[1]))
     render.colourise_frames(gif, generator, 64, [Hint(10, 10, "#00ff00")])
     assert len(calls) == 2 and all(layer[0, 2].sum() == 9 for layer in calls)
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        (20_001, "it has 20,001 frames, more than the 1,000 an animation may have here; shorten"),
+        (101, "its 101 frames hold 101 megapixels in all, more than the 100 an animation may"),
+    ],
+)
+def test_an_animation_claiming_too_many_frames_or_pixels_is_refused_before_decoding(
+    generator, frames, message
+):
+    """300 kB of GIF whose frames each decode to the whole 1000 x 1000 canvas."""
+    gif = Image.open(io.BytesIO(claimed_gif(1000, 1000, frames)))
+    with pytest.raises(ValueError, match=message):
+        render.colourise_frames(gif, generator)
+    assert gif.tell() == 0  # refused from the header: not a frame was decoded
+
+
+def test_a_page_larger_than_the_first_counts_before_it_is_decoded(generator, monkeypatch):
+    """TIFF pages have sizes of their own: the first page alone says little about the rest."""
+    monkeypatch.setattr(photo_files, "MAX_FRAME_PIXELS", 1_000)
+    tiff = _reopened([_gray_frames(1, size=(10, 10))[0], _gray_frames(1, size=(40, 40))[0]], "TIFF")
+    with pytest.raises(
+        ValueError, match="its 2 frames hold 0.0017 megapixels in all, more than the 0.001"
+    ):
+        render.colourise_frames(tiff, generator)

@@ -1,8 +1,11 @@
-"""Writing files so that an interrupted write never leaves a truncated file that looks complete."""
+"""Writing files so that an interrupted write never leaves a truncated file that looks complete;
+saying what a path is when it is no file or folder; names safe to print to a terminal."""
 
+import errno
 import glob
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +16,44 @@ logger = logging.getLogger(__name__)
 
 # A temporary file this old is stale even if its process id is in use again (after a reboot).
 STALE_AFTER_SECONDS = 24 * 3600
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "is a FIFO (named pipe), not a file: reading it could wait for ever"),
+    (stat.S_ISCHR, "is a character device (like /dev/zero), not a file"),
+    (stat.S_ISBLK, "is a block device (a disk), not a file"),
+    (stat.S_ISSOCK, "is a socket, not a file"),
+)
+
+
+def printable(text: object) -> str:
+    """`text` (a file name, a message naming one) with its control characters escaped.
+
+    A file name may hold terminal escape sequences that recolour, move the cursor or retitle
+    the window when printed raw; escaped (`\\x1b`, `\\n`), the name reads as what it is.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+
+
+def entry_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file or a folder, as the end of a sentence naming it
+    ("does not exist", "is a FIFO ...", "is a symbolic link that leads back to itself"), or
+    None for a regular file or a folder (a link to one counts as one)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link that leads back to itself (a loop), not a file"
+        if error.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return f"cannot be read ({error.strerror})"
+        if path.is_symlink():
+            return f"is a link to {os.path.realpath(path)}, which does not exist"
+        return "does not exist"
+    for is_kind, problem in _SPECIAL_FILES:
+        if is_kind(mode):
+            return problem
+    return None
 
 
 @contextmanager

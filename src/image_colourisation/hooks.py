@@ -12,6 +12,8 @@
   folders come from each training node's own parameters (`params:training`, or
   `params:photos.training` in the photos namespace), so a photos run and a CIFAR-10 run
   train side by side.
+- `UserErrorHook` ends a run that failed on an error the project marks as the user's
+  (`errors.UserError`: a missing photo folder, too few photos) with its message alone.
 """
 
 import logging
@@ -24,6 +26,7 @@ from urllib.parse import urlparse
 import click
 from kedro.framework.hooks import hook_impl
 
+from image_colourisation.errors import TRACEBACK_SWITCH, user_error_in
 from image_colourisation.locks import (
     CheckpointInUseError,
     LockBusyError,
@@ -152,3 +155,20 @@ def training_node(node: Any) -> tuple[str, str] | None:
     variant = TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))
     params = [name for name in node.inputs if name.startswith("params:")]
     return (variant, params[0]) if variant and params else None
+
+
+class UserErrorHook:
+    """Ends a run that failed on a user error with its message alone (`Error: ...`, exit 1)
+    instead of the message at the end of some 300 lines of traceback through Kedro and the
+    node; any other error (a bug) keeps its traceback, and so does every error with
+    IMAGE_COLOURISATION_TRACEBACK=1."""
+
+    @hook_impl(trylast=True)  # after the other hooks released their locks and ended the run
+    def on_pipeline_error(self, error: Exception, run_params: Any, pipeline: Any) -> None:
+        problem = user_error_in(error)
+        if problem is None or os.environ.get(TRACEBACK_SWITCH):
+            return
+        # Raised from a hook, it replaces the error Kedro re-raises; click prints its message.
+        raise click.ClickException(
+            f"{problem}\n(The traceback: run again with {TRACEBACK_SWITCH}=1.)"
+        ) from error

@@ -9,45 +9,71 @@ Nothing real is allocated before a payload is known to fit (`rebuild_model`).
 import math
 import pickle
 import re
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-from kedro.io import DatasetError
 from torch import nn
 
+from image_colourisation.errors import UserDatasetError, UserValueError
 from image_colourisation.models import Generator, generator_parameters
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
+MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
+# What a payload may inflate to: every weight a model may have as float32, and room for its
+# buffers and record. torch.save writes a zip archive and torch.load inflates compressed
+# entries whole, so a 3.8 MB file can claim a 2.8 GB tensor; the claim is read first.
+MAX_PAYLOAD_BYTES = 4 * MAX_PARAMETERS + (16 << 20)
 
 
 def load_payload(path: Path, what: str) -> dict[str, Any]:
-    """Read a payload with `weights_only=True`, so a file from elsewhere cannot run code.
+    """Read a payload with `weights_only=True`, so a file from elsewhere cannot run code,
+    once its zip entries are known to inflate to at most `MAX_PAYLOAD_BYTES`.
 
     `what` names the source in errors (a dataset, a CLI argument), so the user knows which
     file is wrong.
     """
+    inflated = _declared_bytes(path)
+    if inflated > MAX_PAYLOAD_BYTES:
+        raise UserDatasetError(
+            f"{what}: {path} is not a model payload of this project: its entries inflate to "
+            f"{inflated:,} bytes, more than the {MAX_PAYLOAD_BYTES:,} any model of this project "
+            f"needs ({MAX_PARAMETERS:,} float32 weights at most), so it was not loaded (it may "
+            "be a decompression bomb): give a file written by the training pipeline."
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as error:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} does not exist: run the pipeline that trains it first "
             "(`kedro run --pipeline training` for the generators)."
         ) from error
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} is not a model payload of this project ({refusal_reason(error)}); "
             "the safe loader (weights_only=True) refused it, so do not trust it and never load "
             "it with weights_only=False: give a file written by the training pipeline."
         ) from error
     if not isinstance(payload, dict) or any(key not in payload for key in PAYLOAD_KEYS):
         found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise DatasetError(
+        raise UserDatasetError(
             f"{what}: {path} holds {found}, not a model payload with keys {list(PAYLOAD_KEYS)}."
         )
     return payload
+
+
+def _declared_bytes(path: Path) -> int:
+    """What the zip entries of a torch.save file say they inflate to, read from its central
+    directory (as torch.load reads it) without inflating anything; 0 for a file that is not
+    a zip archive or cannot be read, which torch.load then refuses with its own reason."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
 
 
 def refusal_reason(error: BaseException) -> str:
@@ -80,7 +106,7 @@ def generator_payload(generator: Generator) -> dict[str, Any]:
     return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
 
 
-class ModelFileError(ValueError):
+class ModelFileError(UserValueError):
     """A model payload that does not describe a model this project can build and fill.
 
     The message is one sentence naming the source (file or URI) and the problem; `colourise`
@@ -143,9 +169,6 @@ GENERATOR_ARCHITECTURE = {
 }
 
 
-MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
-
-
 Model = TypeVar("Model", bound=nn.Module)
 
 
@@ -197,6 +220,9 @@ def rebuild_model(
     problem = weights_problem(state, blueprint.state_dict())
     if problem:
         raise refuse(f"its weights do not fit its architecture {dict(architecture)}: {problem}")
+    problem = non_finite_problem(state)
+    if problem:
+        raise refuse(f"{problem}, so everything it made would be meaningless (black photos)")
     model = build(**architecture)
     try:
         model.load_state_dict(state, strict=True)
@@ -247,6 +273,19 @@ def weights_problem(state: Mapping[Any, Any], expected: Mapping[str, torch.Tenso
             return f"{name} is a {value.layout} tensor on {value.device}, not plain weights"
         if value.is_floating_point() != reference.is_floating_point() or value.is_complex():
             return f"{name} holds {value.dtype}, the architecture needs {reference.dtype}"
+    return None
+
+
+def non_finite_problem(state: Mapping[str, torch.Tensor]) -> str | None:
+    """Which weight holds NaN or infinity (training that diverged, or a damaged file), or None.
+
+    Such weights pass every check of names and shapes, and then turn every output to NaN.
+    """
+    for name, value in state.items():
+        if value.is_floating_point():
+            bad = int(value.numel() - torch.isfinite(value).sum())
+            if bad:
+                return f"its weight {name} holds {bad:,} NaN or infinite values"
     return None
 
 

@@ -15,9 +15,13 @@ from typing import BinaryIO
 
 from PIL import ExifTags, Image
 
-from image_colourisation.files import atomic_write
+from image_colourisation.files import atomic_write, entry_problem
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
+# An animation's cost grows with its frames (one generator pass each) and with their pixels (all
+# colourised frames are kept until written, 3-4 bytes a pixel), and its header claims both.
+MAX_FRAMES = 1_000  # 40 s at 25 frames a second
+MAX_FRAME_PIXELS = 100_000_000  # all frames together: about Pillow's limit for one picture
 
 
 # Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
@@ -53,6 +57,26 @@ def upright_size(image: Image.Image) -> tuple[int, int]:
     width, height = image.size
     turned = image.getexif().get(ExifTags.Base.Orientation) in _QUARTER_TURNS
     return (height, width) if turned else (width, height)
+
+
+def check_frames(frames: int, pixels: int) -> None:
+    """Raise ValueError when `frames` frames of `pixels` pixels in all are more than
+    colourising takes, saying how to make the animation fit.
+
+    Called with what the header claims before any frame is decoded, so a small file claiming
+    20,001 frames of 1000 x 1000 costs nothing.
+    """
+    if frames > MAX_FRAMES:
+        raise ValueError(
+            f"it has {frames:,} frames, more than the {MAX_FRAMES:,} an animation may have here; "
+            "shorten it (or save its frames as separate photos) and colourise that."
+        )
+    if pixels > MAX_FRAME_PIXELS:
+        raise ValueError(
+            f"its {frames:,} frames hold {pixels / 1e6:,.3g} megapixels in all, more than the "
+            f"{MAX_FRAME_PIXELS / 1e6:,.3g} an animation may hold here; shrink it or shorten "
+            "it and colourise that."
+        )
 
 
 def can_hold_frames(image_format: str | None) -> bool:
@@ -135,14 +159,14 @@ def scan_photo_folder(folder: Path) -> FolderScan:
 
     Symbolic links are followed only while they stay inside `folder`: a link pointing out of
     it (to /etc/passwd, to someone else's files) is skipped, and so are FIFOs and devices,
-    which could block or leak. A link pointing nowhere and a sub-folder that cannot be listed
-    are broken. Each skipped or broken entry comes with the reason, for the caller to report.
-    A folder that does not exist holds no photos.
+    which could block or leak. A link pointing nowhere or back to itself (a loop) and a
+    sub-folder that cannot be listed are broken. Each skipped or broken entry comes with the
+    reason, for the caller to report. A folder that does not exist holds no photos.
     """
-    root = folder.resolve()
     scan = FolderScan()
     if not folder.exists():
         return scan
+    root = folder.resolve()
 
     def unreadable(error: OSError) -> None:
         scan.broken.append((Path(error.filename), f"cannot be listed ({error.strerror})"))
@@ -161,12 +185,14 @@ def scan_photo_folder(folder: Path) -> FolderScan:
 
 def _sort_entry(path: Path, root: Path, folder: Path, scan: FolderScan) -> None:
     """Put one photo-named entry of a folder scan among the photos, skipped or broken."""
+    problem = entry_problem(path)
+    if path.is_symlink() and not path.exists():  # pointing nowhere, or a loop
+        scan.broken.append((path, problem or "cannot be followed"))
+        return
     target = path.resolve()
-    if path.is_symlink() and not target.exists():
-        scan.broken.append((path, f"is a link to {target}, which does not exist"))
-    elif not target.is_relative_to(root):
+    if not target.is_relative_to(root):
         scan.skipped.append((path, f"links to {target}, outside {folder} (not followed)"))
-    elif not target.is_file():
-        scan.skipped.append((path, "is not a regular file"))
+    elif problem:  # FIFOs, devices, sockets
+        scan.skipped.append((path, problem))
     else:
         scan.photos.append(path)

@@ -33,12 +33,18 @@ from image_colourisation.colour import (
     rgb_to_lab,
     to_uint8,
 )
+from image_colourisation.errors import UserValueError
 from image_colourisation.hints import Hint, check_hints, hint_layer
 from image_colourisation.models import Generator
-from image_colourisation.photo_files import can_hold_frames, frame_count
+from image_colourisation.photo_files import can_hold_frames, check_frames, frame_count
 
 DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
 RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times
+# The page and the served model take a render size from whoever calls them, and a model file
+# records one: at 1024 the default generator peaks near 1 GB and takes a second per photo on
+# one core (8x the photos' training crops, 2x the page's largest choice); 8192 needs 64 times
+# that, for a 1x1 photo too (it is scaled to the render size).
+MAX_RENDER_SIZE = 1024
 L_TOLERANCE = 0.5  # L* units an output pixel may drift from the photo's (bytes round ~0.2)
 _CHROMA_STEPS = 8  # bisection steps: chroma fitted to 1/256 of the predicted amount
 STRIP_PIXELS = 1 << 20  # pixels per row strip: about 12 MB of float32 Lab work space
@@ -55,10 +61,10 @@ _CACHE_PIXELS = 1 << 15  # pixels per block of the upsampling's arithmetic: 128 
 
 def check_render_size(render_size: int) -> int:
     """Return `render_size` if the generator can take it, else say what it must be."""
-    if render_size < RENDER_MULTIPLE or render_size % RENDER_MULTIPLE:
-        raise ValueError(
-            f"render_size must be a positive multiple of {RENDER_MULTIPLE} "
-            f"(e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
+    if not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE or render_size % RENDER_MULTIPLE:
+        raise UserValueError(
+            f"render_size must be a multiple of {RENDER_MULTIPLE} from {RENDER_MULTIPLE} to "
+            f"{MAX_RENDER_SIZE} (e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
         )
     return render_size
 
@@ -97,7 +103,10 @@ def colourise_frames(
     `hints` guide every frame.
 
     Raises ValueError, before any work, for a file with several frames in a format that
-    Pillow can write with one only: colourising it would silently drop the other frames.
+    Pillow can write with one only (colourising it would silently drop the other frames), and
+    for more frames or pixels than `photo_files.check_frames` allows: from the header first,
+    then from each frame's own size before it is decoded (TIFF pages and GIF frames may be
+    larger than the first).
     """
     count = frame_count(image)
     if count == 1:
@@ -109,10 +118,13 @@ def colourise_frames(
             "so only the first frame would be colourised. Save the frames as separate photos "
             "(or as an animated GIF, PNG or WebP, or a multi-page TIFF) and colourise those."
         )
+    check_frames(count, count * image.width * image.height)
     loop = image.info.get("loop")
-    frames = []
+    frames, pixels = [], 0
     for index in range(count):
         image.seek(index)
+        pixels += image.width * image.height
+        check_frames(count, pixels)
         coloured = colourise_image(image, generator, render_size, hints)
         if "duration" in image.info:
             coloured.info["duration"] = image.info["duration"]

@@ -4,12 +4,18 @@ kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) mak
 side by side safe: the MLflow store is created by one process at a time, and a variant's
 checkpoint folder is trained into by one run at a time; and after a training run the
 registered model's new version (`serving/hooks.py`) gets its evaluation figures and the champion/challenger aliases.
-`memory.py`'s hook gives the memory each node freed back to the system.
+`memory.py`'s hook gives the memory each node freed back to the system. A run that fails on
+an error the project marks as the user's ends with its message alone (`hooks.UserErrorHook`).
 """
 
 import os
+from pathlib import Path
+from typing import Any
 
-from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook
+import click
+from kedro.config import OmegaConfigLoader
+
+from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook, UserErrorHook
 from image_colourisation.memory import ReleaseMemoryHook
 from image_colourisation.serving.hooks import RegistryHook
 
@@ -17,6 +23,31 @@ from image_colourisation.serving.hooks import RegistryHook
 # `consent: false`, and this default covers runs started from outside the Makefile.
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 
+
+class EnvironmentCheckingConfigLoader(OmegaConfigLoader):
+    """Kedro's config loader, refusing an `--env` (or KEDRO_ENV) that names no folder of the
+    configuration before anything reads it. Kedro would read no file of it and go on: the
+    first to notice was MLflow, with an error about its file store."""
+
+    def __init__(self, conf_source: str, env: str | None = None, **kwargs: Any) -> None:
+        folder = Path(conf_source)
+        base = kwargs.get("base_env") or "base"
+        if env is not None and folder.is_dir():  # a packaged project's conf is an archive
+            environments = sorted(
+                entry.name
+                for entry in folder.iterdir()
+                if entry.is_dir() and entry.name != base and not entry.name.startswith(".")
+            )
+            if env not in environments:
+                raise click.UsageError(
+                    f"--env {env!r} is not a configuration environment of this project; the "
+                    f"environments are the folders of {folder} read over {base}/: "
+                    f"{', '.join(environments) or 'none'}."
+                )
+        super().__init__(conf_source, env, **kwargs)
+
+
+CONFIG_LOADER_CLASS = EnvironmentCheckingConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
@@ -24,4 +55,10 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft"},
 }
 
-HOOKS = (TrackingStoreHook(), TrainingLockHook(), RegistryHook(), ReleaseMemoryHook())
+HOOKS = (
+    TrackingStoreHook(),
+    TrainingLockHook(),
+    RegistryHook(),
+    ReleaseMemoryHook(),
+    UserErrorHook(),
+)

@@ -1,6 +1,7 @@
 """The `colourise` command: files and folders in, nothing overwritten, failures named, exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -17,6 +18,7 @@ from image_colourisation.hints import Hint
 from image_colourisation.models import NO_HINT_INPUTS
 from image_colourisation.payloads import generator_payload
 from image_colourisation.render import DEFAULT_RENDER_SIZE
+from tests.claimed_files import claimed_gif
 from tests.photo_models import (
     photo_model,
     real_photo,
@@ -108,7 +110,7 @@ def test_missing_path_and_clashing_names_fail_the_run(album, model_file, tmp_pat
                tmp_path / "out", "--model", model_file)  # fmt: skip
     assert code == EXIT_SOME_FAILED
     err = capsys.readouterr().err
-    assert "nope.png: no such file or folder" in err
+    assert "nope.png: does not exist" in err
     assert f"{other / 'rocket.jpg'}: would be written to" in err
     with Image.open(tmp_path / "out" / "rocket.jpg") as written:
         assert written.size == (640, 427)  # the first rocket.jpg, not coffee (600 x 400)
@@ -139,6 +141,7 @@ def test_no_path_is_a_usage_error(capsys):
     "case",
     [
         (["--render-size", "100"], "multiple of 32"),
+        (["--render-size", "8192"], "multiple of 32 from 32 to 1024 (e.g. 64), got 8192"),
         (["--render-size", "many"], "invalid int value"),
         (["-o", "{album}/colourised"], "is inside the input"),
         (["-o", "{album}"], "is inside the input"),
@@ -291,12 +294,16 @@ def test_render_size_defaults_to_the_size_the_model_records(album, tmp_path, cap
     assert f"render size: {used}\n" in capsys.readouterr().err
 
 
-def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(album, tmp_path, capsys):
-    model = photo_model(tmp_path, 100)
+@pytest.mark.parametrize("recorded", [100, 32000])
+def test_a_recorded_render_size_that_cannot_be_used_is_a_usage_error(
+    album, tmp_path, capsys, recorded
+):
+    """Refused as a model, before any photo, not photo by photo (32000 would need GBs each)."""
+    model = photo_model(tmp_path, recorded)
     assert exit_code(album, "-o", tmp_path / "out", "--model", model) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert "records a render size it cannot be used at" in err and "got 100" in err
-    assert "--render-size N" in err and not (tmp_path / "out").exists()
+    assert "records a render size it cannot be used at" in err and f"got {recorded}." in err
+    assert "give one of those" in err and not (tmp_path / "out").exists()
 
 
 def test_a_picture_over_pillows_pixel_limit_fails_by_name_with_the_fix(
@@ -405,3 +412,68 @@ def test_hints_are_in_the_upright_photos_pixels(hint_model_file, tmp_path, capsy
     assert exit_code(*common, "--hint", "10,90,#ff0000") == EXIT_OK
     with Image.open(tmp_path / "out" / "portrait.jpg") as result:
         assert result.size == (80, 96)
+
+
+def test_an_animation_claiming_20001_frames_fails_by_name_and_the_others_go_on(
+    album, model_file, tmp_path, capsys
+):
+    (album / "endless.gif").write_bytes(claimed_gif(1000, 1000, 20_001))  # 300 kB
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert f"FAILED {album / 'endless.gif'}: ValueError: it has 20,001 frames, more than" in err
+    assert (tmp_path / "out" / "rocket.jpg").is_file()
+    assert not (tmp_path / "out" / "endless.gif").exists()
+
+
+def test_a_link_loop_in_a_folder_or_named_fails_by_name_and_the_rest_is_colourised(
+    album, model_file, tmp_path, capsys
+):
+    (album / "loop.jpg").symlink_to("loop.jpg")  # resolving it raised RuntimeError before
+    (tmp_path / "named.jpg").symlink_to("named.jpg")
+    out = tmp_path / "out"
+    code = run(album, tmp_path / "named.jpg", "-o", out, "--model", model_file)
+    assert code == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    for loop in [album / "loop.jpg", tmp_path / "named.jpg"]:
+        assert f"FAILED {loop}: is a symbolic link that leads back to itself (a loop)" in err
+    assert "Traceback" not in err
+    assert sorted(str(path.relative_to(out)) for path in out.rglob("*.*")) == [
+        "1969/cat.png",
+        "rocket.jpg",
+    ]
+
+
+def test_an_output_folder_that_is_a_link_loop_is_a_usage_error(album, model_file, tmp_path, capsys):
+    (tmp_path / "out").symlink_to("out")
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out'} is a symbolic link that leads back to itself (a loop)" in err
+
+
+def test_a_fifo_or_a_device_is_named_as_what_it_is(album, model_file, tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    out = tmp_path / "out"
+    code = run(
+        album / "rocket.jpg", tmp_path / "pipe.jpg", "/dev/zero", "-o", out, "--model", model_file
+    )
+    assert code == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert f"FAILED {tmp_path / 'pipe.jpg'}: is a FIFO (named pipe), not a file" in err
+    assert "FAILED /dev/zero: is a character device (like /dev/zero), not a file" in err
+    for model, kind in [
+        (tmp_path / "pipe.jpg", "is a FIFO"),
+        ("/dev/zero", "is a character device"),
+    ]:
+        assert exit_code(album, "-o", out, "--model", model) == EXIT_USAGE
+        assert f"Model source '{model}' {kind}" in capsys.readouterr().err
+
+
+def test_file_names_are_printed_with_their_control_characters_escaped(
+    album, model_file, tmp_path, capsys
+):
+    """A name that would retitle the terminal and turn it red, printed raw."""
+    (album / "\x1b]0;owned\x07\x1b[31mevil.jpg").write_text("not a photo")
+    assert exit_code(album, "-o", tmp_path / "out", "--model", model_file) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert f"FAILED {album}/\\x1b]0;owned\\x07\\x1b[31mevil.jpg: UnidentifiedImageError" in err

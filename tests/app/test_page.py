@@ -3,6 +3,7 @@
 The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 """
 
+import asyncio
 import io
 import json
 import socket
@@ -23,6 +24,7 @@ from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
 from image_colourisation.render import colourise_image
 from tests.browser.servers import free_port
+from tests.claimed_files import claimed_gif
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -122,3 +124,132 @@ def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
     assert refused.value.status_code == 413
     assert refused.value.detail.startswith("scan.png has too many pixels to open safely")
     assert refused.value.detail.endswith("shrink it below 0.004 megapixels first.")
+
+
+def page_request(
+    settings: PageSettings, path: str, *, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, str]:
+    """(status, body text) of one request sent straight into the page's ASGI app: no server,
+    no browser. A POST when there is a body; headers as a browser (or a foreign site) sends them."""
+    target, _, query = path.partition("?")
+    headers = {"host": "127.0.0.1:8000"} | (headers or {})
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": "POST" if body else "GET", "scheme": "http", "root_path": "",
+        "path": target, "raw_path": target.encode(), "query_string": query.encode(),
+        "headers": [(key.lower().encode(), value.encode()) for key, value in headers.items()],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(create_app(settings)(scope, receive, send))
+    (status,) = [message["status"] for message in sent if message["type"] == "http.response.start"]
+    text = b"".join(message.get("body", b"") for message in sent if "body" in message)
+    return status, text.decode("utf-8", "replace")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_render_size_above_the_maximum_is_refused_before_the_upload_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1x1 photo at 8192 would be scaled to 8192x8192 for the generator: GBs of memory."""
+    monkeypatch.chdir(tmp_path)  # the page's folder, where its model files may be
+    settings = PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
+    dot = png_bytes(Image.new("L", (1, 1)))
+    answers = {}
+    for size in [8192, 1024]:
+        query = urlencode({"name": "dot.png", "model": settings.default_model, "render_size": size})
+        answers[size] = page_request(settings, f"/api/colourise?{query}", body=dot)
+    assert answers[8192][0] == 422
+    assert (
+        "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got 8192."
+        in answers[8192][1]
+    )
+    assert answers[1024][0] == 200
+
+
+@pytest.fixture
+def page_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PageSettings:
+    """A page started in `tmp_path` (no MLflow store there) with a model file of its own."""
+    monkeypatch.chdir(tmp_path)
+    return PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
+
+
+def _colourise_query(settings: PageSettings, **query: object) -> str:
+    fields = {"name": "dot.png", "model": settings.default_model, "render_size": 32} | query
+    return f"/api/colourise?{urlencode(fields)}"
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", ""]
+)
+def test_a_foreign_host_is_refused_everywhere(page_settings: PageSettings, host: str) -> None:
+    """DNS rebinding: another site's name pointed at this computer reads as its own site."""
+    for path in ["/", "/api/config"]:
+        status, text = page_request(page_settings, path, headers={"host": host})
+        assert status == 403
+        assert f"Refused: this request calls the page {host!r}, which is not this computer" in text
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "10.1.2.3"])
+def test_the_page_answers_by_its_own_addresses(page_settings: PageSettings, host: str) -> None:
+    assert page_request(page_settings, "/", headers={"host": host})[0] == 200
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:9999"])
+def test_a_post_from_another_site_is_refused_and_saves_nothing(
+    page_settings: PageSettings, origin: str
+) -> None:
+    """What a form on another site sends: text/plain needs no CORS preflight."""
+    headers = {"origin": origin, "content-type": "text/plain"}
+    query = _colourise_query(page_settings, save="true")
+    status, text = page_request(page_settings, query, headers=headers, body=b"x" * 100)
+    assert status == 403
+    assert f"Refused: this request was sent by {origin!r}, another site than this page" in text
+    assert not page_settings.output.exists()
+    same_site = {"origin": "http://127.0.0.1:8000"}
+    body = png_bytes(Image.new("L", (1, 1)))
+    assert page_request(page_settings, query, headers=same_site, body=body)[0] == 200
+    assert (page_settings.output / "dot.png").is_file()
+
+
+def test_a_model_outside_the_pages_list_and_folder_is_refused_before_it_is_looked_for(
+    page_settings: PageSettings,
+) -> None:
+    """The answers for a file that exists and one that does not are the same."""
+    dot = png_bytes(Image.new("L", (1, 1)))
+    answers = []
+    for model in ["/etc/passwd", "/root/.ssh/id_rsa", "../outside.pt"]:
+        status, text = page_request(
+            page_settings, _colourise_query(page_settings, model=model), body=dot
+        )
+        answers.append((status, text.replace(json.dumps(model)[1:-1], "MODEL")))
+    assert len(set(answers)) == 1
+    status, text = answers[0]
+    assert status == 403 and "This page colourises with the models it lists" in text
+    listed = page_request(page_settings, _colourise_query(page_settings), body=dot)
+    assert listed[0] == 200
+
+
+def test_an_animation_claiming_20001_frames_is_refused_at_once(page_settings: PageSettings) -> None:
+    """It grew without end and held the page's one worker, so every other photo waited."""
+    started = time.monotonic()
+    status, text = page_request(
+        page_settings, _colourise_query(page_settings, name="endless.gif"),
+        body=claimed_gif(1000, 1000, 20_001),
+    )  # fmt: skip
+    assert time.monotonic() - started < 10
+    assert (
+        status == 422 and "endless.gif could not be colourised (ValueError: it has 20,001" in text
+    )

@@ -328,20 +328,90 @@ def test_too_many_entries_are_refused(tmp_path: Path) -> None:
         _load_members(tmp_path, {**members, **archive_members()})
 
 
-def test_timeout_must_be_a_positive_number(tmp_path: Path) -> None:
-    for timeout in [0, -1, "60", True]:
-        with pytest.raises(DatasetError, match="cifar10.timeout must be a positive number"):
-            CIFAR10ArchiveDataset(str(tmp_path), timeout=timeout)
+class _Reduced:
+    """A pickle field that unpickles as `call(*args)`: how a small pickle asks for a big array."""
+
+    def __init__(self, call: object, *args: object) -> None:
+        self.call, self.args = call, args
+
+    def __reduce__(self) -> tuple:
+        return self.call, self.args
 
 
-def test_the_catalog_takes_cifar10_timeout_from_params_or_globals(kedro_project: Path) -> None:
-    """60 s by default, also when conf/local/globals.yml sets only the url and md5."""
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (  # 3 kB of pickle, 700,008 images: one row repeated by a stride of 0
+            _Reduced(np.ndarray, (700_008, 3072), np.dtype("u1"), bytes(3072), 0, (0, 1)),
+            "it calls numpy.ndarray directly",
+        ),
+        (_Reduced(np.ndarray, (10**8, 3072), np.dtype("u1")), "it calls numpy.ndarray directly"),
+        (
+            _Reduced(np._core.multiarray._reconstruct, np.ndarray, (10**8, 3072), b"B"),
+            r"asks numpy._reconstruct for a \(100000000, 3072\) array",
+        ),
+        (_Reduced(bytes, 10**10), r"it calls bytes\(10000000000,\)"),
+    ],
+)
+def test_a_small_pickle_cannot_build_a_large_array(
+    tmp_path: Path, data: _Reduced, message: str
+) -> None:
+    members = archive_members()
+    members["data_batch_2"] = _batch(data=data)
+    with pytest.raises(DatasetError, match="Refused to unpickle .*data_batch_2.*" + message):
+        _load_members(tmp_path, members)
+
+
+def test_a_batch_without_images_is_refused_by_name(tmp_path: Path) -> None:
+    """numpy pickles an empty array's data as bytes(), which the unpickler must read."""
+    members = archive_members()
+    members["test_batch"] = batch_pickle("test_batch", np.zeros((0, 32, 32, 3), np.uint8), [])
+    with pytest.raises(DatasetError, match=r"test_batch in .*b'data' holds no images \(0 rows\)"):
+        _load_members(tmp_path, members)
+
+
+def test_a_batch_stored_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.tar.gz"
+    members = archive_members()
+    with tarfile.open(path, "w:gz") as archive:
+        for name, payload in [*members.items(), ("data_batch_1", members["data_batch_1"])]:
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    with pytest.raises(DatasetError, match="holds cifar-10-batches-py/data_batch_1 twice"):
+        _dataset(tmp_path / "raw", path.as_uri(), file_md5(path)).load()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("timeout", "cifar10.timeout must be a positive number of seconds"),
+        ("deadline", "cifar10.deadline must be a positive number of seconds"),
+        ("max_bytes", "cifar10.max_bytes must be a positive whole number of bytes"),
+    ],
+)
+def test_limits_must_be_positive_numbers(tmp_path: Path, name: str, message: str) -> None:
+    for value in [0, -1, "60", True, float("nan")]:
+        with pytest.raises(DatasetError, match=message):
+            CIFAR10ArchiveDataset(str(tmp_path), **{name: value})
+
+
+def test_a_url_that_names_no_file_is_refused_by_name(tmp_path: Path) -> None:
+    """`..` would make the folder above data/01_raw the archive's path."""
+    with pytest.raises(DatasetError, match=r"cifar10.url: The URL 'https://host/a/\.\.' does not"):
+        CIFAR10ArchiveDataset(str(tmp_path), url="https://host/a/..")
+
+
+def test_the_catalog_takes_the_cifar10_limits_from_params_or_globals(kedro_project: Path) -> None:
+    """The defaults also when conf/local/globals.yml sets only the url and md5."""
     local = kedro_project / "conf" / "local" / "globals.yml"
     local.write_text(f"cifar10: {{url: 'file:///data/a.tar.gz', md5: '{'0' * 32}'}}\n")
-    for runtime_params, expected in [({}, 60.0), ({"cifar10": {"timeout": 5}}, 5.0)]:
+    limits = {"timeout": 5, "deadline": 9, "max_bytes": 1000}
+    defaults = {"timeout": 60.0, "deadline": 3600.0, "max_bytes": 170_498_071}
+    for runtime_params, expected in [({}, defaults), ({"cifar10": limits}, limits)]:
         config = OmegaConfigLoader(
             str(kedro_project / "conf"), base_env="base", default_run_env="local",
             runtime_params=runtime_params,
         )  # fmt: skip
         archive = DataCatalog.from_config(config["catalog"]).get("cifar10_archive")
-        assert archive._describe()["timeout"] == expected
+        assert {key: archive._describe()[key] for key in limits} == expected

@@ -1,11 +1,14 @@
 """ModelPayloadDataset: versioned, weights-only, atomic."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 from kedro.io import DatasetError, Version
 
+from image_colourisation import payloads
 from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_from_payload, generator_payload
@@ -92,3 +95,26 @@ def test_an_optional_payload_loads_as_none_when_missing_or_unreadable(
     with pytest.raises(DatasetError, match="not a model payload"):
         path.write_bytes(b"not a torch file")
         ModelPayloadDataset(str(path)).load()  # not optional: still an error
+
+
+def test_a_payload_inflating_past_the_bound_is_refused_before_torch_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch.save's zip re-packed with deflate: 0.26 MB on disk, 4.3 MB inflated. The bound is
+    shrunk to 1 MB so that a tiny file crosses it (the real one is 1 GB: 250 million float32)."""
+    saved = io.BytesIO()
+    torch.save({**_payload(0), "padding": torch.zeros(1 << 20)}, saved)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(saved) as plain, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for entry in plain.infolist():
+            out.writestr(entry.filename, plain.read(entry))
+    assert bomb.stat().st_size < 300_000
+    monkeypatch.setattr(payloads, "MAX_PAYLOAD_BYTES", 1 << 20)
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("torch.load ran"))
+    with pytest.raises(DatasetError) as refused:
+        ModelPayloadDataset(str(bomb)).load()
+    assert f"{bomb} is not a model payload of this project: its entries inflate to 4," in str(
+        refused.value
+    )
+    assert "more than the 1,048,576 any model" in str(refused.value)
+    assert "so it was not loaded (it may be a decompression bomb)" in str(refused.value)

@@ -71,6 +71,7 @@ def test_mlflow_run_uri_gives_a_fully_convolutional_generator(
     ("source", "message"),
     [
         ("nowhere/generator.pt", "does not exist"),
+        ("/dev/zero", r"is a character device \(like /dev/zero\), not a file"),
         ("s3://bucket/generator.pt", "unsupported URI scheme 's3'"),
     ],
 )

@@ -30,6 +30,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
+from image_colourisation.files import entry_problem, printable
 from image_colourisation.hints import (
     HINTS_JSON_FORM,
     Hint,
@@ -44,7 +45,12 @@ from image_colourisation.photo_files import (
     too_many_pixels,
     upright_size,
 )
-from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size, colourise_frames
+from image_colourisation.render import (
+    DEFAULT_RENDER_SIZE,
+    MAX_RENDER_SIZE,
+    check_render_size,
+    colourise_frames,
+)
 from image_colourisation.serving.model_sources import (
     LATEST_GAN,
     default_model_source,
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             check_render_size(args.render_size)
     except ValueError as error:
         parser.error(str(error))
-    problem = _output_inside_input(args.output, args.paths) or _output_not_a_folder(args.output)
+    problem = _output_not_a_folder(args.output) or _output_inside_input(args.output, args.paths)
     if problem:
         parser.error(problem)
     hints = chosen_hints(parser, args)
@@ -194,6 +200,7 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         output=args.output,
         overwrite=args.overwrite,
         max_upload_mb=args.max_upload_mb,
+        host=args.host,
     )
     serve_page(settings, args.host, args.port)
     return EXIT_OK
@@ -225,9 +232,9 @@ def colourise_jobs(
 def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], list[str]]:
     """Map inputs to outputs: a file to OUTDIR/name, a folder's photos to OUTDIR/relative path.
 
-    Returns the jobs, the problems (missing paths, dangling links, folders without photos, two
-    inputs that would land on the same output), which count as failures while the jobs still
-    run, and the entries of folders that were skipped (links out of the folder, FIFOs), each
+    Returns the jobs, the problems (missing paths, dangling links, link loops, FIFOs and devices,
+    folders without photos, two inputs that would land on the same output), which count as
+    failures while the jobs still run, and the entries of folders that were skipped (links out of the folder, FIFOs), each
     with the reason. A file named on the command line is read even when it is a link.
     """
     jobs: list[Job] = []
@@ -244,7 +251,7 @@ def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], li
         elif path.is_file():
             jobs.append(Job(path, outdir / path.name))
         else:
-            problems.append(f"{path}: no such file or folder")
+            problems.append(f"{path}: {entry_problem(path)}")
     first_source: dict[Path, Path] = {}
     unique: list[Job] = []
     for job in jobs:
@@ -263,6 +270,8 @@ def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
     """Why OUTDIR would write into an input folder, or None when it would not."""
     out = outdir.resolve()
     for path in paths:
+        if entry_problem(path):  # not a file or folder (a loop, a FIFO): never read or written
+            continue
         folder = path.resolve() if path.is_dir() else path.resolve().parent
         inside = out.is_relative_to(folder) if path.is_dir() else out == folder
         if inside:
@@ -276,6 +285,10 @@ def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
 def _output_not_a_folder(outdir: Path) -> str | None:
     """Why OUTDIR cannot be (or become) a folder to write in, or None when it can."""
     for folder in [outdir, *outdir.parents]:
+        if folder.is_symlink() and not folder.exists():  # a loop, or a link to nothing
+            return (
+                f"output folder {outdir}: {folder} {entry_problem(folder)}; choose another with -o"
+            )
         if not folder.exists():
             continue  # created when the first photo is written
         if not folder.is_dir():
@@ -317,7 +330,8 @@ def _parser() -> argparse.ArgumentParser:
         "--render-size",
         type=int,
         metavar="N",
-        help="longer side in pixels at which colour is predicted, a multiple of 32 (default: "
+        help="longer side in pixels at which colour is predicted, a multiple of 32 up to "
+        f"{MAX_RENDER_SIZE} (default: "
         f"the size the model was trained at when it records one, else {DEFAULT_RENDER_SIZE}); "
         "the result always has the photo's own size",
     )
@@ -362,8 +376,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _say(message: str, file=None) -> None:
-    """Print beside the progress bar without breaking it (to stderr unless told otherwise)."""
-    tqdm.write(message, file=file or sys.stderr)
+    """Print beside the progress bar without breaking it (to stderr unless told otherwise),
+    with the control characters of the file names in it escaped."""
+    tqdm.write(printable(message), file=file or sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,18 @@ to the size limit (never written to disk), colourised by `render.colourise_frame
 `colourise` command runs) and encoded by `photos.write_photo`; the answer is the result file.
 Nothing uploaded is kept once the answer is sent, unless the page asks to save a copy in the
 command's output folder, where nothing is overwritten without `--overwrite`.
+
+The page trusts no other site: a request whose Host names it by a name other than its own (DNS
+rebinding) or whose Origin is another site (a form or script there posting photos or saving
+copies) is refused with 403, and a photo can only be colourised with a model the page lists,
+a file inside the folder the page was started in, or a run's generator in the MLflow store, so
+that its answers say nothing about files elsewhere (`/root/.ssh/id_rsa` against `/etc/passwd`).
 """
 
 import io
 import ipaddress
+import os
+import re
 import socket
 import sys
 import threading
@@ -18,14 +26,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 
-from image_colourisation.app.model_choices import model_choices
+from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.models import Generator
 from image_colourisation.photo_files import photo_format, save_photo, too_many_pixels, write_photo
 from image_colourisation.render import (
@@ -42,6 +50,7 @@ from image_colourisation.serving.model_sources import (
 
 RENDER_SIZES = tuple(RENDER_MULTIPLE * k for k in (1, 2, 3, 4, 6, 8, 12, 16))  # 32 ... 512
 NOTE_HEADER = "X-Colourise-Note"  # what happened to the saved copy, percent-encoded
+RUN_GENERATOR = re.compile(r"runs:/[0-9a-f]+/generator")  # a generator the training logged
 PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
 
 
@@ -60,6 +69,7 @@ class PageSettings:
     output: Path
     max_upload_mb: float
     overwrite: bool = False
+    host: str = "127.0.0.1"  # what it listens on: a name given here is one of its own
 
     @property
     def max_upload_bytes(self) -> int:
@@ -91,6 +101,33 @@ def create_app(settings: PageSettings) -> FastAPI:
     generators = Generators()
     one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
     page = (files("image_colourisation.app") / "page.html").read_text(encoding="utf-8")
+    own_names = {"localhost", socket.gethostname().lower(), settings.host.lower()}
+    folder = Path.cwd().resolve()
+    offered: set[str] = set()
+
+    @app.middleware("http")
+    async def refuse_other_sites(request: Request, call_next) -> Response:
+        problem = foreign_request(
+            request.headers.get("host"), request.headers.get("origin"), own_names
+        )
+        if problem:
+            return JSONResponse({"detail": problem}, status_code=403)
+        return await call_next(request)
+
+    def choices() -> list[ModelChoice]:
+        listed = model_choices(settings.default_model or default_model_source())
+        offered.update(choice.source for choice in listed)
+        return listed
+
+    def offers(model: str) -> bool:
+        """Whether the page may load `model`: listed (now, or since the page loaded), a file in
+        the page's folder or a run's generator. Decided before the model is looked for."""
+        if RUN_GENERATOR.fullmatch(model) or model in offered:
+            return True
+        if ":/" not in model and "\0" not in model:  # a path: where it really leads
+            if Path(os.path.realpath(model)).is_relative_to(folder):
+                return True
+        return model in {choice.source for choice in choices()}  # registered since
 
     @app.get("/", response_class=HTMLResponse)
     def show_page() -> str:
@@ -101,10 +138,10 @@ def create_app(settings: PageSettings) -> FastAPI:
         with one_at_a_time:
             generators.clear()
         sizes = sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE})
-        default = settings.default_model or default_model_source()
-        threading.Thread(target=warm_up, args=(default,), daemon=True).start()
+        listed = choices()
+        threading.Thread(target=warm_up, args=(listed[0].source,), daemon=True).start()
         return {
-            "models": [choice.as_json() for choice in model_choices(default)],
+            "models": [choice.as_json() for choice in listed],
             "render_sizes": sizes,
             "render_size": settings.render_size,  # null: each model's own size
             "default_render_size": DEFAULT_RENDER_SIZE,
@@ -131,6 +168,13 @@ def create_app(settings: PageSettings) -> FastAPI:
                 check_render_size(render_size)
         except ValueError as error:
             raise HTTPException(422, str(error)) from error
+        if not await run_in_threadpool(offers, model):
+            raise HTTPException(
+                403,
+                f"This page colourises with the models it lists, model files inside {folder} "
+                f"and runs:/<run_id>/generator; {model!r} is none of them. Colourise with it "
+                "on the command line: `colourise --model ...`.",
+            )
         data = await read_upload(request, name, settings)
 
         def work() -> Response:
@@ -246,6 +290,38 @@ def save_copy(
     return f"Saved as {target.resolve()}."
 
 
+def foreign_request(host: str | None, origin: str | None, own_names: set[str]) -> str | None:
+    """Why a request is not one this page sent from a browser that reached it by its own
+    address, or None. Any IP address is its own (DNS rebinding needs a name to point at this
+    computer); an Origin header, which browsers send with every cross-site request, must be
+    the page's."""
+    try:
+        name = urlsplit(f"//{host}").hostname if host else None
+    except ValueError:  # a port that is no number
+        name = None
+    if name is None or not (_is_ip_address(name) or name in own_names):
+        return (
+            f"Refused: this request calls the page {host!r}, which is not this computer's "
+            "address or name: a site that points its own name at this computer (DNS "
+            "rebinding) may not use the page. Open it at the address `colourise --serve` printed."
+        )
+    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        return (
+            f"Refused: this request was sent by {origin!r}, another site than this page "
+            f"(http://{host}); only the page itself may colourise photos or save copies. Open "
+            "it at the address `colourise --serve` printed."
+        )
+    return None
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def address_problem(host: str, port: int) -> str | None:
     """Why the page cannot listen on host:port, or None when it can (checked before starting)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
@@ -262,7 +338,9 @@ def serve_page(settings: PageSettings, host: str, port: int) -> None:
 
     if not _is_loopback(host):
         print(  # noqa: T201 - the command's own output
-            f"warning: --host {host} lets other computers use this page and its models",
+            f"warning: --host {host} lets every computer that can reach this one use this page: "
+            "colourise with its models, see their list and save copies into the output folder, "
+            "with no password (README: the colourise page)",
             file=sys.stderr,
         )
     print(f"colourise page: open http://{host}:{port} (Ctrl+C stops it)", file=sys.stderr)  # noqa: T201

@@ -5,8 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kedro.io import AbstractDataset, DatasetError
+from kedro.io import AbstractDataset
 
+from image_colourisation.errors import UserDatasetError
 from image_colourisation.files import atomic_write
 
 
@@ -36,11 +37,11 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
             with np.load(self._filepath, allow_pickle=False) as archive:
                 return {name: archive[name] for name in archive.files}
         except FileNotFoundError as error:
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{self._filepath} does not exist: {self._rebuild_hint('first')}"
             ) from error
         except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{self._filepath} is damaged or was not written by this project "
                 f"({type(error).__name__}: {error}). Delete it, then "
                 f"{self._rebuild_hint('again to rebuild it')}"

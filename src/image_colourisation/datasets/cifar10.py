@@ -3,7 +3,11 @@
 `load()` fetches the archive when it is missing, checks its md5 before reading a byte of it,
 and streams the batches out of the .tar.gz (nothing is extracted to disk). The batches are
 pickles, and unpickling runs code, so they go through an unpickler that can only build what
-a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays.
+a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays. Even those are built only
+the way numpy's own pickles build them (an empty array filled with bytes the pickle holds), so
+a small pickle cannot make a large array: `numpy.ndarray(shape, dtype, buffer, strides)` called
+directly (700,008 images over one row with a stride of 0, or 100 million rows allocated) and
+`bytes(n)` are refused by name.
 
 A matching md5 only says the file is the one named in the configuration, not that it is
 sound, so reading is bounded too: no entry may declare more than `MAX_MEMBER_BYTES`, no more
@@ -28,11 +32,15 @@ import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
 from image_colourisation.download import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     download,
     file_md5,
     url_basename,
 )
+from image_colourisation.errors import UserDatasetError
+from image_colourisation.files import printable
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +71,54 @@ def _encode_latin1(text: str, encoding: str) -> bytes:
     return _codecs.encode(text, "latin1")
 
 
+class _ArrayType:
+    """What the name `numpy.ndarray` stands for in a batch: the type `_reconstruct` is told to
+    build, never something to call. Called, numpy.ndarray builds whatever the pickle claims (a
+    view of any size over a few bytes, or any allocation), which no CIFAR-10 batch does."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise pickle.UnpicklingError(
+            "it calls numpy.ndarray directly, building an array of a shape and strides of its "
+            "own choosing instead of one filled with the bytes it holds (as numpy pickles do)"
+        )
+
+
+_ARRAY_TYPE = _ArrayType()
+
+
+def _empty_array(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
+    """numpy's `_reconstruct`, as numpy's pickles call it: an empty plain array, which
+    `__setstate__` then fills with bytes that must match its shape. Any other size would be
+    allocated on the pickle's word alone."""
+    if subtype is not _ARRAY_TYPE or shape != (0,):
+        raise pickle.UnpicklingError(
+            f"it asks numpy._reconstruct for a {_shortened(repr(shape))} array, where numpy's "
+            "own pickles start from an empty one and fill it with the bytes they hold"
+        )
+    return np._core.multiarray._reconstruct(np.ndarray, shape, dtype_code)
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """`bytes()`: how protocol-2 pickles write b''; `bytes(n)` would allocate n bytes."""
+    if args:
+        raise pickle.UnpicklingError(
+            f"it calls bytes{_shortened(repr(args))}, where a CIFAR-10 batch only ever needs "
+            "bytes() (an empty value)"
+        )
+    return b""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Resolves only the globals a pickled numpy array needs; anything else is refused."""
 
     _ALLOWED = {
-        ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-        ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy._core.multiarray", "_reconstruct"): _empty_array,
+        ("numpy.core.multiarray", "_reconstruct"): _empty_array,
+        ("numpy", "ndarray"): _ARRAY_TYPE,
         ("numpy", "dtype"): np.dtype,
         ("_codecs", "encode"): _encode_latin1,
+        ("__builtin__", "bytes"): _empty_bytes,
+        ("builtins", "bytes"): _empty_bytes,
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -96,23 +143,37 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         directory: str,
         url: str = OFFICIAL_URL,
         md5: str = OFFICIAL_MD5,
+        *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         md5 = str(md5).lower()
         if not re.fullmatch(r"[0-9a-f]{32}", md5):
-            raise DatasetError(
+            raise UserDatasetError(
                 f"cifar10 md5 must be 32 hexadecimal digits, got {md5!r}. Copy the checksum "
                 "exactly (when it is given through --params, make sure it was not cut short)."
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise DatasetError(
-                f"cifar10.timeout must be a positive number of seconds, got {timeout!r}."
+        for name, value in [("timeout", timeout), ("deadline", deadline)]:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise UserDatasetError(
+                    f"cifar10.{name} must be a positive number of seconds, got {value!r}."
+                )
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+            raise UserDatasetError(
+                f"cifar10.max_bytes must be a positive whole number of bytes (the official "
+                f"archive is {DEFAULT_MAX_BYTES}), got {max_bytes!r}."
             )
         self._url = url
         self._md5 = md5
         self._timeout = float(timeout)
-        self._filepath = Path(directory) / url_basename(url)
+        self._deadline = float(deadline)
+        self._max_bytes = max_bytes
+        try:
+            self._filepath = Path(directory) / url_basename(url)
+        except ValueError as error:
+            raise UserDatasetError(f"cifar10.url: {error}") from None
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
@@ -120,7 +181,14 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             self._verify_existing()
         else:
             logger.info("%s is missing: downloading it from %s", self._filepath, self._url)
-            download(self._url, self._filepath, self._md5, self._timeout)
+            download(
+                self._url,
+                self._filepath,
+                self._md5,
+                self._timeout,
+                deadline=self._deadline,
+                max_bytes=self._max_bytes,
+            )
         return _read_archive(self._filepath)
 
     def save(self, data: Any) -> None:
@@ -131,7 +199,7 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
     def _verify_existing(self) -> None:
         actual = file_md5(self._filepath)
         if actual != self._md5:
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{self._filepath} has md5 {actual}, but {self._md5} was expected. It is "
                 "either a different archive or a damaged copy. Delete or move it to download "
                 "it again, or set cifar10.url and cifar10.md5 to the archive you mean to use."
@@ -146,6 +214,8 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             "url": self._url,
             "md5": self._md5,
             "timeout": self._timeout,
+            "deadline": self._deadline,
+            "max_bytes": self._max_bytes,
         }
 
 
@@ -196,7 +266,7 @@ class _BoundedStream:
         chunk = self._raw.read(room + 1 if size < 0 or size > room else size)
         self._position += len(chunk)
         if self._position > limit:
-            raise DatasetError(self._overrun_message(limit))
+            raise UserDatasetError(self._overrun_message(limit))
         return chunk
 
     def _overrun_message(self, limit: int) -> str:
@@ -224,17 +294,23 @@ def _read_members(path: Path) -> dict[str, dict]:
                     _check_member(path, member, count)
                     stream.allow(member)
                     if member.name in wanted and member.isfile():
+                        if wanted[member.name] in members:
+                            raise UserDatasetError(
+                                f"{path} holds {printable(member.name)} twice, so which one is the real "
+                                "batch is unknown: it is not a CIFAR-10 archive. Point "
+                                "cifar10.url and cifar10.md5 at the real one."
+                            )
                         payload = archive.extractfile(member).read()
                         members[wanted[member.name]] = _unpickle_member(path, member.name, payload)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{path} is truncated or not a valid .tar.gz ({error}), although its md5 matches: "
             "the source archive itself is damaged. Point cifar10.url and cifar10.md5 at a "
             "complete copy."
         ) from error
     missing = [member for member, name in wanted.items() if name not in members]
     if missing:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{path} lacks {', '.join(missing)}: it is not a complete CIFAR-10 python archive. "
             "Point cifar10.url at the python version of CIFAR-10 (cifar-10-python.tar.gz)."
         )
@@ -244,13 +320,13 @@ def _read_members(path: Path) -> dict[str, dict]:
 def _check_member(path: Path, member: tarfile.TarInfo, count: int) -> None:
     """Refuse an entry before reading it: too many entries, or one larger than any batch."""
     if count > MAX_MEMBERS:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{path} holds more than {MAX_MEMBERS} entries (the CIFAR-10 archive has 8): it "
             "is not a CIFAR-10 archive. Point cifar10.url and cifar10.md5 at the real one."
         )
     if member.size > MAX_MEMBER_BYTES:
-        raise DatasetError(
-            f"{member.name} in {path} declares {member.size:,} bytes, more than the "
+        raise UserDatasetError(
+            f"{printable(member.name)} in {path} declares {member.size:,} bytes, more than the "
             f"{MAX_MEMBER_BYTES >> 20} MiB any CIFAR-10 batch can need (an official batch is "
             "31 MB), so it was not read: the archive is not a CIFAR-10 archive (it may be a "
             "decompression bomb). Point cifar10.url and cifar10.md5 at the real one."
@@ -261,15 +337,15 @@ def _unpickle_member(path: Path, member: str, payload: bytes) -> dict:
     try:
         content = _BatchUnpickler(io.BytesIO(payload), encoding="bytes").load()
     except pickle.UnpicklingError as error:
-        raise DatasetError(
+        raise UserDatasetError(
             f"Refused to unpickle {member} in {path}: {error}. Nothing in it was run. The "
             "archive is not a genuine CIFAR-10 python archive: delete it and download the "
             "official one."
         ) from error
     except Exception as error:  # a damaged pickle can fail in many ways
-        raise DatasetError(f"{member} in {path} is not a readable pickle: {error}") from error
+        raise UserDatasetError(f"{member} in {path} is not a readable pickle: {error}") from error
     if not isinstance(content, dict):
-        raise DatasetError(f"{member} in {path} holds a {type(content).__name__}, not a dict.")
+        raise UserDatasetError(f"{member} in {path} holds a {type(content).__name__}, not a dict.")
     return content
 
 
@@ -278,7 +354,7 @@ def _class_names(path: Path, meta: dict) -> list[str]:
     where = f"{_FOLDER}/{_META} in {path}"
     names = meta.get(b"label_names")
     if not isinstance(names, list | tuple) or not names:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{where}: b'label_names' must be a non-empty list of class names, got "
             f"{_described(names)}."
         )
@@ -287,11 +363,11 @@ def _class_names(path: Path, meta: dict) -> list[str]:
         try:
             decoded.append(name if isinstance(name, str) else name.decode("utf-8"))
         except (AttributeError, UnicodeDecodeError):
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{where}: b'label_names' must hold text; entry {index} is {name!r}."
             ) from None
     if len(set(decoded)) != len(decoded):
-        raise DatasetError(f"{where}: b'label_names' repeats a name: {decoded}.")
+        raise UserDatasetError(f"{where}: b'label_names' repeats a name: {decoded}.")
     return decoded
 
 
@@ -307,11 +383,16 @@ def _batch_arrays(where: str, batch: dict, num_classes: int) -> tuple[np.ndarray
         and data.ndim == 2
         and data.shape[1] == _ROW_BYTES
     ):
-        raise DatasetError(
+        raise UserDatasetError(
             f"{where}: b'data' must be a uint8 array of N rows x {_ROW_BYTES} bytes (one "
             f"32 x 32 RGB image a row), got {_described(data)}."
         )
     rows = len(data)
+    if not rows:
+        raise UserDatasetError(
+            f"{where}: b'data' holds no images (0 rows); every CIFAR-10 batch holds some (the "
+            "official ones 10,000 each). Point cifar10.url and cifar10.md5 at a complete archive."
+        )
     labels = _labels(where, batch.get(b"labels"), rows, num_classes)
     filenames = batch.get(b"filenames")
     if filenames is not None and (
@@ -319,7 +400,7 @@ def _batch_arrays(where: str, batch: dict, num_classes: int) -> tuple[np.ndarray
         or len(filenames) != rows
         or not all(isinstance(name, bytes | str) for name in filenames)
     ):
-        raise DatasetError(
+        raise UserDatasetError(
             f"{where}: b'filenames' must be a list of {rows} names (one per image), got "
             f"{_described(filenames)}."
         )
@@ -338,7 +419,7 @@ def _labels(where: str, labels: Any, rows: int, num_classes: int) -> np.ndarray:
         outside = np.flatnonzero((labels < 0) | (labels >= num_classes))
         if outside.size:
             index = int(outside[0])
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{where}: b'labels' must be {allowed}; label {index} is {labels[index]} "
                 f"({outside.size} outside the range)."
             )
@@ -347,16 +428,16 @@ def _labels(where: str, labels: Any, rows: int, num_classes: int) -> np.ndarray:
         for index, label in enumerate(labels):
             if type(label) is not int or not 0 <= label < num_classes:
                 kind = "" if type(label) is int else f" (a {type(label).__name__})"
-                raise DatasetError(
+                raise UserDatasetError(
                     f"{where}: b'labels' must be {allowed}; label {index} is {label!r}{kind}."
                 )
         values = np.array(labels, dtype=np.int64)
     else:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{where}: b'labels' must be a list of {allowed}, got {_described(labels)}."
         )
     if len(values) != rows:
-        raise DatasetError(
+        raise UserDatasetError(
             f"{where}: {len(values)} labels for {rows} images in b'data'; each image needs one."
         )
     return values

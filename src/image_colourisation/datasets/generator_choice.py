@@ -7,6 +7,7 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError, Version
 
 from image_colourisation.datasets.torch_models import ModelPayloadDataset
+from image_colourisation.errors import UserDatasetError
 from image_colourisation.payloads import generator_payload
 from image_colourisation.serving.model_sources import load_generator
 from image_colourisation.serving.registry import CHAMPION_URI, champion_exists
@@ -63,7 +64,7 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
                     self._latest_folder,
                 )
                 return None
-            raise DatasetError(
+            raise UserDatasetError(
                 f"No generator saved under {self._latest_folder}: run `kedro run --pipeline "
                 "training` first, or name a model with --params, e.g. "
                 '"colourisation.model=runs:/<run_id>/generator" or "evaluation.gan_model=...".'

@@ -11,6 +11,8 @@ from kedro_datasets.partitions import PartitionedDataset
 from PIL import Image
 from tqdm.auto import tqdm
 
+from image_colourisation.errors import UserDatasetError
+from image_colourisation.files import printable
 from image_colourisation.photo_files import open_photo, save_photo, scan_photo_folder
 
 logger = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class PhotoFolderDataset(PartitionedDataset):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(replace_existing, bool):
-            raise DatasetError(
+            raise UserDatasetError(
                 f"PhotoFolderDataset({path}): replace_existing must be true or false, "
                 f"got {replace_existing!r}."
             )
@@ -82,7 +84,7 @@ class PhotoFolderDataset(PartitionedDataset):
             folder = Path(self._filesystem._strip_protocol(self._path))
             scan = scan_photo_folder(folder)
             for path, reason in scan.skipped:
-                logger.warning("Skipped %s: %s", path.relative_to(folder), reason)
+                logger.warning("Skipped %s", printable(f"{path.relative_to(folder)}: {reason}"))
             self._broken = {path.as_posix(): reason for path, reason in scan.broken}
             self._cached_partitions = [path.as_posix() for path in scan.photos] + [*self._broken]
         return self._cached_partitions
@@ -112,8 +114,8 @@ class PhotoFolderDataset(PartitionedDataset):
                 logger.warning(
                     "Skipped %s: %s already exists (nothing is overwritten; run with "
                     "--params colourisation.overwrite=true to replace it).",
-                    partition_id,
-                    target,
+                    printable(partition_id),
+                    printable(target),
                 )
                 skipped += 1
                 continue
@@ -122,7 +124,7 @@ class PhotoFolderDataset(PartitionedDataset):
             except Exception as error:  # one unreadable photo must not stop the others
                 reason = error.__cause__ if isinstance(error, DatasetError) else None
                 reason = reason or error  # Pillow's own words, not Kedro's wrapper around them
-                failures.append(f"{partition_id}: {type(reason).__name__}: {reason}")
+                failures.append(printable(f"{partition_id}: {type(reason).__name__}: {reason}"))
                 logger.error("Could not colourise %s", failures[-1])
                 continue
             super().save({partition_id: image})
@@ -131,7 +133,7 @@ class PhotoFolderDataset(PartitionedDataset):
             "Wrote %d photos to %s, skipped %d that already existed.", written, self._path, skipped
         )
         if failures:
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{len(failures)} of {len(data)} photos could not be colourised (the others were "
                 "written):\n  " + "\n  ".join(failures)
             )

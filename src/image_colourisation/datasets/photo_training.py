@@ -13,6 +13,7 @@ from kedro.io import AbstractDataset, DatasetError
 from PIL import Image
 from tqdm.auto import tqdm
 
+from image_colourisation.errors import UserDatasetError
 from image_colourisation.photo_files import scan_photo_folder
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class PhotoSourceDataset(AbstractDataset[None, dict[str, Callable[[], bytes]]]):
 
     def load(self) -> dict[str, Callable[[], bytes]]:
         if not self._path.is_dir():
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{self._path} is not a folder: point the photo pipeline at your pictures with "
                 '`kedro run --pipeline photos --params "photos.folder=/path/to/pictures"`.'
             )
@@ -85,7 +86,7 @@ class WorkingImageCacheDataset(AbstractDataset[dict[str, Callable[[], Image.Imag
 
     def load(self) -> dict[str, Path]:
         if not self._path.is_dir():
-            raise DatasetError(
+            raise UserDatasetError(
                 f"{self._path} does not exist: run `kedro run --pipeline photos` to build it."
             )
         return {

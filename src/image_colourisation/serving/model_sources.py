@@ -20,6 +20,8 @@ from typing import Any
 
 from kedro.io import DatasetError
 
+from image_colourisation.errors import UserValueError
+from image_colourisation.files import entry_problem
 from image_colourisation.models import Generator
 from image_colourisation.payloads import (
     GENERATOR_ARCHITECTURE,
@@ -81,9 +83,9 @@ def _render_size(payload: Mapping[str, Any], where: str) -> int | None:
             raise ValueError(f"render_size must be a whole number, got {size!r}.")
         return check_render_size(size)
     except ValueError as error:
-        raise ValueError(
-            f"{where} records a render size it cannot be used at: {error} "
-            "Give the render size yourself (--render-size N)."
+        raise ModelFileError(
+            f"{where} records a render size it cannot be used at: {error} Models this "
+            "project trains record their crop size: give one of those."
         ) from error
 
 
@@ -95,9 +97,9 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
         try:
             return _from_mlflow(text)
         except DatasetError as error:
-            raise ValueError(str(error)) from error
+            raise UserValueError(str(error)) from error
     if scheme and len(scheme.group(1)) > 1:  # not a Windows drive letter
-        raise ValueError(
+        raise UserValueError(
             f"Model source {text!r}: unsupported URI scheme {scheme.group(1)!r}; give {_FORMS}."
         )
     path = Path(source)
@@ -105,7 +107,7 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
         if path.is_dir():
             newest = newest_version(path)
             if newest is None:
-                raise ValueError(
+                raise UserValueError(
                     f"Model source {text!r} is a folder with no saved versions inside "
                     "(expected <folder>/<timestamp>/<name>): run `kedro run --pipeline training` "
                     f"to write one, or give {_FORMS}."
@@ -113,9 +115,9 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
             return load_payload(newest, f"Model source {text!r}")
         if path.is_file():
             return load_payload(path, f"Model source {text!r}")
-        raise ValueError(f"Model source {text!r} does not exist; give {_FORMS}.")
+        raise UserValueError(f"Model source {text!r} {entry_problem(path)}; give {_FORMS}.")
     except DatasetError as error:
-        raise ValueError(str(error)) from error
+        raise UserValueError(str(error)) from error
 
 
 def _from_mlflow(uri: str) -> Mapping[str, Any]:
@@ -133,7 +135,7 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
     import mlflow.pytorch  # noqa: PLC0415
 
     def unreadable(error: Exception) -> ValueError:
-        return ValueError(
+        return UserValueError(
             f"Model source {uri!r} could not be loaded from MLflow at "
             f"{mlflow.get_tracking_uri()} ({type(error).__name__}: {error}). Check the run id "
             "or model name in `mlflow ui` and run from the project root (where mlflow.db is)."
@@ -151,10 +153,10 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
     if "pytorch" not in info.flavors:
         return _from_registered_colouriser(uri, info)
     if (info.flavors.get("pytorch") or {}).get("code"):
-        raise ValueError(f"Model source {uri!r} bundles Python code, {untrusted}")
+        raise UserValueError(f"Model source {uri!r} bundles Python code, {untrusted}")
     architecture = (info.metadata or {}).get("architecture")
     if architecture is None:
-        raise ValueError(
+        raise UserValueError(
             f"Model source {uri!r} has no 'architecture' in its MLflow metadata, so it was not "
             "logged by this project's training pipeline; give one that was."
         )
@@ -169,7 +171,9 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
             module = mlflow.pytorch.load_model(uri, map_location="cpu")
     except Exception as error:
         if "pickle" in str(error).lower():  # MLflow refused it, and advises allowing it
-            raise ValueError(f"Model source {uri!r} is stored as a pickle, {untrusted}") from error
+            raise UserValueError(
+                f"Model source {uri!r} is stored as a pickle, {untrusted}"
+            ) from error
         raise unreadable(error) from error
     return {"architecture": architecture, "state_dict": module.state_dict()}
 
@@ -185,7 +189,7 @@ def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
     artifacts = (info.flavors.get("python_function") or {}).get("artifacts") or {}
     entry = artifacts.get(SERVED_GENERATOR)
     if not entry:
-        raise ValueError(
+        raise UserValueError(
             f"Model source {uri!r} is neither a generator logged by the training pipeline nor "
             f"a colouriser it registered (no {SERVED_GENERATOR!r} artifact); give {_FORMS}."
         )

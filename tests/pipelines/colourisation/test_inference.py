@@ -63,7 +63,7 @@ def test_photos_come_back_colourised_at_their_size_and_bad_rows_get_their_error(
     assert "not valid base64" in answers.loc[3, "error"]
     assert (
         answers.loc[4, "error"]
-        == "render_size must be a positive multiple of 32 (e.g. 64), got 33."
+        == "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got 33."
     )
     for row, source in [(0, coffee), (2, gray)]:
         png = Image.open(io.BytesIO(base64.b64decode(answers.loc[row, "image"])))
@@ -127,3 +127,13 @@ def test_hints_for_a_served_model_without_hint_inputs_are_that_rows_error() -> N
     hints = json.dumps([{"x": 10, "y": 10, "colour": GREEN}])
     answers = answer(pd.DataFrame({"image": [photo, photo], "hints": [hints, ""]}))
     assert answers["error"].tolist() == [NO_HINT_INPUTS, ""]
+
+
+def test_a_render_size_above_the_maximum_is_its_rows_error_before_any_work() -> None:
+    """A 1x1 photo at render size 8192 would be scaled to 8192x8192 for the generator (GBs)."""
+    dot = encoded(Image.new("L", (1, 1)), "PNG")
+    answers = answer(pd.DataFrame({"image": [dot, dot], "render_size": [8192, 32]}))
+    assert answers.loc[0, "error"] == (
+        "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got 8192."
+    )
+    assert answers.loc[1, "error"] == "" and answers.loc[1, "width"] == 1

@@ -1,5 +1,7 @@
 """Preprocessing: the split is stratified, deterministic and disjoint; Lab model input is exact."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -60,10 +62,24 @@ def test_mask_keeps_one_of_each_class_on_both_sides() -> None:
             assert 1 <= mask[labels == label].sum() <= 2
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
-def test_fraction_outside_zero_one_is_refused(fraction: float) -> None:
-    with pytest.raises(ValueError, match="validation_fraction must lie strictly between 0 and 1"):
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5, float("nan"), "nan", "0.1", True])
+def test_a_fraction_outside_zero_one_or_no_number_is_refused_by_name(fraction: object) -> None:
+    """`--params preprocessing.validation_fraction=nan` passes the text 'nan'."""
+    with pytest.raises(
+        ValueError,
+        match=r"preprocessing.validation_fraction must be a number strictly between 0 and 1 "
+        rf"\(e.g. 0.1\), got {re.escape(repr(fraction))}\.",
+    ):
         stratified_validation_mask(TRAIN_LABELS, fraction, seed=0)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "42", None])
+def test_a_seed_numpy_would_refuse_is_refused_by_name(seed: object) -> None:
+    with pytest.raises(
+        ValueError,
+        match=rf"preprocessing.seed must be a whole number of 0 or more \(e.g. 42\), got {re.escape(repr(seed))}\.",
+    ):
+        stratified_validation_mask(TRAIN_LABELS, 0.1, seed=seed)
 
 
 def test_class_with_a_single_image_cannot_be_split() -> None:

@@ -19,6 +19,8 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from image_colourisation.errors import UserValueError
+from image_colourisation.files import printable
 from image_colourisation.pipelines.training.photo_crops import check_crop_size
 
 logger = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ def index_photos(
     if not (
         0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1
     ):
-        raise ValueError(
+        raise UserValueError(
             f"photos.validation_fraction ({validation_fraction}) and photos.test_fraction "
             f"({test_fraction}) must be positive and sum to less than 1."
         )
@@ -112,7 +114,9 @@ def index_photos(
                      "label": label, "split": split})  # fmt: skip
     index = _every_split_used(pd.DataFrame(rows, columns=[*_COLUMNS]))
     for entry in skipped:
-        logger.warning("Skipped %s: %s (%s)", entry["path"], entry["reason"], entry["detail"])
+        logger.warning(
+            "Skipped %s", printable(f"{entry['path']}: {entry['reason']} ({entry['detail']})")
+        )
     sizes = size_histogram(index)
     return index, ingestion_report(index, skipped, len(files)), sizes
 
@@ -124,7 +128,7 @@ def _every_split_used(index: pd.DataFrame) -> pd.DataFrame:
     """Refuse a folder too small to train and hold out; top up a held-out split with fewer
     than MIN_HELD_OUT photos from the training photos that hash lowest (small folders)."""
     if len(index) < 3 * MIN_HELD_OUT:
-        raise ValueError(
+        raise UserValueError(
             f"Only {len(index)} usable photo(s) in the folder (see the skipped files above): "
             f"the photos pipeline needs at least {3 * MIN_HELD_OUT}, {MIN_HELD_OUT} each for "
             "training, validation and test (the evaluation compares two halves of the test "

@@ -5,6 +5,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.errors import UserValueError
 from image_colourisation.pipelines.ingestion.nodes import count_per_class
 
 _IMAGES_PER_CHUNK = 1024  # converting in chunks keeps the float temporaries small
@@ -16,9 +17,16 @@ def stratified_validation_mask(labels: np.ndarray, fraction: float, seed: int) -
     Drawn per class in label order from one seeded generator, so the same labels, fraction
     and seed always give the same mask.
     """
-    if not 0 < fraction < 1:
-        raise ValueError(
-            f"preprocessing.validation_fraction must lie strictly between 0 and 1, got {fraction}."
+    # --params passes text it cannot parse as text ("nan"), and numpy refuses a negative seed
+    # in its own words: both are named here.
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
+        raise UserValueError(
+            "preprocessing.validation_fraction must be a number strictly between 0 and 1 "
+            f"(e.g. 0.1), got {fraction!r}."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserValueError(
+            f"preprocessing.seed must be a whole number of 0 or more (e.g. 42), got {seed!r}."
         )
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), dtype=bool)
