@@ -186,10 +186,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
             rows.append(row | {"seconds": seconds})
             sys.stdout.write(_line(rows[-1]) + "\n")
             sys.stdout.flush()
-    result = pd.DataFrame(rows)
-    (args.out).mkdir(parents=True, exist_ok=True)
-    result.to_csv(args.out / "quality_sweep_rows.csv", index=False)
-    return result
+            args.out.mkdir(parents=True, exist_ok=True)  # after every row: a cut run keeps them
+            pd.DataFrame(rows).to_csv(args.out / "quality_sweep_rows.csv", index=False)
+    return pd.DataFrame(rows)
 
 
 def score(
