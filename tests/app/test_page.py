@@ -3,8 +3,10 @@
 The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 """
 
+import asyncio
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -15,14 +17,19 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 import uvicorn
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 from PIL import Image
 
 from image_colourisation.app.cli import EXIT_USAGE, main
+from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
-from image_colourisation.render import colourise_image
+from image_colourisation.colour import rgb_to_lab
+from image_colourisation.hints import Hint
+from image_colourisation.models import NO_HINT_INPUTS
+from image_colourisation.render import colourise_image, photo_lightness, predict_ab
 from tests.browser.servers import free_port
+from tests.hint_models import hint_model, tiny_hint_generator
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -122,3 +129,137 @@ def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
     assert refused.value.status_code == 413
     assert refused.value.detail.startswith("scan.png has too many pixels to open safely")
     assert refused.value.detail.endswith("shrink it below 0.004 megapixels first.")
+
+
+def ask_page(app: FastAPI, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one POST sent straight into the page's ASGI app, as the
+    page's own script sends it: no server, no browser."""
+    target, _, query = path.partition("?")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "root_path": "", "path": target, "raw_path": target.encode(),
+        "query_string": query.encode(), "headers": [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    (start,) = [message for message in sent if message["type"] == "http.response.start"]
+    headers = {key.decode().lower(): value.decode() for key, value in start["headers"]}
+    return start["status"], headers, b"".join(message.get("body", b"") for message in sent)
+
+
+def colourise_query(model: Path, hints: list[dict] | None = None, name: str = "astronaut.png"):
+    query = {"name": name, "model": str(model)}
+    return urlencode(query | ({"hints": json.dumps(hints)} if hints is not None else {}))
+
+
+def gray_png(name: str = "astronaut") -> tuple[Image.Image, bytes]:
+    photo = real_photo(name).convert("L")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="PNG")
+    return photo, buffer.getvalue()
+
+
+def test_a_hint_turns_its_region_towards_its_colour_and_leaves_the_rest(tmp_path: Path) -> None:
+    """The page's hints reach `render.colourise_frames` in the photo's pixels: the answer is
+    exactly `colourise_image` with those hints, red around the red hint, as before elsewhere."""
+    model = hint_model(tmp_path)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    photo, upload = gray_png()
+    red = [{"x": 256, "y": 256, "colour": "#ff0000"}]
+    answers = {}
+    for label, hints in [("automatic", None), ("hinted", red)]:
+        status, headers, body = ask_page(
+            app, f"/api/colourise?{colourise_query(model, hints)}", upload
+        )
+        assert status == 200, body
+        assert headers["x-colourise-takes-hints"] == "true"
+        answers[label] = rgb_to_lab(np.asarray(Image.open(io.BytesIO(body)).convert("RGB")))
+    expected = colourise_image(photo, tiny_hint_generator(), 64, [Hint(256, 256, "#ff0000")])
+    np.testing.assert_allclose(answers["hinted"], rgb_to_lab(np.asarray(expected)), atol=1e-4)
+    near = (slice(240, 272), slice(240, 272))
+    redder = answers["hinted"][..., 1] - answers["automatic"][..., 1]  # a*: green -> red
+    assert redder[near].mean() > 15
+    far = np.ones(redder.shape, bool)
+    far[128:384, 128:384] = False
+    assert np.abs(answers["hinted"] - answers["automatic"])[far][:, 1:].mean() < 0.5
+
+
+@pytest.mark.parametrize(
+    ("hints", "problem"),
+    [
+        ("[{x: 1}]", "hints is not JSON (Expecting property name enclosed in double quotes)"),
+        ('{"x": 1, "y": 2, "colour": "#ff0000"}', "hints is a JSON dict; give a list"),
+        ('[{"x": 1, "y": 2, "colour": "red"}]', 'hints[0] is {"x": 1, "y": 2, "colour": "red"}'),
+        ('[{"x": -1, "y": 2, "colour": "#ff0000"}]', "whole pixels from 0 at the top left"),
+        (
+            '[{"x": 10, "y": 10, "colour": "#00ff00"}, {"x": 512, "y": 0, "colour": "#ff0000"}]',
+            "astronaut.png: hint 512,0,#ff0000 is outside the 512x512 photo: x must be 0-511",
+        ),
+        (
+            json.dumps([{"x": 1, "y": 1, "colour": "#ff0000"}] * 501),
+            "501 hints are more than this page takes (500)",
+        ),
+    ],
+)
+def test_bad_hints_are_a_400_that_says_what_is_wrong(
+    hints: str, problem: str, tmp_path: Path
+) -> None:
+    model = photo_model(tmp_path, None)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    query = urlencode({"name": "astronaut.png", "model": str(model), "hints": hints})
+    for endpoint in ("colourise", "suggest"):
+        point = "&x=5&y=5" if endpoint == "suggest" else ""
+        status, _, body = ask_page(app, f"/api/{endpoint}?{query}{point}", gray_png()[1])
+        assert status == 400
+        assert problem in json.loads(body)["detail"]
+
+
+def test_a_model_without_hint_inputs_says_so_and_still_colourises(tmp_path: Path) -> None:
+    """The page learns from the first answer that the model takes no hints, and hints sent to
+    it anyway are refused with the reason and the fix, not a failure inside the network."""
+    model = photo_model(tmp_path, None)  # trained before hints: one input channel
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    upload = gray_png()[1]
+    status, headers, _ = ask_page(app, f"/api/colourise?{colourise_query(model)}", upload)
+    assert (status, headers["x-colourise-takes-hints"]) == (200, "false")
+    red = [{"x": 256, "y": 256, "colour": "#ff0000"}]
+    status, _, body = ask_page(app, f"/api/colourise?{colourise_query(model, red)}", upload)
+    assert status == 422
+    assert json.loads(body)["detail"] == f"The model {model} cannot take colour hints. " + (
+        NO_HINT_INPUTS
+    )
+
+
+def test_suggestions_are_the_models_colours_around_the_point(tmp_path: Path) -> None:
+    """The first swatch is the model's a*b* at the point (at the swatch's lightness); the
+    others are colours of the neighbourhood unlike it; a point outside the photo is a 400."""
+    model = photo_model(tmp_path, None)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    photo, upload = gray_png()
+    query = f"{colourise_query(model)}&x=300&y=100"
+    status, _, body = ask_page(app, f"/api/suggest?{query}", upload)
+    assert status == 200, body
+    answer = json.loads(body)
+    assert (answer["x"], answer["y"]) == (300, 100)
+    colours = answer["colours"]
+    assert 1 <= len(colours) <= SUGGESTIONS
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in colours)
+    swatches = rgb_to_lab(np.array([list(bytes.fromhex(c[1:])) for c in colours], np.uint8))
+    ab = predict_ab(tiny_trained_generator(), photo_lightness(photo), 64)
+    at_point = ab[:, 100 * 64 // 512, 300 * 64 // 512]
+    assert np.linalg.norm(swatches[0, 1:] - at_point) < 3
+    assert np.hypot(*at_point) > 5  # a colour, not gray: the comparison means something
+    for index, swatch in enumerate(swatches[1:], 1):
+        assert np.linalg.norm(swatches[:index, 1:] - swatch[1:], axis=1).min() > 5
+
+    status, _, body = ask_page(app, f"/api/suggest?{colourise_query(model)}&x=512&y=0", upload)
+    assert status == 400
+    assert "point 512,0 is outside the 512x512 photo" in json.loads(body)["detail"]
