@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -149,7 +150,8 @@ def ask_page(app: FastAPI, path: str, body: bytes) -> tuple[int, dict[str, str],
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, also beside Playwright's
+        thread.submit(asyncio.run, app(scope, receive, send)).result()
     (start,) = [message for message in sent if message["type"] == "http.response.start"]
     headers = {key.decode().lower(): value.decode() for key, value in start["headers"]}
     return start["status"], headers, b"".join(message.get("body", b"") for message in sent)
