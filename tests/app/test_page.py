@@ -235,9 +235,7 @@ def test_a_model_without_hint_inputs_says_so_and_still_colourises(tmp_path: Path
     red = [{"x": 256, "y": 256, "colour": "#ff0000"}]
     status, _, body = ask_page(app, f"/api/colourise?{colourise_query(model, red)}", upload)
     assert status == 422
-    assert json.loads(body)["detail"] == f"The model {model} cannot take colour hints. " + (
-        NO_HINT_INPUTS
-    )
+    assert json.loads(body)["detail"] == f"Model {model}: {NO_HINT_INPUTS}"
 
 
 def test_suggestions_are_the_models_colours_around_the_point(tmp_path: Path) -> None:

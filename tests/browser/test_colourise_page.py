@@ -298,8 +298,8 @@ def test_a_model_without_hint_inputs_says_so_and_keeps_its_automatic_colouring(
 
     page.mouse.click(*on_screen(result.locator("img.before"), (300, 200), (600, 400)))
     expect(note).to_contain_text(
-        f"The model {CHAMPION_SOURCE} cannot take colour hints. This generator was trained "
-        "without hint inputs"
+        f"Model {CHAMPION_SOURCE}: This generator was trained without hint inputs, so it "
+        "cannot take colour hints"
     )
     expect(note).to_contain_text("The result shown is the last one that worked.")
     assert note.get_attribute("role") == "alert"

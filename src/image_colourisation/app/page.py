@@ -305,7 +305,7 @@ def require_hint_inputs(generator: Generator, model: str, hints: list[Hint]) -> 
     """Hints for a model trained without hint inputs: say so (the page keeps the automatic
     result it has), rather than fail inside the network."""
     if hints and not generator.takes_hints:
-        raise HTTPException(422, f"The model {model} cannot take colour hints. {NO_HINT_INPUTS}")
+        raise HTTPException(422, f"Model {model}: {NO_HINT_INPUTS}")
 
 
 def upload_name(name: str) -> str:
