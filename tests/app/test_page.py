@@ -263,3 +263,22 @@ def test_suggestions_are_the_models_colours_around_the_point(tmp_path: Path) -> 
     status, _, body = ask_page(app, f"/api/suggest?{colourise_query(model)}&x=512&y=0", upload)
     assert status == 400
     assert "point 512,0 is outside the 512x512 photo" in json.loads(body)["detail"]
+
+
+def test_hints_are_in_the_upright_photos_pixels(tmp_path: Path) -> None:
+    """A phone photo stored 40x20 with EXIF "rotate 90" is shown 20x40: hints are checked
+    (and placed) in the pixels the person sees, as `colourise_image` places them."""
+    model = hint_model(tmp_path)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    buffer = io.BytesIO()
+    Image.new("L", (40, 20), 128).save(buffer, format="JPEG", exif=exif)
+    for hint, status in [((15, 35), 200), ((35, 5), 400)]:
+        hints = [{"x": hint[0], "y": hint[1], "colour": "#ff0000"}]
+        query = colourise_query(model, hints, "phone.jpg")
+        answer, _, body = ask_page(app, f"/api/colourise?{query}", buffer.getvalue())
+        assert answer == status, body
+        if status == 200:
+            assert Image.open(io.BytesIO(body)).size == (20, 40)
+    assert "phone.jpg: hint 35,5,#ff0000 is outside the 20x40 photo" in json.loads(body)["detail"]
