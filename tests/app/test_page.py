@@ -6,25 +6,32 @@ The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 import asyncio
 import io
 import json
+import re
 import socket
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 import uvicorn
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 from PIL import Image
 
 from image_colourisation.app.cli import EXIT_USAGE, main
+from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
-from image_colourisation.render import colourise_image
+from image_colourisation.colour import rgb_to_lab
+from image_colourisation.hints import Hint
+from image_colourisation.models import NO_HINT_INPUTS
+from image_colourisation.render import colourise_image, photo_lightness, predict_ab
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
+from tests.hint_models import hint_model, tiny_hint_generator
 from tests.photo_models import photo_model, real_photo, tiny_trained_generator
 
 
@@ -126,11 +133,12 @@ def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
     assert refused.value.detail.endswith("shrink it below 0.004 megapixels first.")
 
 
-def page_request(
-    settings: PageSettings, path: str, *, headers: dict[str, str] | None = None, body: bytes = b""
-) -> tuple[int, str]:
-    """(status, body text) of one request sent straight into the page's ASGI app: no server,
-    no browser. A POST when there is a body; headers as a browser (or a foreign site) sends them."""
+def ask_page(
+    app: FastAPI, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one request sent straight into the page's ASGI app: no
+    server, no browser. A POST when there is a body; headers as a browser (or a foreign site)
+    sends them, the page's own address as Host unless told otherwise."""
     target, _, query = path.partition("?")
     headers = {"host": "127.0.0.1:8000"} | (headers or {})
     scope = {
@@ -148,10 +156,19 @@ def page_request(
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(create_app(settings)(scope, receive, send))
-    (status,) = [message["status"] for message in sent if message["type"] == "http.response.start"]
-    text = b"".join(message.get("body", b"") for message in sent if "body" in message)
-    return status, text.decode("utf-8", "replace")
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, also beside Playwright's
+        thread.submit(asyncio.run, app(scope, receive, send)).result()
+    (start,) = [message for message in sent if message["type"] == "http.response.start"]
+    headers = {key.decode().lower(): value.decode() for key, value in start["headers"]}
+    return start["status"], headers, b"".join(message.get("body", b"") for message in sent)
+
+
+def page_request(
+    settings: PageSettings, path: str, *, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, str]:
+    """(status, body text) of one request to a page with `settings` (`ask_page`)."""
+    status, _, answer = ask_page(create_app(settings), path, body, headers)
+    return status, answer.decode("utf-8", "replace")
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -230,11 +247,11 @@ def test_a_model_outside_the_pages_list_and_folder_is_refused_before_it_is_looke
     """The answers for a file that exists and one that does not are the same."""
     dot = png_bytes(Image.new("L", (1, 1)))
     answers = []
-    for model in ["/etc/passwd", "/root/.ssh/id_rsa", "../outside.pt"]:
-        status, text = page_request(
-            page_settings, _colourise_query(page_settings, model=model), body=dot
-        )
-        answers.append((status, text.replace(json.dumps(model)[1:-1], "MODEL")))
+    for endpoint in ["colourise", "suggest"]:  # the swatches' endpoint loads models too
+        for model in ["/etc/passwd", "/root/.ssh/id_rsa", "../outside.pt"]:
+            query = _colourise_query(page_settings, model=model).replace("colourise", endpoint)
+            status, text = page_request(page_settings, f"{query}&x=0&y=0", body=dot)
+            answers.append((status, text.replace(json.dumps(model)[1:-1], "MODEL")))
     assert len(set(answers)) == 1
     status, text = answers[0]
     assert status == 403 and "This page colourises with the models it lists" in text
@@ -253,3 +270,130 @@ def test_an_animation_claiming_20001_frames_is_refused_at_once(page_settings: Pa
     assert (
         status == 422 and "endless.gif could not be colourised (ValueError: it has 20,001" in text
     )
+
+
+def colourise_query(model: Path, hints: list[dict] | None = None, name: str = "astronaut.png"):
+    query = {"name": name, "model": str(model)}
+    return urlencode(query | ({"hints": json.dumps(hints)} if hints is not None else {}))
+
+
+def gray_png(name: str = "astronaut") -> tuple[Image.Image, bytes]:
+    photo = real_photo(name).convert("L")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="PNG")
+    return photo, buffer.getvalue()
+
+
+def test_a_hint_turns_its_region_towards_its_colour_and_leaves_the_rest(tmp_path: Path) -> None:
+    """The page's hints reach `render.colourise_frames` in the photo's pixels: the answer is
+    exactly `colourise_image` with those hints, red around the red hint, as before elsewhere."""
+    model = hint_model(tmp_path)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    photo, upload = gray_png()
+    red = [{"x": 256, "y": 256, "colour": "#ff0000"}]
+    answers = {}
+    for label, hints in [("automatic", None), ("hinted", red)]:
+        status, headers, body = ask_page(
+            app, f"/api/colourise?{colourise_query(model, hints)}", upload
+        )
+        assert status == 200, body
+        assert headers["x-colourise-takes-hints"] == "true"
+        answers[label] = rgb_to_lab(np.asarray(Image.open(io.BytesIO(body)).convert("RGB")))
+    expected = colourise_image(photo, tiny_hint_generator(), 64, [Hint(256, 256, "#ff0000")])
+    np.testing.assert_allclose(answers["hinted"], rgb_to_lab(np.asarray(expected)), atol=1e-4)
+    near = (slice(240, 272), slice(240, 272))
+    redder = answers["hinted"][..., 1] - answers["automatic"][..., 1]  # a*: green -> red
+    assert redder[near].mean() > 15
+    far = np.ones(redder.shape, bool)
+    far[128:384, 128:384] = False
+    assert np.abs(answers["hinted"] - answers["automatic"])[far][:, 1:].mean() < 0.5
+
+
+@pytest.mark.parametrize(
+    ("hints", "problem"),
+    [
+        ("[{x: 1}]", "hints is not JSON (Expecting property name enclosed in double quotes)"),
+        ('{"x": 1, "y": 2, "colour": "#ff0000"}', "hints is a JSON dict; give a list"),
+        ('[{"x": 1, "y": 2, "colour": "red"}]', 'hints[0] is {"x": 1, "y": 2, "colour": "red"}'),
+        ('[{"x": -1, "y": 2, "colour": "#ff0000"}]', "whole pixels from 0 at the top left"),
+        (
+            '[{"x": 10, "y": 10, "colour": "#00ff00"}, {"x": 512, "y": 0, "colour": "#ff0000"}]',
+            "astronaut.png: hint 512,0,#ff0000 is outside the 512x512 photo: x must be 0-511",
+        ),
+        (
+            json.dumps([{"x": 1, "y": 1, "colour": "#ff0000"}] * 501),
+            "501 hints are more than this page takes (500)",
+        ),
+    ],
+)
+def test_bad_hints_are_a_400_that_says_what_is_wrong(
+    hints: str, problem: str, tmp_path: Path
+) -> None:
+    model = photo_model(tmp_path, None)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    query = urlencode({"name": "astronaut.png", "model": str(model), "hints": hints})
+    for endpoint in ("colourise", "suggest"):
+        point = "&x=5&y=5" if endpoint == "suggest" else ""
+        status, _, body = ask_page(app, f"/api/{endpoint}?{query}{point}", gray_png()[1])
+        assert status == 400
+        assert problem in json.loads(body)["detail"]
+
+
+def test_a_model_without_hint_inputs_says_so_and_still_colourises(tmp_path: Path) -> None:
+    """The page learns from the first answer that the model takes no hints, and hints sent to
+    it anyway are refused with the reason and the fix, not a failure inside the network."""
+    model = photo_model(tmp_path, None)  # trained before hints: one input channel
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    upload = gray_png()[1]
+    status, headers, _ = ask_page(app, f"/api/colourise?{colourise_query(model)}", upload)
+    assert (status, headers["x-colourise-takes-hints"]) == (200, "false")
+    red = [{"x": 256, "y": 256, "colour": "#ff0000"}]
+    status, _, body = ask_page(app, f"/api/colourise?{colourise_query(model, red)}", upload)
+    assert status == 422
+    assert json.loads(body)["detail"] == f"Model {model}: {NO_HINT_INPUTS}"
+
+
+def test_suggestions_are_the_models_colours_around_the_point(tmp_path: Path) -> None:
+    """The first swatch is the model's a*b* at the point (at the swatch's lightness); the
+    others are colours of the neighbourhood unlike it; a point outside the photo is a 400."""
+    model = photo_model(tmp_path, None)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    photo, upload = gray_png()
+    query = f"{colourise_query(model)}&x=300&y=100"
+    status, _, body = ask_page(app, f"/api/suggest?{query}", upload)
+    assert status == 200, body
+    answer = json.loads(body)
+    assert (answer["x"], answer["y"]) == (300, 100)
+    colours = answer["colours"]
+    assert 1 <= len(colours) <= SUGGESTIONS
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in colours)
+    swatches = rgb_to_lab(np.array([list(bytes.fromhex(c[1:])) for c in colours], np.uint8))
+    ab = predict_ab(tiny_trained_generator(), photo_lightness(photo), 64)
+    at_point = ab[:, 100 * 64 // 512, 300 * 64 // 512]
+    assert np.linalg.norm(swatches[0, 1:] - at_point) < 3
+    assert np.hypot(*at_point) > 5  # a colour, not gray: the comparison means something
+    for index, swatch in enumerate(swatches[1:], 1):
+        assert np.linalg.norm(swatches[:index, 1:] - swatch[1:], axis=1).min() > 5
+
+    status, _, body = ask_page(app, f"/api/suggest?{colourise_query(model)}&x=512&y=0", upload)
+    assert status == 400
+    assert "point 512,0 is outside the 512x512 photo" in json.loads(body)["detail"]
+
+
+def test_hints_are_in_the_upright_photos_pixels(tmp_path: Path) -> None:
+    """A phone photo stored 40x20 with EXIF "rotate 90" is shown 20x40: hints are checked
+    (and placed) in the pixels the person sees, as `colourise_image` places them."""
+    model = hint_model(tmp_path)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    buffer = io.BytesIO()
+    Image.new("L", (40, 20), 128).save(buffer, format="JPEG", exif=exif)
+    for hint, status in [((15, 35), 200), ((35, 5), 400)]:
+        hints = [{"x": hint[0], "y": hint[1], "colour": "#ff0000"}]
+        query = colourise_query(model, hints, "phone.jpg")
+        answer, _, body = ask_page(app, f"/api/colourise?{query}", buffer.getvalue())
+        assert answer == status, body
+        if status == 200:
+            assert Image.open(io.BytesIO(body)).size == (20, 40)
+    assert "phone.jpg: hint 35,5,#ff0000 is outside the 20x40 photo" in json.loads(body)["detail"]

@@ -1,7 +1,10 @@
 """The colourise page (`colourise --serve`) in a real browser: the registry's champion is the
 default model, photos come back at full size, bad files and models are named, nothing is kept
-unless asked and nothing saved is overwritten."""
+unless asked and nothing saved is overwritten; hints guide the colours, and a model that
+cannot take them says so."""
 
+import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +21,7 @@ from image_colourisation.payloads import generator_payload
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
 from tests.browser.conftest import BIN
 from tests.browser.servers import free_port, serve
+from tests.hint_models import hint_model
 from tests.photo_models import real_photo, tiny_trained_generator
 
 CHAMPION_SOURCE = f"models:/{MODEL_NAME}@{CHAMPION}"
@@ -161,3 +165,144 @@ def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
     assert [path.name for path in (project / "kept").iterdir()] == ["astronaut.png"]
     with Image.open(project / "kept" / "astronaut.png") as kept:
         assert np.array_equal(np.asarray(kept.convert("RGB")), coloured)
+
+
+def result_lab(path: Path | str) -> np.ndarray:
+    with Image.open(path) as result:
+        return rgb_to_lab(np.asarray(result.convert("RGB")))
+
+
+def download(page: Page, link: Locator, folder: Path, name: str) -> Path:
+    with page.expect_download() as started:
+        link.click()
+    target = folder / name
+    started.value.save_as(target)
+    return target
+
+
+def on_screen(photo: Locator, pixel: tuple[int, int], size: tuple[int, int]) -> tuple[float, float]:
+    """Where the middle of photo pixel (x, y) of a photo of `size` (width, height) is shown."""
+    box = photo.bounding_box()
+    return tuple(
+        box[side] + (position + 0.5) * box[extent] / length
+        for side, extent, position, length in zip(
+            "xy", ("width", "height"), pixel, size, strict=True
+        )
+    )
+
+
+def hint_position(marker: Locator) -> tuple[int, int]:
+    """The photo pixel a hint's marker says it is at."""
+    found = re.match(r"hint at (\d+), (\d+): ", marker.get_attribute("aria-label") or "")
+    assert found, marker.get_attribute("aria-label")
+    return int(found[1]), int(found[2])
+
+
+def test_a_red_hint_turns_its_region_red_and_hints_move_save_load_and_go(
+    page: Page,
+    colourise_page: str,
+    project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
+) -> None:
+    """Guided colourisation on the page: a click puts a hint (with the model's colours there
+    as swatches), red from the picker turns that region red and leaves the rest as the
+    automatic result had it; the hints save as the JSON `colourise --hints` reads, move, go and
+    come back from that file; the download is the hinted result at full size."""
+    hint_model(project)  # generator_hints.pt in the page's folder
+    photos = tmp_path_factory.mktemp("photos")
+    photo = photos / "astronaut.png"
+    real_photo("astronaut").convert("L").save(photo)
+    page.goto(colourise_page)
+    expect(page.locator("#model option").first).to_be_attached()
+    page.locator("#model-file").fill("generator_hints.pt")
+    page.locator("#files").set_input_files(photo)
+    result = card(page, "astronaut.png")
+    expect(result.locator(".status")).to_contain_text("colourised, 512 × 512 px", timeout=60_000)
+    note = result.locator(".hints .note")
+    expect(note).to_have_text("Click the photo on the left to put a colour hint there.")
+    automatic = result_lab(download(page, result.locator("a.download"), photos, "automatic.png"))
+
+    page.mouse.click(*on_screen(result.locator("img.before"), (256, 256), (512, 512)))
+    expect(result).to_have_attribute("data-updates", "1")
+    expect(result.locator(".suggested .swatch").first).to_be_visible()  # the model's colours
+    result.locator("input.colour").fill("#ff0000")
+    expect(result).to_have_attribute("data-updates", "2")
+    expect(result.locator(".status")).to_contain_text("with 1 hint (updated in")
+    x, y = hint_position(result.locator("button.hint"))  # the pixel under the pointer: the
+    assert abs(x - 256) <= 1 and abs(y - 256) <= 1  # photo is shown smaller than 1:1
+    hinted = result_lab(download(page, result.locator("a.download"), photos, "hinted.png"))
+    assert hinted.shape == automatic.shape == (512, 512, 3)  # the download: full size
+    redder = hinted[..., 1] - automatic[..., 1]  # a*: green -> red
+    assert redder[y - 16 : y + 16, x - 16 : x + 16].mean() > 15
+    far = np.ones(redder.shape, bool)
+    far[128:384, 128:384] = False
+    assert np.abs(hinted - automatic)[far][:, 1:].mean() < 0.5
+    page.evaluate("document.activeElement.blur()")
+    page.screenshot(path=artifacts / "colourise-page-hints.png", full_page=True)
+
+    saved = download(page, result.locator("button.save"), photos, "astronaut.hints.json")
+    assert json.loads(saved.read_text()) == [{"x": x, "y": y, "colour": "#ff0000"}]
+    move_remove_and_load_again(page, result, saved, automatic, hinted)
+    slider = result.locator("input.reveal")
+    slider.fill("100")
+    assert (
+        result.locator(".reveal-box").evaluate("box => box.style.getPropertyValue('--reveal')")
+        == "100%"
+    )
+
+
+def move_remove_and_load_again(
+    page: Page, result: Locator, saved: Path, automatic: np.ndarray, hinted: np.ndarray
+) -> None:
+    """Drag the one hint, delete it (the automatic result is back), load `saved` (the hinted
+    result is back, exactly)."""
+    photos = saved.parent
+    marker = result.locator("button.hint")
+    start = marker.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(*on_screen(result.locator("img.before"), (100, 400), (512, 512)), steps=5)
+    page.mouse.up()
+    expect(result).not_to_have_attribute("data-updates", re.compile(r"^[12]$"))
+    x, y = hint_position(marker)
+    assert abs(x - 100) <= 1 and abs(y - 400) <= 1
+
+    marker.press("Delete")
+    expect(marker).to_have_count(0)
+    expect(result.locator(".status")).to_contain_text("with 0 hints")
+    unhinted = result_lab(download(page, result.locator("a.download"), photos, "none.png"))
+    np.testing.assert_array_equal(unhinted, automatic)  # no hints: the automatic result again
+
+    result.locator(".hints .load input").set_input_files(saved)
+    expect(marker).to_have_count(1)
+    expect(result.locator(".status")).to_contain_text("with 1 hint")
+    loaded = result_lab(download(page, result.locator("a.download"), photos, "loaded.png"))
+    np.testing.assert_array_equal(loaded, hinted)
+
+
+def test_a_model_without_hint_inputs_says_so_and_keeps_its_automatic_colouring(
+    page: Page, colourise_page: str, tmp_path_factory: pytest.TempPathFactory, artifacts: Path
+) -> None:
+    photos = tmp_path_factory.mktemp("photos")
+    photo = photos / "coffee.png"
+    real_photo("coffee").convert("L").save(photo)
+    page.goto(colourise_page)
+    expect(page.locator("#model")).to_have_value(CHAMPION_SOURCE)  # trained before hints
+    page.locator("#files").set_input_files(photo)
+    result = card(page, "coffee.png")
+    expect(result.locator(".status")).to_contain_text("colourised, 600 × 400 px", timeout=60_000)
+    note = result.locator(".hints .note")
+    expect(note).to_have_text(re.compile(r"^This model cannot take colour hints"))
+    automatic = result_lab(download(page, result.locator("a.download"), photos, "automatic.png"))
+
+    page.mouse.click(*on_screen(result.locator("img.before"), (300, 200), (600, 400)))
+    expect(note).to_contain_text(
+        f"Model {CHAMPION_SOURCE}: This generator was trained without hint inputs, so it "
+        "cannot take colour hints"
+    )
+    expect(note).to_contain_text("The result shown is the last one that worked.")
+    assert note.get_attribute("role") == "alert"
+    page.screenshot(path=artifacts / "colourise-page-no-hints.png", full_page=True)
+    kept = result_lab(download(page, result.locator("a.download"), photos, "kept.png"))
+    np.testing.assert_array_equal(kept, automatic)

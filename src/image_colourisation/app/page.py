@@ -5,6 +5,10 @@ A FastAPI app with one HTML page (`page.html`), run by uvicorn; both come with M
 and Kedro-Viz already. Each photo is one request: its bytes are the body, read into memory up
 to the size limit (never written to disk), colourised by `render.colourise_frames` (what the
 `colourise` command runs) and encoded by `photos.write_photo`; the answer is the result file.
+A person's colour hints (clicks of colour, in the photo's own pixels) come with the photo as
+JSON in the `hints` query parameter, in the form `colourise --hints FILE` reads, and the
+photo is sent again with each change: the page stays stateless. `POST /api/suggest` offers
+the colours the model predicts around a point, for the page's swatches.
 Nothing uploaded is kept once the answer is sent, unless the page asks to save a copy in the
 command's output folder, where nothing is overwritten without `--overwrite`.
 
@@ -33,8 +37,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 
+from image_colourisation.app.hinting import predicted_colours, upright_size
 from image_colourisation.app.model_choices import ModelChoice, model_choices
-from image_colourisation.models import Generator
+from image_colourisation.hints import Hint, check_hints, hints_from_json
+from image_colourisation.models import NO_HINT_INPUTS, Generator
 from image_colourisation.photo_files import photo_format, save_photo, too_many_pixels, write_photo
 from image_colourisation.render import (
     DEFAULT_RENDER_SIZE,
@@ -52,6 +58,10 @@ RENDER_SIZES = tuple(RENDER_MULTIPLE * k for k in (1, 2, 3, 4, 6, 8, 12, 16))  #
 NOTE_HEADER = "X-Colourise-Note"  # what happened to the saved copy, percent-encoded
 RUN_GENERATOR = re.compile(r"runs:/[0-9a-f]+/generator")  # a generator the training logged
 PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
+TAKES_HINTS_HEADER = "X-Colourise-Takes-Hints"  # "true" or "false": may the page send hints?
+# Hints travel in the URL (about 75 bytes each once percent-encoded) and uvicorn refuses
+# request lines past about 64 kB: 500 hints fit with room to spare, far more than people click.
+PAGE_MOST_HINTS = 500
 
 
 @dataclass(frozen=True)
@@ -95,15 +105,49 @@ class Generators:
         self._loaded.clear()
 
 
+class ModelGate:
+    """Which models the page may load: those it lists (now, or since the page loaded), model
+    files inside the folder it was started in, and runs' generators. Decided before a model
+    is looked for, so the answers reveal nothing about other files."""
+
+    def __init__(self, settings: PageSettings, folder: Path) -> None:
+        self.settings, self.folder = settings, folder
+        self.offered: set[str] = set()
+
+    def choices(self) -> list[ModelChoice]:
+        listed = model_choices(self.settings.default_model or default_model_source())
+        self.offered.update(choice.source for choice in listed)
+        return listed
+
+    def offers(self, model: str) -> bool:
+        if RUN_GENERATOR.fullmatch(model) or model in self.offered:
+            return True
+        if ":/" not in model and "\0" not in model:  # a path: where it really leads
+            if Path(os.path.realpath(model)).is_relative_to(self.folder):
+                return True
+        return model in {choice.source for choice in self.choices()}  # registered since
+
+    def refuse_unlisted(self, model: str) -> None:
+        """A 403 for a model the page does not offer."""
+        if not self.offers(model):
+            raise HTTPException(
+                403,
+                f"This page colourises with the models it lists, model files inside "
+                f"{self.folder} and runs:/<run_id>/generator; {model!r} is none of them. "
+                "Colourise with it on the command line: `colourise --model ...`.",
+            )
+
+
 def create_app(settings: PageSettings) -> FastAPI:
-    """The page at `/`, its settings at `/api/config`, one photo per `POST /api/colourise`."""
+    """The page at `/`, its settings at `/api/config`, one photo per `POST /api/colourise`
+    (with the person's hints, if any), and the model's colours at a point of a photo per
+    `POST /api/suggest`."""
     app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
     generators = Generators()
     one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
     page = (files("image_colourisation.app") / "page.html").read_text(encoding="utf-8")
     own_names = {"localhost", socket.gethostname().lower(), settings.host.lower()}
-    folder = Path.cwd().resolve()
-    offered: set[str] = set()
+    gate = ModelGate(settings, Path.cwd().resolve())
 
     @app.middleware("http")
     async def refuse_other_sites(request: Request, call_next) -> Response:
@@ -114,21 +158,6 @@ def create_app(settings: PageSettings) -> FastAPI:
             return JSONResponse({"detail": problem}, status_code=403)
         return await call_next(request)
 
-    def choices() -> list[ModelChoice]:
-        listed = model_choices(settings.default_model or default_model_source())
-        offered.update(choice.source for choice in listed)
-        return listed
-
-    def offers(model: str) -> bool:
-        """Whether the page may load `model`: listed (now, or since the page loaded), a file in
-        the page's folder or a run's generator. Decided before the model is looked for."""
-        if RUN_GENERATOR.fullmatch(model) or model in offered:
-            return True
-        if ":/" not in model and "\0" not in model:  # a path: where it really leads
-            if Path(os.path.realpath(model)).is_relative_to(folder):
-                return True
-        return model in {choice.source for choice in choices()}  # registered since
-
     @app.get("/", response_class=HTMLResponse)
     def show_page() -> str:
         return page
@@ -138,7 +167,7 @@ def create_app(settings: PageSettings) -> FastAPI:
         with one_at_a_time:
             generators.clear()
         sizes = sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE})
-        listed = choices()
+        listed = gate.choices()
         threading.Thread(target=warm_up, args=(listed[0].source,), daemon=True).start()
         return {
             "models": [choice.as_json() for choice in listed],
@@ -163,24 +192,17 @@ def create_app(settings: PageSettings) -> FastAPI:
         request: Request, name: str, model: str, render_size: int | None = None, save: bool = False
     ) -> Response:
         name = upload_name(name)
-        try:
-            if render_size is not None:
-                check_render_size(render_size)
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from error
-        if not await run_in_threadpool(offers, model):
-            raise HTTPException(
-                403,
-                f"This page colourises with the models it lists, model files inside {folder} "
-                f"and runs:/<run_id>/generator; {model!r} is none of them. Colourise with it "
-                "on the command line: `colourise --model ...`.",
-            )
+        check_asked_render_size(render_size)
+        await run_in_threadpool(gate.refuse_unlisted, model)
         data = await read_upload(request, name, settings)
+        guides = page_hints(request.query_params.get("hints"))
 
         def work() -> Response:
             image = open_upload(data, name)  # a file that is no photo is said before the model
+            check_hints_fit(guides, image, name)
             with one_at_a_time:
                 trained = generators.get(model)
+                require_hint_inputs(trained.generator, model, guides)
                 target = settings.output / name if save else None
                 return colourised_answer(
                     image,
@@ -189,6 +211,40 @@ def create_app(settings: PageSettings) -> FastAPI:
                     trained.render_size_for(render_size),
                     save_to=target,
                     overwrite=settings.overwrite,
+                    hints=guides,
+                )
+
+        return await run_in_threadpool(work)
+
+    @app.post("/api/suggest")
+    async def suggest(
+        request: Request,
+        name: str,
+        model: str,
+        *,
+        x: int,
+        y: int,
+        render_size: int | None = None,
+        hints: str | None = None,
+    ) -> dict:
+        """The model's colours around pixel (x, y) of the photo in the body, given the other
+        `hints` (those the person keeps): the swatches the page offers for a hint there."""
+        name = upload_name(name)
+        check_asked_render_size(render_size)
+        await run_in_threadpool(gate.refuse_unlisted, model)
+        guides = page_hints(hints)
+        data = await read_upload(request, name, settings)
+
+        def work() -> dict:
+            image = open_upload(data, name)
+            check_point_fits(x, y, image, name)
+            check_hints_fit(guides, image, name)
+            with one_at_a_time:
+                trained = generators.get(model)
+                require_hint_inputs(trained.generator, model, guides)
+                size = trained.render_size_for(render_size)
+                return suggestions_answer(
+                    image, name, trained.generator, size, (x, y), hints=guides
                 )
 
         return await run_in_threadpool(work)
@@ -204,11 +260,13 @@ def colourised_answer(
     *,
     save_to: Path | None,
     overwrite: bool,
+    hints: list[Hint] | tuple[Hint, ...] = (),
 ) -> Response:
     """The colourised file for one upload, named like it and in its format; saved to `save_to`
-    as well when the page asked (the answer's note header says how that went)."""
+    as well when the page asked (the answer's note header says how that went). A header says
+    whether the model takes hints, so the page can say so before anyone clicks."""
     try:
-        frames = colourise_frames(image, generator, render_size)
+        frames = colourise_frames(image, generator, render_size, hints)
         image_format = photo_format(name, image.format)
         encoded = io.BytesIO()
         write_photo(frames, encoded, image_format, name)
@@ -223,8 +281,83 @@ def colourised_answer(
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
             NOTE_HEADER: quote(note),
+            TAKES_HINTS_HEADER: str(generator.takes_hints).lower(),
         },
     )
+
+
+def suggestions_answer(
+    image: Image.Image,
+    name: str,
+    generator: Generator,
+    render_size: int,
+    point: tuple[int, int],
+    *,
+    hints: list[Hint],
+) -> dict:
+    """`POST /api/suggest`'s answer: the point and the model's colours there, most likely
+    first; a failure is this photo's problem, said by name, as in `colourised_answer`."""
+    x, y = point
+    try:
+        colours = predicted_colours(image, generator, render_size, x, y, hints=hints)
+    except Exception as error:
+        raise HTTPException(
+            422, f"{name}: no colours to suggest ({type(error).__name__}: {error})."
+        ) from error
+    return {"x": x, "y": y, "colours": colours}
+
+
+def check_asked_render_size(render_size: int | None) -> None:
+    """A 422 saying what the render size must be, before the upload is read."""
+    try:
+        if render_size is not None:
+            check_render_size(render_size)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from error
+
+
+def page_hints(text: str | None) -> list[Hint]:
+    """The `hints` query parameter (JSON as `colourise --hints FILE` reads) as hints; a 400
+    that says what is wrong with them, before the photo is read."""
+    if not text:
+        return []
+    try:
+        hints = hints_from_json(text, "hints")
+    except ValueError as error:
+        raise HTTPException(400, str(error)) from error
+    if len(hints) > PAGE_MOST_HINTS:
+        raise HTTPException(
+            400,
+            f"{len(hints)} hints are more than this page takes ({PAGE_MOST_HINTS}): remove some, "
+            "or give them to `colourise --hints FILE`.",
+        )
+    return hints
+
+
+def check_hints_fit(hints: list[Hint], image: Image.Image, name: str) -> None:
+    """A 400 naming the first hint outside the photo, before the model is asked."""
+    try:
+        check_hints(hints, *upright_size(image))
+    except ValueError as error:
+        raise HTTPException(400, f"{name}: {error}") from error
+
+
+def check_point_fits(x: int, y: int, image: Image.Image, name: str) -> None:
+    """A 400 when the point asked about lies outside the photo."""
+    width, height = upright_size(image)
+    if not (0 <= x < width and 0 <= y < height):
+        raise HTTPException(
+            400,
+            f"{name}: point {x},{y} is outside the {width}x{height} photo: x must be "
+            f"0-{width - 1} and y 0-{height - 1} (pixels from the top left).",
+        )
+
+
+def require_hint_inputs(generator: Generator, model: str, hints: list[Hint]) -> None:
+    """Hints for a model trained without hint inputs: say so (the page keeps the automatic
+    result it has), rather than fail inside the network."""
+    if hints and not generator.takes_hints:
+        raise HTTPException(422, f"Model {model}: {NO_HINT_INPUTS}")
 
 
 def upload_name(name: str) -> str:

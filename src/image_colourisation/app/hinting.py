@@ -1,0 +1,82 @@
+"""What the colourise page needs to guide the colours: the photo's upright size, in whose
+pixels hints are given, and the colours the model predicts around a point, which the page
+offers as swatches for a hint there (`POST /api/suggest`).
+
+Suggestions come from the model's own working image (its a*b* at the render size, before
+upsampling, given the hints the person keeps), not from a colour distribution: most
+generators here predict one a*b* per pixel, so the choice comes from the neighbourhood.
+"""
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps
+
+from image_colourisation.colour import lab_to_rgb, rgb_to_lab, to_uint8
+from image_colourisation.hints import Hint
+from image_colourisation.models import Generator
+from image_colourisation.render import photo_lightness, predict_ab
+
+# Suggestions: the model's a*b* in the (2r+1)^2 working pixels around a point; the colour at
+# the point first, then each the one farthest from those already offered, while it differs by
+# at least SUGGESTION_SPREAD (a*b* units; about 2.3 is a just-noticeable difference).
+SUGGESTION_RADIUS = 3
+SUGGESTIONS = 4
+SUGGESTION_SPREAD = 10.0
+# A swatch shows its a*b* at the photo's L* there, kept in this range so that a near-black or
+# near-white pixel still shows a colour one can tell apart (the hint uses only a*b*).
+SWATCH_LIGHTNESS = (40.0, 80.0)
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(width, height) of the photo as shown, its EXIF orientation applied: hints' pixels."""
+    width, height = image.size
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return (height, width) if orientation in {5, 6, 7, 8} else (width, height)
+
+
+def predicted_colours(
+    image: Image.Image,
+    generator: Generator,
+    render_size: int,
+    x: int,
+    y: int,
+    *,
+    hints: list[Hint] | tuple[Hint, ...] = (),
+) -> list[str]:
+    """The model's colours around pixel (x, y) of the upright photo, as "#rrggbb", the one at
+    the point first: what it predicts there given `hints` (the working image's a*b*, before
+    upsampling), then up to `SUGGESTIONS` - 1 others from the neighbourhood that differ from
+    those before (`SUGGESTION_SPREAD`), so a point on an edge offers both sides' colours."""
+    upright = ImageOps.exif_transpose(image)
+    try:
+        lightness = photo_lightness(upright)
+    except ValueError:  # palette, CMYK, LA...: Pillow's conversion, as colourising does
+        lightness = photo_lightness(upright.convert("RGB"))
+    ab = predict_ab(generator, lightness, render_size, hints)
+    height, width = lightness.shape
+    row = min(int((y + 0.5) * ab.shape[1] / height), ab.shape[1] - 1)
+    column = min(int((x + 0.5) * ab.shape[2] / width), ab.shape[2] - 1)
+    around = ab[
+        :,
+        max(row - SUGGESTION_RADIUS, 0) : row + SUGGESTION_RADIUS + 1,
+        max(column - SUGGESTION_RADIUS, 0) : column + SUGGESTION_RADIUS + 1,
+    ]
+    around = around.reshape(2, -1).T
+    chosen = [ab[:, row, column]]
+    while len(chosen) < SUGGESTIONS:
+        distances = np.min([np.linalg.norm(around - colour, axis=1) for colour in chosen], axis=0)
+        farthest = int(distances.argmax())
+        if distances[farthest] < SUGGESTION_SPREAD:
+            break
+        chosen.append(around[farthest])
+    shown = float(np.clip(lightness[y, x], *SWATCH_LIGHTNESS))
+    return list(dict.fromkeys(swatch(shown, colour) for colour in chosen))
+
+
+def swatch(lightness: float, ab: np.ndarray) -> str:
+    """ "#rrggbb" of L* `lightness` and a*b* `ab`; a colour outside sRGB there loses chroma,
+    in steps of a tenth, until it fits, so its hue survives the round trip through hex."""
+    scales = np.linspace(1.0, 0.0, 11, dtype=np.float32)
+    lab = np.column_stack([np.full_like(scales, lightness), scales[:, None] * ab[None]])
+    rgb = to_uint8(lab_to_rgb(lab))
+    fits = np.linalg.norm(rgb_to_lab(rgb)[:, 1:] - lab[:, 1:], axis=1) < 2.0
+    return "#" + bytes(rgb[int(fits.argmax())]).hex()
