@@ -76,6 +76,22 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         TODAY | HINTS | {"class_weight": 1.0, "class_conditional": True},
         HINTS | NO_CLASSES,
     ),
+    # The second round: hints cost colour without hints (validation colourfulness 24 against
+    # 29): more automatic examples, or a stronger adversary, to win it back.
+    "hints_adv1": (TODAY | HINTS | NO_CLASSES | {"adversarial_weight": 1.0}, HINTS | NO_CLASSES),
+    "hints_pnone0.8": (
+        TODAY | {"hints": {"enabled": True, "p_none": 0.8}} | NO_CLASSES,
+        {"hints": {"enabled": True, "p_none": 0.8}} | NO_CLASSES,
+    ),
+    "hints_ema0.995": (TODAY | HINTS | NO_CLASSES | {"ema_decay": 0.995}, HINTS | NO_CLASSES),
+    "hints_pnone0.65": (
+        TODAY | {"hints": {"enabled": True, "p_none": 0.65}} | NO_CLASSES,
+        {"hints": {"enabled": True, "p_none": 0.65}} | NO_CLASSES,
+    ),
+    "class_head_adv1": (
+        TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0, "adversarial_weight": 1.0},
+        HINTS | NO_CLASSES,
+    ),
     "class_l1_head": (
         TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0},
         HINTS | NO_CLASSES | {"class_weight": 1.0},

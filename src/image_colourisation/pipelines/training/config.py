@@ -159,7 +159,7 @@ class TrainingParams:
     bins_weight: float = 1.0
     class_weight: float = 0.0
     class_conditional: bool = False
-    ema_decay: float = 0.997
+    ema_decay: float = 0.995
     flip: bool = True
     crop_padding: int = 4
     gan_crop_padding: int = 0
