@@ -37,7 +37,10 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 
     PyTorch's default (Kaiming-uniform) starts the tanh head and the discriminator's logits
     far from zero; the small normal start is what the GAN papers tuned their learning rates on.
+    A module built on the `meta` device (shapes only, to be filled from a payload) is left be.
     """
+    if any(parameter.is_meta for parameter in module.parameters()):
+        return
     for layer in module.modules():
         if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
             nn.init.normal_(layer.weight, 0.0, std)

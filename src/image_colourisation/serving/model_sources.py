@@ -32,6 +32,7 @@ from image_colourisation.payloads import (
     newest_version,
 )
 from image_colourisation.render import DEFAULT_RENDER_SIZE, check_render_size
+from image_colourisation.serving.local_store import alias_artifact
 from image_colourisation.serving.registry import CHAMPION_URI, SERVED_GENERATOR, champion_exists
 
 MLFLOW_SCHEMES = ("runs", "models")
@@ -94,6 +95,9 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
     text = str(source)
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/", text)
     if scheme and scheme.group(1) in MLFLOW_SCHEMES:
+        local = _registered_locally(text)
+        if local is not None:  # the local store's own file: no MLflow client to import
+            return load_payload(local, f"Model source {text!r}")
         try:
             return _from_mlflow(text)
         except DatasetError as error:
@@ -118,6 +122,13 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
         raise UserValueError(f"Model source {text!r} {entry_problem(path)}; give {_FORMS}.")
     except DatasetError as error:
         raise UserValueError(str(error)) from error
+
+
+def _registered_locally(uri: str) -> Path | None:
+    """The generator file of `models:/<name>@<alias>` in the local store, when it can be read
+    there without MLflow (`local_store`); None sends the URI to MLflow."""
+    alias = re.fullmatch(r"models:/([^/@]+)@([\w-]+)", uri)
+    return alias_artifact(alias[1], alias[2], SERVED_GENERATOR) if alias else None
 
 
 def _from_mlflow(uri: str) -> Mapping[str, Any]:

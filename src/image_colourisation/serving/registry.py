@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+from image_colourisation.serving.local_store import has_alias
+
 MODEL_NAME = "image-colourisation"
 CHAMPION, CHALLENGER = "champion", "challenger"
 CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
@@ -90,7 +92,11 @@ def registry_exists(registry_uri: str) -> bool:
 
 
 def champion_exists() -> bool:
-    """Whether the registry at MLflow's registry URI has a `champion` of `MODEL_NAME`."""
+    """Whether the registry at MLflow's registry URI has a `champion` of `MODEL_NAME`: read
+    from the local store's file when it is one (`local_store`), else asked of MLflow."""
+    known = has_alias(MODEL_NAME, CHAMPION)
+    if known is not None:
+        return known
     import mlflow  # noqa: PLC0415
 
     if not registry_exists(mlflow.get_registry_uri()):

@@ -1,0 +1,79 @@
+"""The project's local MLflow registry read directly, for what `colourise` needs at start:
+whether a registered model has an alias and where its generator file lies. Importing MLflow's
+client and asking it took 2-5 s of a one-photo run whose colouring takes a quarter second.
+
+Only the default kind of store is read so: a sqlite file (`sqlite:///mlflow.db` unless
+MLFLOW_REGISTRY_URI or MLFLOW_TRACKING_URI says otherwise) whose model versions keep their
+artifacts in local folders. For anything else, or anything unexpected in the tables or the
+MLmodel file, the functions answer None ("cannot tell") and the caller asks MLflow as before.
+Reading never writes: the database is opened read-only.
+"""
+
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+DEFAULT_URI = "sqlite:///mlflow.db"  # MLflow's own default, and conf/base/mlflow.yml's
+
+
+def registry_file() -> Path | None:
+    """The sqlite file of the registry MLflow would use here; None when it is not a local
+    sqlite store (then only MLflow can answer)."""
+    uri = os.environ.get("MLFLOW_REGISTRY_URI") or os.environ.get("MLFLOW_TRACKING_URI")
+    parsed = urlparse(uri or DEFAULT_URI)
+    if parsed.scheme != "sqlite" or parsed.netloc or ":memory:" in parsed.path:
+        return None
+    return Path(unquote(parsed.path[1:]))  # sqlite:///relative.db, sqlite:////absolute.db
+
+
+def has_alias(name: str, alias: str) -> bool | None:
+    """Whether registered model `name` has `alias`; None when this cannot be read here."""
+    path = registry_file()
+    if path is None:
+        return None
+    if not path.is_file():
+        return False  # no store yet: asking MLflow would create one
+    row = _query(
+        path, "SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
+    )
+    return None if row is None else bool(row)
+
+
+def alias_artifact(name: str, alias: str, artifact: str) -> Path | None:
+    """The local file of `artifact` (a pyfunc model's artifact, e.g. the served generator) in
+    the version of `name` that `alias` points to; None when it cannot be found here."""
+    path = registry_file()
+    if path is None or not path.is_file():
+        return None
+    rows = _query(
+        path,
+        "SELECT v.storage_location FROM registered_model_aliases a JOIN model_versions v "
+        "ON v.name = a.name AND v.version = a.version WHERE a.name = ? AND a.alias = ?",
+        (name, alias),
+    )
+    if not rows or not rows[0][0]:
+        return None
+    location = urlparse(rows[0][0])
+    if location.scheme not in ("", "file"):
+        return None
+    folder = Path(unquote(location.path))
+    try:
+        model = yaml.safe_load((folder / "MLmodel").read_text())
+        relative = model["flavors"]["python_function"]["artifacts"][artifact]["path"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    file = (folder / relative).resolve()
+    return file if file.is_file() and file.is_relative_to(folder.resolve()) else None
+
+
+def _query(path: Path, sql: str, arguments: tuple) -> list[tuple] | None:
+    """Rows of a read-only query; None when the store cannot be read so (another schema)."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as store:
+            return store.execute(sql, arguments).fetchall()
+    except sqlite3.Error:
+        return None
