@@ -9,7 +9,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run test lint smoke serve clean-venv
+.PHONY: install run test lint smoke serve gpu-check clean-venv
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5001
 serve:
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mlflow models serve -m "$(MODEL)" --env-manager local --host $(HOST) --port $(PORT)
+
+# The CUDA path in one table (benchmarks/gpu_check.py): on a machine with a GPU, under 8 minutes.
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py
 
 clean-venv:
 	rm -rf $(VENV)
