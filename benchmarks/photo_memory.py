@@ -1,4 +1,4 @@
-"""Peak memory of `kedro run --pipeline photos` over a folder of 2,000 generated 1024x768 photos.
+"""Peak memory of `kedro run --pipelines photos` over a folder of 2,000 generated 1024x768 photos.
 
 Runs the real pipeline (ingestion, working-size cache, both training variants, evaluation) in a
 throw-away copy of the project, with short training so that it ends in minutes, and samples
@@ -99,7 +99,7 @@ def main() -> None:
     status = (
         "ok" if run.returncode == 0 else f"FAILED (exit {run.returncode}, see {project}/run.log)"
     )
-    print(f"kedro run --pipeline photos --params {overrides}")
+    print(f"kedro run --pipelines photos --params {overrides}")
     print("peak PSS of the run and its workers while each node ran:")
     for node, pss in node_peaks.items():
         print(f"  {node:<50} {pss / 2**30:.2f} GiB")

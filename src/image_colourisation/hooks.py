@@ -5,7 +5,7 @@
   otherwise both create the tables, and one dies with `sqlite3.OperationalError: table
   latest_metrics already exists` (or with "experiment already exists").
 - `TrainingLockHook` takes the checkpoint-folder lock of every variant a run will train
-  before anything runs, so a second `kedro run --pipeline training` stops at once, naming the
+  before anything runs, so a second `kedro run --pipelines training` stops at once, naming the
   first one's PID and the lock file, instead of after its ingestion or its first variant. It
   also reads the checkpoints the run would resume or overwrite, so a file that is not a
   checkpoint of this project stops the run before any work, as a usage error (exit 2). The

@@ -49,7 +49,7 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
     except FileNotFoundError as error:
         raise UserDatasetError(
             f"{what}: {path} does not exist: run the pipeline that trains it first "
-            "(`kedro run --pipeline training` for the generators)."
+            "(`kedro run --pipelines training` for the generators)."
         ) from error
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         raise UserDatasetError(

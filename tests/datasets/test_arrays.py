@@ -77,7 +77,7 @@ def test_damaged_file_is_named_with_the_pipeline_that_rebuilds_it(tmp_path: Path
         NpzDataset(str(path), written_by="preprocessing").load()
     message = str(caught.value)
     assert f"{path} is damaged or was not written by this project" in message
-    assert "Delete it, then run `kedro run --pipeline preprocessing` again" in message
+    assert "Delete it, then run `kedro run --pipelines preprocessing` again" in message
 
 
 def test_every_npz_in_the_catalog_names_the_pipeline_that_really_writes_it() -> None:

@@ -50,7 +50,7 @@ def test_a_missing_optional_baseline_loads_as_none_with_a_warning(
 
 def test_a_missing_required_generator_says_how_to_get_one(tmp_path: Path) -> None:
     dataset = GeneratorChoiceDataset("latest", str(tmp_path / "generator_gan.pt"))
-    with pytest.raises(DatasetError, match="kedro run --pipeline training"):
+    with pytest.raises(DatasetError, match="kedro run --pipelines training"):
         dataset.load()
 
 

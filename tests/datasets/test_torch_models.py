@@ -58,7 +58,7 @@ def test_load_refuses_arbitrary_pickles(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_wrong_content_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="kedro run --pipeline training"):
+    with pytest.raises(DatasetError, match="kedro run --pipelines training"):
         ModelPayloadDataset(str(tmp_path / "absent.pt")).load()
     with pytest.raises(DatasetError, match="expected a model payload"):
         ModelPayloadDataset(str(tmp_path / "x.pt")).save({"weights": 1})

@@ -54,7 +54,7 @@ class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
     def _rebuild_hint(self, when: str) -> str:
         if self._written_by is None:
             return f"run the pipeline that writes it {when}."
-        return f"run `kedro run --pipeline {self._written_by}` {when}."
+        return f"run `kedro run --pipelines {self._written_by}` {when}."
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

@@ -60,12 +60,12 @@ class GeneratorChoiceDataset(AbstractDataset[None, dict[str, Any] | None]):
             if self._optional:
                 logger.warning(
                     "No generator saved under %s yet: its evaluation row is left out. Train it "
-                    "with `kedro run --pipeline training`, or name one with --params.",
+                    "with `kedro run --pipelines training`, or name one with --params.",
                     self._latest_folder,
                 )
                 return None
             raise UserDatasetError(
-                f"No generator saved under {self._latest_folder}: run `kedro run --pipeline "
+                f"No generator saved under {self._latest_folder}: run `kedro run --pipelines "
                 "training` first, or name a model with --params, e.g. "
                 '"colourisation.model=runs:/<run_id>/generator" or "evaluation.gan_model=...".'
             )

@@ -36,7 +36,7 @@ class PhotoSourceDataset(AbstractDataset[None, dict[str, Callable[[], bytes]]]):
         if not self._path.is_dir():
             raise UserDatasetError(
                 f"{self._path} is not a folder: point the photo pipeline at your pictures with "
-                '`kedro run --pipeline photos --params "photos.folder=/path/to/pictures"`.'
+                '`kedro run --pipelines photos --params "photos.folder=/path/to/pictures"`.'
             )
         scan = scan_photo_folder(self._path)
         files = {self._name(path): path.read_bytes for path in scan.photos}
@@ -87,7 +87,7 @@ class WorkingImageCacheDataset(AbstractDataset[dict[str, Callable[[], Image.Imag
     def load(self) -> dict[str, Path]:
         if not self._path.is_dir():
             raise UserDatasetError(
-                f"{self._path} does not exist: run `kedro run --pipeline photos` to build it."
+                f"{self._path} does not exist: run `kedro run --pipelines photos` to build it."
             )
         return {
             path.relative_to(self._path).as_posix().removesuffix(".png"): path

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 class RegistryHook:
     """After a run that logged the served model (a kedro-mlflow `PipelineML`: `kedro run` or
-    `kedro run --pipeline training`), tag its registered version with the evaluation figures
+    `kedro run --pipelines training`), tag its registered version with the evaluation figures
     and move the `champion` / `challenger` aliases (`registry.register_run`)."""
 
     def __init__(self) -> None:

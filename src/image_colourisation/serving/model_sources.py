@@ -113,7 +113,7 @@ def _load_payload(source: str | Path) -> Mapping[str, Any]:
             if newest is None:
                 raise UserValueError(
                     f"Model source {text!r} is a folder with no saved versions inside "
-                    "(expected <folder>/<timestamp>/<name>): run `kedro run --pipeline training` "
+                    "(expected <folder>/<timestamp>/<name>): run `kedro run --pipelines training` "
                     f"to write one, or give {_FORMS}."
                 )
             return load_payload(newest, f"Model source {text!r}")

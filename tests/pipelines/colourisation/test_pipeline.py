@@ -1,4 +1,4 @@
-"""The colourisation pipeline: nodes, parameters, and a real `kedro run --pipeline colourisation`."""
+"""The colourisation pipeline: nodes, parameters, and a real `kedro run --pipelines colourisation`."""
 
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def test_the_catalog_takes_the_latest_gan_unless_colourisation_model_names_one(
 def test_a_model_that_does_not_fit_stops_the_pipeline_naming_the_file(
     kedro_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """Through the catalog, as `kedro run --pipeline colourisation` loads it: the newest saved
+    """Through the catalog, as `kedro run --pipelines colourisation` loads it: the newest saved
     version, or one named with --params; either way one sentence names the file."""
     payload = generator_payload(tiny_trained_generator())
     payload["architecture"] = {**payload["architecture"], "width": 1_000_000}

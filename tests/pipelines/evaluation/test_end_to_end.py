@@ -1,4 +1,4 @@
-"""The real `kedro run --pipeline evaluation` after ingestion, preprocessing and tiny training."""
+"""The real `kedro run --pipelines evaluation` after ingestion, preprocessing and tiny training."""
 
 import json
 import math

@@ -56,7 +56,7 @@ def test_a_missing_l1_baseline_leaves_its_row_out(test_set, generator, classifie
 
 
 def test_no_generator_at_all_is_a_clear_error(test_set) -> None:
-    with pytest.raises(ValueError, match="kedro run --pipeline training"):
+    with pytest.raises(ValueError, match="kedro run --pipelines training"):
         nodes.colourise_test_set(test_set, None, None, 8)
 
 

@@ -1,4 +1,4 @@
-"""A real `kedro run --pipeline photos` on a folder of scikit-image's photographs, tiny sizes."""
+"""A real `kedro run --pipelines photos` on a folder of scikit-image's photographs, tiny sizes."""
 
 import json
 from pathlib import Path

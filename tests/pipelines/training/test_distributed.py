@@ -170,7 +170,7 @@ def test_two_nodes_meet_on_127_0_0_1_and_train_alike(tmp_path: Path) -> None:
 def test_kedro_run_on_two_processes_logs_once_and_matches_one_process(
     kedro_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`kedro run --pipeline training` with 2 processes of batch 4 against 1 process of batch 8
+    """`kedro run --pipelines training` with 2 processes of batch 4 against 1 process of batch 8
     (the same global batch, lr unscaled): one set of metrics per epoch, one generator each."""
     data = kedro_project / "data" / "05_model_input"
     for name, (lightness, ab) in (

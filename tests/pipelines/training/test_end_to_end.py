@@ -1,4 +1,4 @@
-"""The real `kedro run --pipeline training` after ingestion/preprocessing, read back from MLflow."""
+"""The real `kedro run --pipelines training` after ingestion/preprocessing, read back from MLflow."""
 
 import os
 import subprocess

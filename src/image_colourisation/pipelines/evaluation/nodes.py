@@ -196,7 +196,7 @@ def colourise_test_set(
     }
     if not generators:
         raise ValueError(
-            "No generator to evaluate: train one with `kedro run --pipeline training`."
+            "No generator to evaluate: train one with `kedro run --pipelines training`."
         )
     sources = {
         row: payloads[row].get("source", f"generator_{row} from this run") for row in generators

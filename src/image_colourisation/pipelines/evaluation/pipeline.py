@@ -1,7 +1,7 @@
 """Evaluation: classifier, colourised test split, per-image scores, then tables and figures;
 beside them the hints curve (`hints_curve.py`), which colours the test split again with hints.
 
-On its own (`kedro run --pipeline evaluation`) it reads the generators through the catalog's
+On its own (`kedro run --pipelines evaluation`) it reads the generators through the catalog's
 GeneratorChoiceDataset entries (`latest`, or a model named with --params). In a run that also
 trains, `pipeline_registry.after_training` wires it to the training pipeline's outputs instead,
 so it scores the generators of that run and Kedro orders it after the training nodes.

@@ -1,4 +1,4 @@
-"""`kedro run --pipeline photos --params "photos.folder=/path/to/pictures"`.
+"""`kedro run --pipelines photos --params "photos.folder=/path/to/pictures"`.
 
 The folder's own ingestion and preprocessing, then the project's training, evaluation and
 colourisation pipelines themselves, namespaced `photos`: their datasets are `photos.<name>`
@@ -81,7 +81,7 @@ def trained_model_pipelines() -> Pipeline:
             "evaluation_l1_generator": "photos.generator_l1",
             "colourisation_generator": "photos.generator_gan",
             "train_set": "photos.validation_set",
-            # the same folder of photos to colourise as `kedro run --pipeline colourisation`
+            # the same folder of photos to colourise as `kedro run --pipelines colourisation`
             "photos_to_colourise": "photos_to_colourise",
         },
         parameters={name: name for name in SHARED_PARAMETERS}
