@@ -7,7 +7,7 @@ pipeline does work, with a message that names the parameter and what it may be.
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from image_colourisation.hints import HintSampling
 
@@ -81,24 +81,6 @@ class DistributedParams:
         return [problem for problem in problems if problem]
 
 
-def distributed_params(value: Any) -> DistributedParams:
-    """`training.distributed` as YAML gives it (a mapping) or as code does (the dataclass)."""
-    if isinstance(value, DistributedParams):
-        return value
-    allowed = [item.name for item in fields(DistributedParams)]
-    if not isinstance(value, Mapping) or set(value) - set(allowed):
-        problem = (
-            f"has unknown keys {sorted(set(value) - set(allowed))}"
-            if isinstance(value, Mapping)
-            else f"is {value!r}"
-        )
-        raise ValueError(
-            f"invalid training parameters:\n  training.distributed {problem}; allowed: a "
-            f"mapping with keys {', '.join(allowed)}"
-        )
-    return DistributedParams(**value)
-
-
 @dataclass(frozen=True)
 class HintParams(HintSampling):
     """`training.hints`: train the generator with colour hints drawn from the true colours
@@ -112,11 +94,15 @@ class HintParams(HintSampling):
             raise ValueError(f"training.hints.enabled is {self.enabled!r}; allowed: true, false")
 
 
-def hint_params(value: Any) -> HintParams:
-    """`training.hints` as YAML gives it (a mapping) or as code does (the dataclass)."""
-    if isinstance(value, HintParams):
+Section = TypeVar("Section", "DistributedParams", "HintParams")
+
+
+def section(value: Any, kind: type[Section], name: str) -> Section:
+    """`training.<name>` as YAML gives it (a mapping, missing keys at their defaults) or as
+    code does (the dataclass); a value that is neither, or a bad key, named."""
+    if isinstance(value, kind):
         return value
-    allowed = [item.name for item in fields(HintParams)]
+    allowed = [item.name for item in fields(kind)]
     if not isinstance(value, Mapping) or set(value) - set(allowed):
         problem = (
             f"has unknown keys {sorted(set(value) - set(allowed))}"
@@ -124,13 +110,13 @@ def hint_params(value: Any) -> HintParams:
             else f"is {value!r}"
         )
         raise ValueError(
-            f"invalid training parameters:\n  training.hints {problem}; allowed: a mapping "
+            f"invalid training parameters:\n  training.{name} {problem}; allowed: a mapping "
             f"with keys {', '.join(allowed)}"
         )
     try:
-        return HintParams(**value)
+        return kind(**value)
     except ValueError as error:
-        raise ValueError(f"invalid training parameters:\n  training.hints: {error}") from None
+        raise ValueError(f"invalid training parameters:\n  training.{name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -174,8 +160,10 @@ class TrainingParams:
     hints: HintParams = field(default_factory=HintParams)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "distributed", distributed_params(self.distributed))
-        object.__setattr__(self, "hints", hint_params(self.hints))
+        object.__setattr__(
+            self, "distributed", section(self.distributed, DistributedParams, "distributed")
+        )
+        object.__setattr__(self, "hints", section(self.hints, HintParams, "hints"))
         problems = [problem for problem in self._problems() if problem]
         if problems:
             raise ValueError("invalid training parameters:\n  " + "\n  ".join(problems))
