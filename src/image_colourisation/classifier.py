@@ -18,7 +18,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from image_colourisation.augment import random_crop
-from image_colourisation.payloads import Setting, rebuild_model
+from image_colourisation.payloads import rebuild_model
+from image_colourisation.ranges import Setting
 
 logger = logging.getLogger(__name__)
 

@@ -6,12 +6,10 @@ in the catalog; `colourise --model` and the pipelines' model choices read the sa
 Nothing real is allocated before a payload is known to fit (`rebuild_model`).
 """
 
-import math
 import pickle
 import re
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +18,7 @@ from torch import nn
 
 from image_colourisation.errors import UserDatasetError, UserValueError
 from image_colourisation.models import Generator, generator_parameters
+from image_colourisation.ranges import Setting
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
 MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
@@ -112,47 +111,6 @@ class ModelFileError(UserValueError):
     The message is one sentence naming the source (file or URI) and the problem; `colourise`
     turns it into a usage error (exit 2), a pipeline stops with it.
     """
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One key of an architecture record: its type and the range of values this project uses."""
-
-    kind: type  # int, float or bool (a bool is the range [0, 1] of True and False alone)
-    low: float
-    high: float
-    required: bool = True
-    low_open: bool = False
-    high_open: bool = False
-    zero_allowed: bool = False  # e.g. bins: 0 (no colour bins) or within [low, high]
-
-    def problem(self, name: str, value: Any) -> str | None:
-        """Why `value` is not allowed for `name`, or None when it is."""
-        allowed = self.describe()
-        if not self._is_kind(value):
-            return f"{name} is {_short(value)} ({type(value).__name__}); allowed: {allowed}"
-        if self.zero_allowed and value == 0:
-            return None
-        below = value <= self.low if self.low_open else value < self.low
-        above = value >= self.high if self.high_open else value > self.high
-        if not math.isfinite(value) or below or above:
-            return f"{name} is {_short(value)}; allowed: {allowed}"
-        return None
-
-    def _is_kind(self, value: Any) -> bool:
-        """True and False are ints to Python, but only a bool setting takes them."""
-        if self.kind is bool or isinstance(value, bool):
-            return self.kind is bool and isinstance(value, bool)
-        return isinstance(value, (int,) if self.kind is int else (int, float))
-
-    def describe(self) -> str:
-        """E.g. "an integer in [1, 1024]", "0 or an integer in [2, 4096]", "True or False"."""
-        if self.kind is bool:
-            return "True or False"
-        kind = "an integer" if self.kind is int else "a number"
-        low, high = "(" if self.low_open else "[", ")" if self.high_open else "]"
-        zero = "0 or " if self.zero_allowed else ""
-        return f"{zero}{kind} in {low}{self.low:g}, {self.high:g}{high}"
 
 
 # Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
@@ -317,11 +275,6 @@ def generator_from_payload(payload: dict[str, Any], source: str | None = None) -
 
 def _type(value: Any) -> str:
     return f"a {type(value).__name__}"
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _first_line(error: BaseException, limit: int = 200) -> str:

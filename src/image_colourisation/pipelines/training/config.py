@@ -5,23 +5,17 @@ node's argument is annotated with it; a bad value therefore stops `kedro run` be
 pipeline does work, with a message that names the parameter and what it may be.
 """
 
+import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from image_colourisation.hints import HintSampling
+from image_colourisation.ranges import Setting
 
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCALINGS = ("none", "linear", "sqrt")
-_POSITIVE_INTS = (
-    "batch_size",
-    "width",
-    "depth",
-    "discriminator_width",
-    "discriminator_layers",
-    "sample_every",
-    "sample_images",
-)
+_POSITIVE_INTS = ("batch_size", "discriminator_layers", "sample_every", "sample_images")
 _NON_NEGATIVE_FLOATS = (
     "lr",
     "l1_weight",
@@ -31,6 +25,25 @@ _NON_NEGATIVE_FLOATS = (
     "class_weight",
 )
 _NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
+POSITIVE, NON_NEGATIVE = Setting(int, 1, math.inf), Setting(int, 0, math.inf)
+UNIT = Setting(float, 0.0, 1.0)  # [0, 1], each end opened where the value may not be it
+# Every number of `training` and what it may be. The networks' sizes keep to the bounds a model
+# payload may record (payloads.GENERATOR_ARCHITECTURE), so a trained model can be loaded again.
+RANGES: dict[str, Setting] = {
+    **dict.fromkeys(_NON_NEGATIVE_INTS, NON_NEGATIVE),
+    **dict.fromkeys(_POSITIVE_INTS, POSITIVE),
+    **dict.fromkeys(_NON_NEGATIVE_FLOATS, Setting(float, 0.0, math.inf)),
+    "width": Setting(int, 1, 1024),
+    "depth": Setting(int, 2, 10),
+    "discriminator_width": Setting(int, 1, 1024),
+    "dropout": replace(UNIT, high_open=True),
+    "beta1": replace(UNIT, high_open=True),
+    "beta2": replace(UNIT, high_open=True),
+    "real_label": replace(UNIT, low_open=True),
+    "temperature": replace(UNIT, low_open=True),
+    "rebalance": UNIT,
+    "ema_decay": replace(UNIT, high_open=True),
+}
 _BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume", "class_conditional")
 
 
@@ -53,11 +66,11 @@ class DistributedParams:
 
     def problems(self) -> list[str]:
         problems = [
-            _check_int(self, name, minimum=1, section="training.distributed")
+            POSITIVE.problem(f"training.distributed.{name}", getattr(self, name))
             for name in ("processes", "nodes", "port")
         ]
         problems += [
-            _check_int(self, name, minimum=0, section="training.distributed")
+            NON_NEGATIVE.problem(f"training.distributed.{name}", getattr(self, name))
             for name in ("node_rank", "warmup_epochs")
         ]
         numbers = not any(problems)  # the range checks below need integers
@@ -172,17 +185,9 @@ class TrainingParams:
                 object.__setattr__(self, item.name, float(getattr(self, item.name)))
 
     def _problems(self) -> list[str]:
-        problems = [_check_int(self, name, minimum=0) for name in _NON_NEGATIVE_INTS]
-        problems += [_check_int(self, name, minimum=1) for name in _POSITIVE_INTS]
-        problems += [_check_number(self, name, 0.0, float("inf")) for name in _NON_NEGATIVE_FLOATS]
-        problems += [
-            _check_number(self, "dropout", 0.0, 1.0, high_open=True),
-            _check_number(self, "beta1", 0.0, 1.0, high_open=True),
-            _check_number(self, "beta2", 0.0, 1.0, high_open=True),
-            _check_number(self, "real_label", 0.0, 1.0, low_open=True),
-            _check_number(self, "temperature", 0.0, 1.0, low_open=True),
-            _check_number(self, "rebalance", 0.0, 1.0),
-            _check_number(self, "ema_decay", 0.0, 1.0, high_open=True),
+        problems = [
+            setting.problem(f"training.{name}", getattr(self, name))
+            for name, setting in RANGES.items()
         ]
         if self.device not in DEVICES:
             problems.append(f"training.device is {self.device!r}; allowed: {', '.join(DEVICES)}")
@@ -197,30 +202,3 @@ class TrainingParams:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _check_int(params: Any, name: str, minimum: int, section: str = "training") -> str | None:
-    value = getattr(params, name)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-        return None
-    allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-    return f"{section}.{name} is {value!r}; allowed: {allowed}"
-
-
-def _check_number(
-    params: TrainingParams,
-    name: str,
-    low: float,
-    high: float,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> str | None:
-    value = getattr(params, name)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        if above and below:
-            return None
-    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    return f"training.{name} is {value!r}; allowed: a number in {interval}"
