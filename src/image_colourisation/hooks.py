@@ -130,9 +130,10 @@ class TrainingLockHook:
                 except CheckpointInUseError as error:
                     # Printed by the `kedro` command as one message, without a traceback.
                     raise click.ClickException(str(error)) from error
-            for (params, _), path in zip(runs, paths, strict=True):
+            for (params, variant), path in zip(runs, paths, strict=True):
+                target = params.gan_epochs if variant == "gan" else params.epochs
                 try:  # what the training node will refuse when it reads the file, said now
-                    prior_checkpoint(path, params.resume)
+                    prior_checkpoint(path, params.resume, target)
                 except ValueError as error:  # a foreign file, or an unfinished run: exit 2
                     raise click.UsageError(str(error)) from error
             self._locks = locks.pop_all()  # keep them; a refusal above released the others

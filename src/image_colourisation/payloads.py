@@ -35,7 +35,7 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
     `what` names the source in errors (a dataset, a CLI argument), so the user knows which
     file is wrong.
     """
-    inflated = _declared_bytes(path)
+    inflated = declared_bytes(path)
     if inflated > MAX_PAYLOAD_BYTES:
         raise UserDatasetError(
             f"{what}: {path} is not a model payload of this project: its entries inflate to "
@@ -64,7 +64,7 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
     return payload
 
 
-def _declared_bytes(path: Path) -> int:
+def declared_bytes(path: Path) -> int:
     """What the zip entries of a torch.save file say they inflate to, read from its central
     directory (as torch.load reads it) without inflating anything; 0 for a file that is not
     a zip archive or cannot be read, which torch.load then refuses with its own reason."""

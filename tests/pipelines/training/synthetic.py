@@ -37,7 +37,8 @@ def train_arrays(
 ) -> Generator:
     """The training node's path without Kedro and MLflow: the checkpoint it would continue read
     once (`prior_checkpoint`), then `loop.fit` (or `launch.train`, `via`) on the arrays."""
-    resume = prior_checkpoint(checkpoint_path(params.checkpoint_dir, variant), params.resume)
+    path = checkpoint_path(params.checkpoint_dir, variant)
+    resume = prior_checkpoint(path, params.resume, params.epochs)
     return via(
         arrays(train, params.depth), arrays(validation, params.depth), params, variant, on_epoch,
         resume=resume, **kwargs,

@@ -129,3 +129,34 @@ def test_the_lock_is_released_on_errors_and_reentrant(tmp_path: Path) -> None:
     assert not lock.exists()
     holder = start_lock_holder(folder, 0)  # another process can take it now
     assert holder.wait(timeout=LOCK_WAIT_S) == 0
+
+
+def test_a_checkpoint_claiming_more_epochs_or_a_folder_in_its_place_is_refused(
+    params: TrainingParams,
+) -> None:
+    """10^9 epochs "done" trained nothing and the file's weights were registered; a folder
+    named last.pt gave "starting fresh" and then a raw IsADirectoryError."""
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    train_arrays(*data, replace(params, epochs=1), "gan")
+    path = checkpoint_path(params.checkpoint_dir, "gan")
+    state = torch.load(path, weights_only=True)
+    state["epoch"] = state["target_epochs"] = 10**9
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"says 1,000,000,000 epochs are done, more than"):
+        train_arrays(*data, replace(params, resume=True), "gan")
+    path.unlink()
+    path.mkdir()
+    for resume in (True, False):
+        with pytest.raises(CheckpointError, match=r"last.pt is a folder, not a checkpoint file"):
+            train_arrays(*data, replace(params, resume=resume), "gan")
+
+
+def test_a_checkpoint_with_non_finite_weights_is_refused(params: TrainingParams) -> None:
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    train_arrays(*data, replace(params, epochs=1), "l1")
+    path = checkpoint_path(params.checkpoint_dir, "l1")
+    state = torch.load(path, weights_only=True)
+    state["generator"]["encoder.1.0.weight"][0] = float("nan")
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"its generator weights are not finite"):
+        train_arrays(*data, replace(params, resume=True), "l1")

@@ -14,13 +14,24 @@ from typing import Any
 import torch
 
 from image_colourisation.files import atomic_write
-from image_colourisation.payloads import refusal_reason, weights_problem
+from image_colourisation.payloads import (
+    MAX_PAYLOAD_BYTES,
+    declared_bytes,
+    non_finite_problem,
+    refusal_reason,
+    weights_problem,
+)
 
 from .config import TrainingParams
 from .steps import Models
 from .tracking import active_run_id
 
 logger = logging.getLogger(__name__)
+
+
+# Generator, discriminator, moving average and two Adam states (two moments per weight): a
+# checkpoint holds about seven times a model payload at most.
+MAX_CHECKPOINT_BYTES = 8 * MAX_PAYLOAD_BYTES
 
 
 class CheckpointError(ValueError):
@@ -87,6 +98,13 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     Torch's own error for a file it will not load safely suggests `weights_only=False`, which
     would run any code the file holds; this says instead that the file is not to be trusted.
     """
+    inflated = declared_bytes(path)
+    if inflated > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"{path} is not a checkpoint of this project: its entries inflate to {inflated:,} "
+            f"bytes, more than the {MAX_CHECKPOINT_BYTES:,} a checkpoint of the largest model "
+            "may hold, so it was not loaded: move it away, and training starts afresh."
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -182,6 +200,9 @@ def load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generat
         problem = weights_problem(state[name], module.state_dict())
         if problem:
             raise _Unfit(f"its {name} weights do not fit ({problem})")
+        problem = non_finite_problem(state[name])
+        if problem:
+            raise _Unfit(f"its {name} weights are not finite ({problem})")
     optimisers = {"g_optimizer": models.g_optimizer, "d_optimizer": models.d_optimizer}
     try:
         for name, module in modules.items():
@@ -216,20 +237,32 @@ def _optimiser_problem(optimiser: torch.optim.Optimizer) -> str | None:
     return None
 
 
-def prior_checkpoint(path: Path, resume: bool) -> dict[str, Any] | None:
+def prior_checkpoint(path: Path, resume: bool, target_epochs: int) -> dict[str, Any] | None:
     """The checkpoint a run continues, read and checked once: None when it starts afresh.
 
     With `resume` and a file at `path`, its state (for `restore`, and the MLflow run it
-    continues). Without `resume`, a finished run's checkpoint is left to be replaced, and an
+    continues), unless it claims more epochs than the run's `target_epochs`. Without `resume`, a finished run's checkpoint is left to be replaced, and an
     interrupted run's is refused (ValueError) rather than silently overwritten. A file that
     is not a checkpoint of this project raises `CheckpointError` either way.
     """
+    if path.exists() and not path.is_file():
+        raise CheckpointError(
+            f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}, not a "
+            "checkpoint file: move it away, and training starts afresh."
+        )
     if not path.is_file():
         if resume:
             logger.info("training.resume is set but %s does not exist; starting fresh", path)
         return None
     state = read_checkpoint(path)
     if resume:
+        if state["epoch"] > target_epochs:
+            raise CheckpointError(
+                f"{path} says {state['epoch']:,} epochs are done, more than the "
+                f"{target_epochs:,} this run trains to: resuming would train nothing and keep "
+                "whatever the file holds. Raise the epochs, or set training.resume=false to "
+                "start over."
+            )
         return state
     if state["epoch"] < state["target_epochs"]:
         raise ValueError(

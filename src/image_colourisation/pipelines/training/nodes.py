@@ -107,7 +107,7 @@ def train_generator(
 
     path = checkpoint_path(params.checkpoint_dir, variant)
     with checkpoint_lock(path.parent):
-        resume = prior_checkpoint(path, params.resume)
+        resume = prior_checkpoint(path, params.resume, params.epochs)
         continues = (resume.get("mlflow_run_id"), resume["epoch"]) if resume else None
         with variant_run(variant, {"training": params.as_dict()}, continues) as tracking:
             on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
