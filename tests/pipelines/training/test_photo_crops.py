@@ -56,8 +56,8 @@ def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
     first = list(inline.epoch(torch.Generator().manual_seed(1)))
     assert len(first) == inline.steps == 2
     second = list(workers.epoch(torch.Generator().manual_seed(1)))
-    for (l1, ab1), (l2, ab2) in zip(first, second, strict=True):
-        assert l1.shape == (4, 1, 32, 32) and ab1.shape == (4, 2, 32, 32)
+    for (l1, ab1, labels), (l2, ab2, _) in zip(first, second, strict=True):
+        assert l1.shape == (4, 1, 32, 32) and ab1.shape == (4, 2, 32, 32) and labels is None
         assert torch.equal(l1, l2) and torch.equal(ab1, ab2)
         assert l1.min() >= -1 and l1.max() <= 1 and ab1.abs().max() <= 1
     other = next(inline.epoch(torch.Generator().manual_seed(2)))[0]
