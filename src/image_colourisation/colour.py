@@ -8,7 +8,9 @@ Arrays are channel-last (..., 3) for images; the model sees channel-first tensor
 (N, 1, H, W) for L and (N, 2, H, W) for ab, scaled by `normalise_l` and `normalise_ab`.
 """
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -32,6 +34,7 @@ _EPSILON = 0.008856  # (6/29)^3, where the cube root gives way to a line
 _KAPPA_SLOPE = 7.787
 _OFFSET = 16.0 / 116.0
 _CHUNK_PIXELS = 1 << 14  # pixels per chunk: its float32 temporaries stay in cache
+_CHUNKS_PER_THREAD = 8  # below this a thread costs more than it saves (one photo strip, one crop)
 
 L_MAX = 100.0
 AB_SCALE = 110.0
@@ -78,14 +81,28 @@ def _planar_lab_to_rgb(lab: np.ndarray) -> np.ndarray:
 
 
 def _convert_pixels(convert: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
-    """Apply a planar (3, P) conversion to channel-last images (..., 3), chunk by chunk."""
+    """Apply a planar (3, P) conversion to channel-last images (..., 3), chunk by chunk.
+
+    Large inputs are converted on every core: numpy releases the GIL in these array operations,
+    so threads share the chunks (a pool per call, so a forked worker never inherits one).
+    """
     if image.shape[-1] != 3:
         raise ValueError(f"expected a last axis of 3 colour channels, got shape {image.shape}")
     pixels = image.reshape(-1, 3)
     out = np.empty(pixels.shape, dtype=np.float32)
-    for start in range(0, len(pixels), _CHUNK_PIXELS):
+
+    def chunk(start: int) -> None:
         stop = start + _CHUNK_PIXELS
-        out[start:stop] = convert(pixels[start:stop].T).T
+        out[start:stop] = convert(np.ascontiguousarray(pixels[start:stop].T)).T
+
+    starts = range(0, len(pixels), _CHUNK_PIXELS)
+    threads = min(os.cpu_count() or 1, len(starts) // _CHUNKS_PER_THREAD)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(chunk, starts))
+    else:
+        for start in starts:
+            chunk(start)
     return out.reshape(image.shape)
 
 
