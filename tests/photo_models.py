@@ -44,17 +44,18 @@ def tiny_trained_generator(steps: int = 60) -> Generator:
 
 
 @cache
-def tiny_hint_generator(steps: int = 300) -> Generator:
+def tiny_hint_generator(steps: int = 300, p_none: float = 0.0) -> Generator:
     """A width-8 hint U-Net that has learnt to follow hints on the four photos at 64x64.
 
     Each step turns every photo's colours by a random hue angle, so L* alone cannot tell the
-    colour and only the hints (drawn from the turned colours, always some) can: the model must
-    read them and spread them. 3-8 seconds on one thread of a busy 2-core machine; a hint at
-    the centre of the coffee photo then halves the ab distance to the hinted colour around it.
+    colour and only the hints (drawn from the turned colours; none for a share `p_none` of the
+    photos) can: the model must read them and spread them. 3-8 seconds on one thread of a busy
+    2-core machine; a hint at the centre of the coffee photo then halves the ab distance to the
+    hinted colour around it. Its automatic colouring is nearly gray: any hue is as likely.
     """
     lightness, ab = photo_arrays()
     draws = torch.Generator().manual_seed(0)
-    sampling = HintSampling(p_none=0.0)
+    sampling = HintSampling(p_none=p_none)
 
     def batch() -> Batch:
         angle = torch.rand(len(ab), 1, 1, generator=draws) * 2 * math.pi
@@ -68,6 +69,20 @@ def tiny_hint_generator(steps: int = 300) -> Generator:
         return lightness, sample_hints(turned, sampling, draws), turned
 
     return _fitted(lambda: Generator(width=8, dropout=0.0, hints=True), steps, batch)
+
+
+def page_hint_generator() -> Generator:
+    """The page tests' hint generator: 150 steps, a fifth of the photos shown no hints. Its
+    red hint turns its region red (a* from about 0 to 20-70) and leaves the rest of the photo
+    within 0.1 a*b* units."""
+    return tiny_hint_generator(150, p_none=0.2)
+
+
+def hint_model(folder: Path) -> Path:
+    """`page_hint_generator` as a payload file, as the training pipeline writes one."""
+    path = folder / "generator_hints.pt"
+    torch.save(generator_payload(page_hint_generator()), path)
+    return path
 
 
 def _fitted(build: Callable[[], Generator], steps: int, batch: Callable[[], Batch]) -> Generator:

@@ -31,8 +31,13 @@ from image_colourisation.models import NO_HINT_INPUTS
 from image_colourisation.render import colourise_image, photo_lightness, predict_ab
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
-from tests.hint_models import hint_model, tiny_hint_generator
-from tests.photo_models import photo_model, real_photo, tiny_trained_generator
+from tests.photo_models import (
+    hint_model,
+    page_hint_generator,
+    photo_model,
+    real_photo,
+    tiny_trained_generator,
+)
 
 
 @pytest.mark.parametrize(
@@ -299,7 +304,7 @@ def test_a_hint_turns_its_region_towards_its_colour_and_leaves_the_rest(tmp_path
         assert status == 200, body
         assert headers["x-colourise-takes-hints"] == "true"
         answers[label] = rgb_to_lab(np.asarray(Image.open(io.BytesIO(body)).convert("RGB")))
-    expected = colourise_image(photo, tiny_hint_generator(), 64, [Hint(256, 256, "#ff0000")])
+    expected = colourise_image(photo, page_hint_generator(), 64, [Hint(256, 256, "#ff0000")])
     np.testing.assert_allclose(answers["hinted"], rgb_to_lab(np.asarray(expected)), atol=1e-4)
     near = (slice(240, 272), slice(240, 272))
     redder = answers["hinted"][..., 1] - answers["automatic"][..., 1]  # a*: green -> red

@@ -21,8 +21,7 @@ from image_colourisation.payloads import generator_payload
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
 from tests.browser.conftest import BIN
 from tests.browser.servers import free_port, serve
-from tests.hint_models import hint_model
-from tests.photo_models import real_photo, tiny_trained_generator
+from tests.photo_models import hint_model, real_photo, tiny_trained_generator
 
 CHAMPION_SOURCE = f"models:/{MODEL_NAME}@{CHAMPION}"
 
