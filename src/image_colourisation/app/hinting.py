@@ -1,6 +1,6 @@
-"""What the colourise page needs to guide the colours: the photo's upright size, in whose
-pixels hints are given, and the colours the model predicts around a point, which the page
-offers as swatches for a hint there (`POST /api/suggest`).
+"""What the colourise page needs to guide the colours: the colours the model predicts around a
+point, which the page offers as swatches for a hint there (`POST /api/suggest`). Hints are in
+the upright photo's pixels (`photo_files.upright_size`).
 
 Suggestions come from the model's own working image (its a*b* at the render size, before
 upsampling, given the hints the person keeps), not from a colour distribution: most
@@ -8,7 +8,7 @@ generators here predict one a*b* per pixel, so the choice comes from the neighbo
 """
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps
+from PIL import Image, ImageOps
 
 from image_colourisation.colour import lab_to_rgb, rgb_to_lab, to_uint8
 from image_colourisation.hints import Hint
@@ -24,13 +24,6 @@ SUGGESTION_SPREAD = 10.0
 # A swatch shows its a*b* at the photo's L* there, kept in this range so that a near-black or
 # near-white pixel still shows a colour one can tell apart (the hint uses only a*b*).
 SWATCH_LIGHTNESS = (40.0, 80.0)
-
-
-def upright_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) of the photo as shown, its EXIF orientation applied: hints' pixels."""
-    width, height = image.size
-    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    return (height, width) if orientation in {5, 6, 7, 8} else (width, height)
 
 
 def predicted_colours(

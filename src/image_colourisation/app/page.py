@@ -37,11 +37,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 
-from image_colourisation.app.hinting import predicted_colours, upright_size
+from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.hints import Hint, check_hints, hints_from_json
 from image_colourisation.models import NO_HINT_INPUTS, Generator
-from image_colourisation.photo_files import photo_format, save_photo, too_many_pixels, write_photo
+from image_colourisation.photo_files import (
+    photo_format,
+    save_photo,
+    too_many_pixels,
+    upright_size,
+    write_photo,
+)
 from image_colourisation.render import (
     DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
