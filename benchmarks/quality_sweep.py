@@ -146,8 +146,7 @@ def main() -> None:
 
 def run_seeds_in_parallel(args: argparse.Namespace) -> pd.DataFrame:
     """Each seed in its own process (the GPU is far from full with one of these small nets)."""
-    ready_data(args)  # once, before the processes read it
-    ready_classifier(args)
+    ready_classifier(ready_data(args)[0], args)  # once, before the processes read them
     base = [sys.executable, __file__, "--only", *args.only, "--device", args.device]
     base += ["--classifier", str(args.classifier)] + (["--critic"] if args.critic else [])
     for flag, value in (("--l1-epochs", args.l1_epochs), ("--gan-epochs", args.gan_epochs)):
@@ -171,7 +170,7 @@ def run_seeds_in_parallel(args: argparse.Namespace) -> pd.DataFrame:
 def run_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
     """Every candidate of one seed, each L1 baseline trained once and shared."""
     train, validation = ready_data(args)
-    classifier = ready_classifier(args)
+    classifier = ready_classifier(train, args)
     arrays = ImageArrays.of(train, "train", 5), ImageArrays.of(validation, "validation", 5)
     budget = {"seed": seed, "device": args.device}
     budget |= {"epochs": args.l1_epochs} if args.l1_epochs is not None else {}
@@ -291,9 +290,8 @@ def ready_data(args: argparse.Namespace) -> tuple[dict[str, np.ndarray], dict[st
     return loaded[0], loaded[1]
 
 
-def ready_classifier(args: argparse.Namespace) -> dict[str, Any]:
+def ready_classifier(train: dict[str, np.ndarray], args: argparse.Namespace) -> dict[str, Any]:
     """The evaluation's semantic classifier: the saved one when it fits, else trained now."""
-    train, _ = ready_data(args)
     with open("conf/base/parameters_evaluation.yml") as file:
         parameters = yaml.safe_load(file)["evaluation"]["classifier"]
     cache = ModelPayloadDataset(str(args.classifier), optional=True)
