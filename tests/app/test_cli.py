@@ -477,3 +477,50 @@ def test_file_names_are_printed_with_their_control_characters_escaped(
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err
     assert f"FAILED {album}/\\x1b]0;owned\\x07\\x1b[31mevil.jpg: UnidentifiedImageError" in err
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A clone of the project elsewhere, with a trained GAN where `kedro run` saves it."""
+    root = tmp_path / "clone"
+    version = root / "data/06_models/generator_gan.pt/2026-01-01T00.00.00.000Z"
+    version.mkdir(parents=True)
+    torch.save(generator_payload(tiny_trained_generator()), version / "generator_gan.pt")
+    (root / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "image_colourisation"\n')
+    return root
+
+
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_runs_from_any_folder_with_the_projects_models(
+    where, project, tmp_path, monkeypatch, capsys
+):
+    """Photos and -o stay relative to the user's folder; the default model is the project's,
+    found above the folder or named with --project."""
+    here = project / "notebooks" if where == "inside" else tmp_path / "pictures"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    real_photo("chelsea").convert("L").save("cat.png")
+    extra = [] if where == "inside" else ["--project", str(project)]
+    assert run("cat.png", "-o", "out", *extra) == EXIT_OK
+    assert (here / "out" / "cat.png").is_file()
+    assert Path.cwd() == here  # given back
+    err = capsys.readouterr().err
+    assert f"project: {project}" in err
+    assert "model: data/06_models/generator_gan.pt" in err
+
+
+def test_without_a_project_the_error_says_how_to_name_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("image_colourisation.app.project.INSTALLED_FROM", tmp_path)  # not editable
+    monkeypatch.chdir(tmp_path)
+    real_photo("chelsea").save("cat.png")
+    assert run("cat.png") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "'data/06_models/generator_gan.pt' does not exist" in err
+    assert f"No image-colourisation project in {tmp_path} or the folders above it" in err
+    assert "Run colourise inside the project folder, give --project DIR" in err
+
+
+def test_project_that_is_not_this_project_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "other"\n')
+    assert exit_code("cat.png", "--project", tmp_path) == EXIT_USAGE
+    assert f"--project {tmp_path} is not the image-colourisation project" in capsys.readouterr().err

@@ -23,13 +23,15 @@ without a click group called `cli`, which would break every `kedro` command.)
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 from tqdm.auto import tqdm
 
+from image_colourisation.app.project import find_project, is_project, no_project_advice
 from image_colourisation.files import entry_problem, printable
 from image_colourisation.hints import (
     HINTS_JSON_FORM,
@@ -73,9 +75,53 @@ class Job:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status (see the module docstring)."""
+    """Run the command in its project; returns the exit status (see the module docstring)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    with in_project(parser, args):
+        return _main(parser, args)
+
+
+@contextmanager
+def in_project(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Iterator[None]:
+    """Work in the project folder (`--project`, else `find_project`), where the model sources
+    lie as in `kedro run`, with the user's own paths (photos, -o, --hints, a --model file
+    that exists here) kept where they were given; the working folder is restored after.
+    Without a project nothing moves, and a model that cannot be loaded says how to name one."""
+    here = Path.cwd()
+    if args.project is not None and not is_project(args.project):
+        parser.error(
+            f"--project {args.project} is not the image-colourisation project (no "
+            "pyproject.toml naming image_colourisation in [tool.kedro]); give the folder it "
+            "was cloned into"
+        )
+    project = args.project.resolve() if args.project is not None else find_project(here)
+    if project is None or project == here.resolve():
+        yield
+        return
+    for name, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, name, here / value)
+        elif isinstance(value, list) and value and isinstance(value[0], Path):
+            setattr(args, name, [here / path for path in value])
+    if args.model and ":/" not in args.model and Path(args.model).exists():
+        args.model = str(here / args.model)
+    _say(f"project: {project}")
+    os.chdir(project)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
+def _project_advice() -> str:
+    """Why a relative model source was not found, when there is no project to look in."""
+    here = Path.cwd()
+    return "" if find_project(here) else f" {no_project_advice(here)}"
+
+
+def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The command, in the folder `in_project` chose."""
     try:
         if args.render_size is not None:
             check_render_size(args.render_size)
@@ -103,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             trained = load_trained_generator(model)
         except ValueError as error:
-            _say(f"colourise: error: --model: {error}")
+            _say(f"colourise: error: --model: {error}{_project_advice()}")
             return EXIT_USAGE
         if hints and not trained.generator.takes_hints:
             _say(f"colourise: error: --hint/--hints: {model}: {NO_HINT_INPUTS}")
@@ -202,6 +248,9 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         max_upload_mb=args.max_upload_mb,
         host=args.host,
     )
+    advice = _project_advice()
+    if advice and not args.model:
+        _say(f"colourise: note:{advice}")
     serve_page(settings, args.host, args.port)
     return EXIT_OK
 
@@ -324,7 +373,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URI_OR_PATH",
         help="payload file, versioned folder (newest version), runs:/<run_id>/generator, "
         f"{CHAMPION_URI} or models:/<name>/<version> (default: the registry's champion in "
-        f"./mlflow.db when there is one, else {LATEST_GAN}, the latest trained GAN)",
+        f"the project's mlflow.db when there is one, else {LATEST_GAN}, the latest trained "
+        "GAN); a relative path not found here is looked for in the project",
+    )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="the image-colourisation project whose models and MLflow store to use (default: "
+        "the folder or the nearest one above it with its pyproject.toml, else the one the "
+        "package was installed from); photos and OUTDIR stay relative to this folder",
     )
     parser.add_argument(
         "--render-size",
