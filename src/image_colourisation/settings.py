@@ -9,6 +9,7 @@ an error the project marks as the user's ends with its message alone (`hooks.Use
 """
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,38 @@ from image_colourisation.serving.hooks import RegistryHook
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
+# Warnings that the libraries' own code raises on every run, whatever the project does, are
+# silenced one by one (message, category, the module raising it), so that others still show.
+# Kedro's config loader and kedro-mlflow register their resolvers with OmegaConf's deprecated
+# `register_new_resolver` (the project registers none).
+warnings.filterwarnings(
+    "ignore",
+    message=r"register_new_resolver\(\) is deprecated",
+    category=UserWarning,
+    module=r"kedro\.config\.omegaconf_config|kedro_mlflow\.",
+)
+
+
+def _define_served_model_class_quietly() -> None:
+    """Define kedro-mlflow's `KedroPipelineModel` (the class of the served model) without
+    MLflow's warning that its `predict` has no type hints: kedro-mlflow's code, not ours. MLflow
+    raises it under its own `simplefilter("once")`, past any filter, so only that message is
+    dropped on its way to be shown; any other warning is shown as before."""
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        if "Add type hints to the `predict` method" not in str(message):
+            shown(message, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: F401, PLC0415
+    finally:
+        warnings.showwarning = shown
+
+
+_define_served_model_class_quietly()
 
 
 class EnvironmentCheckingConfigLoader(OmegaConfigLoader):
