@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -29,14 +30,16 @@ CHAMPION_SOURCE = f"models:/{MODEL_NAME}@{CHAMPION}"
 class RegisteredColouriser(mlflow.pyfunc.PythonModel):
     """Stands in for kedro-mlflow's pipeline model: the page reads only its generator artifact."""
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # typed, as MLflow asks
         raise NotImplementedError("the page never runs the registered pipeline")
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project root after training: the tiny generator saved as the newest GAN and L1
-    baseline in `data/06_models/` (the registry comes with the page, `register_champion`)."""
+    baseline in `data/06_models/` (the registry comes with the page, `register_champion`), and
+    the pyproject.toml by which `colourise` knows its project."""
+    (tmp_path / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "image_colourisation"\n')
     payload = generator_payload(tiny_trained_generator())
     for variant in ("gan", "l1"):
         version = tmp_path / f"data/06_models/generator_{variant}.pt/2026-01-01T00.00.00.000Z"
