@@ -35,7 +35,13 @@ def test_compare_runs_notebook_plots_every_training_run_and_prints_the_evaluatio
     store = f"sqlite:///{tracked_project / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    # A last cell hands the plotted data back to the test.
+    evaluation_cell = notebook.cells[-1]
+    # Last cells hand the evaluation tables and the plotted data back to the test.
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            "import json\nprint(json.dumps({run: t.to_dict('index') for run, t in tables.items()}))"
+        )
+    )
     notebook.cells.append(nbformat.v4.new_code_cell('print(curves.to_json(orient="records"))'))
 
     text = execute(notebook)
@@ -73,13 +79,15 @@ def test_compare_runs_notebook_plots_every_training_run_and_prints_the_evaluatio
                 [value for _, value in sorted(expected)], rel=1e-9
             )
 
-    # The evaluation table: a row per model, in the order gan, l1, gray; gray has no colour.
-    lines = text[text.index("evaluation of run") :].splitlines()
-    header, rows = lines[1].split(), [line.split() for line in lines[2:] if line.strip()]
-    assert [row[0] for row in rows][:3] == ["gan", "l1", "gray"]
-    gray = dict(zip(header, rows[2][1:], strict=True))
-    assert float(gray["colourfulness"]) == 0.0
-    assert float(gray["mae"]) > 0
+    # The evaluation table, shown as a table (HTML), not text: a row per model, in the order
+    # gan, l1, gray; gray has no colour.
+    shown = [output.get("data", {}) for output in evaluation_cell.outputs]
+    assert any("Evaluation of run" in data.get("text/markdown", "") for data in shown)
+    assert any("<table" in data.get("text/html", "") for data in shown)
+    (table,) = json.loads(notebook.cells[-2].outputs[0]["text"]).values()
+    assert list(table)[:3] == ["gan", "l1", "gray"]
+    assert table["gray"]["colourfulness"] == 0.0
+    assert table["gray"]["mae"] > 0
 
 
 def test_compare_runs_notebook_is_committed_without_outputs() -> None:
@@ -87,3 +95,9 @@ def test_compare_runs_notebook_is_committed_without_outputs() -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
+
+
+def test_compare_runs_notebook_points_at_the_docs_not_a_folder_beside_the_project() -> None:
+    text = NOTEBOOK.read_text(encoding="utf-8")
+    assert "../shared" not in text
+    assert "docs/pipeline-evaluation.md" in text
