@@ -208,6 +208,34 @@ def page_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PageSettin
     return PageSettings(str(photo_model(tmp_path, None)), None, tmp_path / "kept", 1)
 
 
+def embedded_settings(html: str) -> dict:
+    """The settings the page carries in its <script id="settings">."""
+    found = re.search(r'<script id="settings" type="application/json">(.*?)</script>', html)
+    assert found, "the page carries no settings"
+    return json.loads(found[1])
+
+
+def test_the_page_comes_with_its_settings_so_its_choices_show_at_once(
+    page_settings: PageSettings,
+) -> None:
+    """Fetched by the page after it opened, they left its drop-downs empty for 2-3 s."""
+    status, html = page_request(page_settings, "/")
+    assert status == 200
+    settings = embedded_settings(html)
+    assert settings == json.loads(page_request(page_settings, "/api/config")[1])
+    assert settings["models"][0]["source"] == page_settings.default_model
+    assert settings["max_upload_mb"] == 1
+
+
+def test_a_model_name_cannot_end_the_pages_script(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = "</script><script>alert('&')</script>.pt"
+    status, html = page_request(PageSettings(name, None, tmp_path / "kept", 1), "/")
+    assert status == 200
+    assert "<script>alert" not in html
+    assert embedded_settings(html)["models"][0] == {"source": name, "label": name}
+
+
 def _colourise_query(settings: PageSettings, **query: object) -> str:
     fields = {"name": "dot.png", "model": settings.default_model, "render_size": 32} | query
     return f"/api/colourise?{urlencode(fields)}"

@@ -113,8 +113,10 @@ def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
     noise = photos / "noise.png"  # over the 1 MB limit: refused before it is sent
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (800, 800, 3), np.uint8)).save(noise)
 
-    page.goto(colourise_page)
-    expect(page.locator("#model")).to_have_value(CHAMPION_SOURCE)
+    page.goto(colourise_page, wait_until="domcontentloaded")
+    # The choices are there as the page opens, not a request later: read without waiting.
+    assert page.locator("#model").input_value() == CHAMPION_SOURCE
+    assert page.locator("#limit").inner_text() == "1"
     options = page.locator("#model option").all_inner_texts()
     assert options[0].startswith(f"{MODEL_NAME}@{CHAMPION} (version 1")
     assert f"{MODEL_NAME} version 1" in options

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from image_colourisation.app.model_choices import _registered_model_from_mlflow
 from image_colourisation.serving import local_store
 from image_colourisation.serving.model_sources import _from_mlflow
 from image_colourisation.serving.registry import (
@@ -30,6 +31,10 @@ def test_the_champion_and_its_generator_file_are_read_from_the_store_as_mlflow_r
     through_mlflow = _from_mlflow(CHAMPION_URI)["state_dict"]
     assert direct.keys() == through_mlflow.keys()
     assert all(torch.equal(direct[name], through_mlflow[name]) for name in direct)
+    # The versions the page lists, with their tags, as MLflow's client lists them.
+    registered = local_store.registered_model(MODEL_NAME)
+    assert registered == _registered_model_from_mlflow()
+    assert registered.aliases[CHAMPION] in registered.version_tags
 
 
 def test_what_cannot_be_read_here_is_left_to_mlflow(
@@ -39,10 +44,12 @@ def test_what_cannot_be_read_here_is_left_to_mlflow(
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert local_store.has_alias(MODEL_NAME, CHAMPION) is False  # no store: no champion
+    assert local_store.registered_model(MODEL_NAME) == local_store.RegisteredModel({}, {})
     assert not (tmp_path / "mlflow.db").exists()  # and none was created by asking
     sqlite3.connect(tmp_path / "mlflow.db").close()  # a database without MLflow's tables
     assert local_store.has_alias(MODEL_NAME, CHAMPION) is None
     assert local_store.alias_artifact(MODEL_NAME, CHAMPION, SERVED_GENERATOR) is None
+    assert local_store.registered_model(MODEL_NAME) is None
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")  # a tracking server
     assert (
         local_store.registry_file() is None and local_store.has_alias(MODEL_NAME, CHAMPION) is None

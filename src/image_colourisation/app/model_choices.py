@@ -7,8 +7,8 @@ comes first; the page takes the command's (`--model`, else the champion, else th
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from image_colourisation.serving.local_store import RegisteredModel, registered_model
 from image_colourisation.serving.model_sources import LATEST_GAN, LATEST_L1
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, registry_exists
 
@@ -38,36 +38,46 @@ def model_choices(default: str) -> list[ModelChoice]:
 
 def registered_choices() -> list[ModelChoice]:
     """Aliases (champion first, with the version each names) and versions, newest first, of the
-    registered colouriser; none when the working folder has no MLflow store or no such model."""
-    import mlflow  # noqa: PLC0415 - slow import
-
-    if not registry_exists(mlflow.get_registry_uri()):
-        return []
-    client = mlflow.MlflowClient()
-    try:
-        model = client.get_registered_model(MODEL_NAME)
-    except mlflow.exceptions.MlflowException:  # nothing registered yet
-        return []
-    versions = {
-        version.version: version
-        for version in client.search_model_versions(f"name = '{MODEL_NAME}'")
-    }
+    registered colouriser; none when the working folder has no MLflow store or no such model.
+    Read from the local store's file when it can be (milliseconds), else from MLflow."""
+    model = registered_model(MODEL_NAME)
+    if model is None:
+        model = _registered_model_from_mlflow()
     aliases = sorted(model.aliases.items(), key=lambda item: (item[0] != CHAMPION, item[0]))
     choices = [
         ModelChoice(
             f"models:/{MODEL_NAME}@{alias}",
-            f"{MODEL_NAME}@{alias} (version {number}{_figure(versions.get(number))})",
+            f"{MODEL_NAME}@{alias} (version {number}{_figure(model.version_tags.get(number))})",
         )
         for alias, number in aliases
     ]
-    for number in sorted(versions, key=int, reverse=True):
+    for number in sorted(model.version_tags, key=int, reverse=True):
         choices.append(
             ModelChoice(
                 f"models:/{MODEL_NAME}/{number}",
-                f"{MODEL_NAME} version {number}{_figure(versions[number])}",
+                f"{MODEL_NAME} version {number}{_figure(model.version_tags[number])}",
             )
         )
     return choices
+
+
+def _registered_model_from_mlflow() -> RegisteredModel:
+    """The registered colouriser as MLflow's client reads it (a tracking server, another kind
+    of store): slow to import and ask."""
+    import mlflow  # noqa: PLC0415 - slow import
+
+    if not registry_exists(mlflow.get_registry_uri()):
+        return RegisteredModel({}, {})
+    client = mlflow.MlflowClient()
+    try:
+        model = client.get_registered_model(MODEL_NAME)
+    except mlflow.exceptions.MlflowException:  # nothing registered yet
+        return RegisteredModel({}, {})
+    versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
+    return RegisteredModel(
+        {alias: str(number) for alias, number in model.aliases.items()},
+        {str(version.version): dict(version.tags) for version in versions},
+    )
 
 
 def trained_choices() -> list[ModelChoice]:
@@ -80,7 +90,7 @@ def trained_choices() -> list[ModelChoice]:
     ]
 
 
-def _figure(version: Any) -> str:
+def _figure(tags: dict[str, str] | None) -> str:
     """`, test_mae 13.3` when the version was evaluated, else nothing."""
-    value = version.tags.get(SHOWN_FIGURE) if version is not None else None
+    value = (tags or {}).get(SHOWN_FIGURE)
     return f", {SHOWN_FIGURE} {value}" if value else ""

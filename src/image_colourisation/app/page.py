@@ -21,6 +21,7 @@ that its answers say nothing about files elsewhere (`/root/.ssh/id_rsa` against 
 
 import io
 import ipaddress
+import json
 import os
 import re
 import socket
@@ -68,6 +69,7 @@ TAKES_HINTS_HEADER = "X-Colourise-Takes-Hints"  # "true" or "false": may the pag
 # Hints travel in the URL (about 75 bytes each once percent-encoded) and uvicorn refuses
 # request lines past about 64 kB: 500 hints fit with room to spare, far more than people click.
 PAGE_MOST_HINTS = 500
+SETTINGS_PLACEHOLDER = "PAGE_SETTINGS_JSON"  # in page.html, replaced by the page's settings
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class ModelGate:
 
 
 def create_app(settings: PageSettings) -> FastAPI:
-    """The page at `/`, its settings at `/api/config`, one photo per `POST /api/colourise`
+    """The page at `/` (with its settings, also at `/api/config`), one photo per `POST /api/colourise`
     (with the person's hints, if any), and the model's colours at a point of a photo per
     `POST /api/suggest`."""
     app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
@@ -166,26 +168,17 @@ def create_app(settings: PageSettings) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def show_page() -> str:
-        return page
+        """The page with its settings in it, so its choices show as soon as it opens (they
+        came in a second request, up to 3 s later while MLflow was imported)."""
+        with one_at_a_time:
+            generators.clear()
+        now = page_settings(settings, gate)
+        threading.Thread(target=warm_up, args=(now["models"][0]["source"],), daemon=True).start()
+        return page.replace(SETTINGS_PLACEHOLDER, settings_json(now), 1)
 
     @app.get("/api/config")
     def config() -> dict:
-        with one_at_a_time:
-            generators.clear()
-        sizes = sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE})
-        listed = gate.choices()
-        threading.Thread(target=warm_up, args=(listed[0].source,), daemon=True).start()
-        return {
-            "models": [choice.as_json() for choice in listed],
-            "render_sizes": sizes,
-            "render_size": settings.render_size,  # null: each model's own size
-            "default_render_size": DEFAULT_RENDER_SIZE,
-            "output": str(settings.output.resolve()),
-            "overwrite": settings.overwrite,
-            "max_upload_mb": settings.max_upload_mb,
-            "max_upload_bytes": settings.max_upload_bytes,
-            "too_large": too_large_advice(settings),
-        }
+        return page_settings(settings, gate)
 
     def warm_up(source: str) -> None:
         """Load the default model while the person picks photos; a failure is said when a
@@ -374,6 +367,28 @@ def upload_name(name: str) -> str:
             422, f"File name {name!r}: give the photo's own name, e.g. grandma.jpg."
         )
     return base
+
+
+def page_settings(settings: PageSettings, gate: ModelGate) -> dict:
+    """What the page offers and how it behaves: its models now, render sizes, limits."""
+    return {
+        "models": [choice.as_json() for choice in gate.choices()],
+        "render_sizes": sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE}),
+        "render_size": settings.render_size,  # null: each model's own size
+        "default_render_size": DEFAULT_RENDER_SIZE,
+        "output": str(settings.output.resolve()),
+        "overwrite": settings.overwrite,
+        "max_upload_mb": settings.max_upload_mb,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "too_large": too_large_advice(settings),
+    }
+
+
+def settings_json(values: dict) -> str:
+    """`values` as JSON that is safe inside the page's <script>: no `<`, `>` or `&` in it
+    (a model's label or a folder's name could hold `</script>`)."""
+    text = json.dumps(values)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def too_large_advice(settings: PageSettings) -> str:
