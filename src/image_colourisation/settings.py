@@ -8,6 +8,7 @@ registered model's new version (`serving/hooks.py`) gets its evaluation figures 
 an error the project marks as the user's ends with its message alone (`hooks.UserErrorHook`).
 """
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -33,6 +34,13 @@ warnings.filterwarnings(
     message=r"register_new_resolver\(\) is deprecated",
     category=UserWarning,
     module=r"kedro\.config\.omegaconf_config|kedro_mlflow\.",
+)
+
+# kedro-mlflow logs the served pipeline as a Python object, which MLflow says on every training
+# run is pickled with CloudPickle; kedro-mlflow has no other way, and the project never
+# unpickles it (`serving/model_sources.py` reads only the generator's payload inside it).
+logging.getLogger("mlflow.pyfunc").addFilter(
+    lambda record: not record.getMessage().startswith("Passing a Python object as `python_model`")
 )
 
 

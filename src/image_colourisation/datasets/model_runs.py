@@ -72,5 +72,10 @@ class ModelRunMetricsDataset(AbstractDataset[dict[str, dict[str, Any]], None]):
     def load(self) -> dict[str, dict[str, Any]]:
         raise DatasetError("ModelRunMetricsDataset is write-only: read the runs in MLflow.")
 
+    def _exists(self) -> bool:
+        """Never: it is written only. Without this Kedro warns on every run, when kedro-mlflow
+        asks while it builds the served pipeline's catalog."""
+        return False
+
     def _describe(self) -> dict[str, Any]:
         return {}

@@ -10,12 +10,16 @@ validation split that training logs on the `gan` run (the test split only report
 the champion on it would tune on the test split), so `--pipeline training` versions compete too.
 """
 
+import base64
+import io
 import logging
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
+
+from PIL import Image
 
 from image_colourisation.serving.local_store import has_alias
 
@@ -51,8 +55,11 @@ def log_model_kwargs() -> dict[str, Any]:
 
     The requirements are pinned here rather than inferred: inference would load the model
     in a subprocess at the end of every training run. The model runs where this project is
-    installed (`pip install -e .`): the pipeline's nodes are its functions.
+    installed (`pip install -e .`): the pipeline's nodes are its functions. The input example,
+    one small gray photo, is kept beside the model (how a request looks) and answered by the
+    model as it is logged, so that a colouriser that cannot serve is said at once.
     """
+    import pandas as pd  # noqa: PLC0415
     from mlflow.models import ModelSignature  # noqa: PLC0415 - slow import
     from mlflow.types import ColSpec, Schema  # noqa: PLC0415
 
@@ -78,8 +85,16 @@ def log_model_kwargs() -> dict[str, Any]:
         "name": MODEL_ARTIFACT,
         "registered_model_name": MODEL_NAME,
         "signature": signature,
+        "input_example": pd.DataFrame({"image": [_example_photo()]}),
         "pip_requirements": [f"{package}=={version(package)}" for package in packages],
     }
+
+
+def _example_photo() -> str:
+    """A 32x32 gray PNG, base64-encoded as a request's `image`."""
+    photo = io.BytesIO()
+    Image.new("L", (32, 32), 128).save(photo, "PNG")
+    return base64.b64encode(photo.getvalue()).decode("ascii")
 
 
 def registry_exists(registry_uri: str) -> bool:
