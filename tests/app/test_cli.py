@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -492,17 +493,19 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("where", ["inside", "outside"])
+@pytest.mark.parametrize("where", ["inside", "installed from", "named"])
 def test_runs_from_any_folder_with_the_projects_models(
     where, project, tmp_path, monkeypatch, capsys
 ):
-    """Photos and -o stay relative to the user's folder; the default model is the project's,
-    found above the folder or named with --project."""
+    """Photos and -o stay relative to the user's folder; the default model is the project's:
+    the one around the folder, else the one the package was installed from, or --project."""
     here = project / "notebooks" if where == "inside" else tmp_path / "pictures"
     here.mkdir()
     monkeypatch.chdir(here)
+    if where == "installed from":
+        monkeypatch.setattr("image_colourisation.app.project.INSTALLED_FROM", project)
     real_photo("chelsea").convert("L").save("cat.png")
-    extra = [] if where == "inside" else ["--project", str(project)]
+    extra = ["--project", str(project)] if where == "named" else []
     assert run("cat.png", "-o", "out", *extra) == EXIT_OK
     assert (here / "out" / "cat.png").is_file()
     assert Path.cwd() == here  # given back
@@ -520,6 +523,15 @@ def test_without_a_project_the_error_says_how_to_name_one(tmp_path, monkeypatch,
     assert "'data/06_models/generator_gan.pt' does not exist" in err
     assert f"No image-colourisation project in {tmp_path} or the folders above it" in err
     assert "Run colourise inside the project folder, give --project DIR" in err
+
+
+def test_a_project_without_a_trained_gan_says_how_to_train_one(project, monkeypatch, capsys):
+    monkeypatch.chdir(project)
+    real_photo("chelsea").save("cat.png")
+    shutil.rmtree(project / "data/06_models")
+    assert run("cat.png") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"The project {project} has no trained GAN yet: `kedro run` there trains one." in err
 
 
 def test_project_that_is_not_this_project_is_a_usage_error(tmp_path, capsys):

@@ -114,10 +114,15 @@ def in_project(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Ite
         os.chdir(here)
 
 
-def _project_advice() -> str:
-    """Why a relative model source was not found, when there is no project to look in."""
+def _project_advice(model: str | None = None) -> str:
+    """What to do about a model that was not found: name the project when none was found,
+    train one when the project has no GAN yet."""
     here = Path.cwd()
-    return "" if find_project(here) else f" {no_project_advice(here)}"
+    if find_project(here) is None:
+        return f" {no_project_advice(here)}"
+    if model == LATEST_GAN and not Path(model).exists():
+        return f" The project {here} has no trained GAN yet: `kedro run` there trains one."
+    return ""
 
 
 def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -149,7 +154,7 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         try:
             trained = load_trained_generator(model)
         except ValueError as error:
-            _say(f"colourise: error: --model: {error}{_project_advice()}")
+            _say(f"colourise: error: --model: {error}{_project_advice(model)}")
             return EXIT_USAGE
         if hints and not trained.generator.takes_hints:
             _say(f"colourise: error: --hint/--hints: {model}: {NO_HINT_INPUTS}")
