@@ -7,6 +7,7 @@ width and depth rather than written out layer by layer.
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -159,6 +160,19 @@ class Generator(nn.Module):
         """Whether the generator was built (and trained) with hint inputs."""
         return bool(self.architecture.get("hints"))
 
+    @property
+    def size_multiple(self) -> int:
+        """What height and width must be multiples of: the U-Net halves them `depth` times."""
+        return 2 ** self.architecture["depth"]
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """`forward` on numpy arrays, in eval mode without autograd: `render.AbModel`, the
+        seam that lets photos be colourised by this module or by its ONNX export alike."""
+        self.eval()  # running BatchNorm statistics and no dropout: inference, not training
+        layer = None if hints is None else torch.from_numpy(hints)
+        with torch.inference_mode():
+            return self(torch.from_numpy(lightness), layer).numpy()
+
     def require_hint_inputs(self) -> None:
         """Raise ValueError, saying what to do, when the generator cannot take hints."""
         if not self.takes_hints:
@@ -174,7 +188,7 @@ class Generator(nn.Module):
         `hints` is (N, 3, H, W): normalised a, b and the mask (`hints.py` makes them); None
         means no hints, which a hint generator reads as all zeros (automatic colourisation).
         """
-        multiple = 2 ** self.architecture["depth"]
+        multiple = self.size_multiple
         if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
             raise ValueError(
                 f"Generator input is {tuple(lightness.shape[-2:])} pixels; height and width must "
