@@ -4,7 +4,7 @@ For each seed: trains the L1 baseline(s) the candidates warm-start from (`traini
 then each candidate for `training.gan_epochs` more epochs, and scores every model on the
 validation split with the evaluation's own code: MAE, PSNR, colourfulness, semantic accuracy
 and recovery, FD in the classifier's features, optionally the critic test, and the PSNR and
-MAE with 10 hints drawn from the truth (`hints.evaluation_hints`). Several seeds run as
+MAE with 10 hints drawn from the truth (`hint_sampling.evaluation_hints`). Several seeds run as
 parallel processes (`--jobs`); the table then gives each candidate's mean and spread (max -
 min) over the seeds, so that small effects can be told from noise (one recipe spreads about
 ±0.2 MAE from seed to seed).
@@ -40,7 +40,7 @@ import yaml  # noqa: E402
 from image_colourisation import metrics  # noqa: E402
 from image_colourisation.colour import model_arrays_to_rgb  # noqa: E402
 from image_colourisation.datasets import CIFAR10ArchiveDataset, ModelPayloadDataset  # noqa: E402
-from image_colourisation.hints import evaluation_hints  # noqa: E402
+from image_colourisation.hint_sampling import evaluation_hints  # noqa: E402
 from image_colourisation.payloads import generator_from_payload, generator_payload  # noqa: E402
 from image_colourisation.pipelines.evaluation.critic import critic_test  # noqa: E402
 from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402

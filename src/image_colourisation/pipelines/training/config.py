@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from image_colourisation.hints import HintSampling
+from image_colourisation.hint_sampling import HintSampling
 from image_colourisation.ranges import Setting
 
 DEVICES = ("auto", "cpu", "cuda")
