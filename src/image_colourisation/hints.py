@@ -26,6 +26,11 @@ HINTS_JSON_FORM = '[{"x": 412, "y": 230, "colour": "#c0392b"}, ...] ("color" als
 # largest patch training shows the model (`HintSampling.max_patch`), so the hint weighs as much
 # as the model knows how to weigh it, and an odd side keeps it centred where it was put.
 HINT_RADIUS = 1
+NO_HINT_INPUTS = (
+    "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
+    "it with the current training pipeline (training.hints.enabled: true, the default), or "
+    "colourise without hints."
+)
 _HINT_TEXT = re.compile(r"\s*([0-9]+)\s*,\s*([0-9]+)\s*,\s*(#[0-9a-fA-F]{6})\s*")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from image_colourisation.hints import NO_HINT_INPUTS
+
 
 def _down(in_ch: int, out_ch: int, *, norm: bool = True) -> nn.Sequential:
     """4x4 stride-2 conv -> BatchNorm -> LeakyReLU(0.2): halves the resolution."""
@@ -79,11 +81,6 @@ class ColourBins(nn.Module):
 
 
 HINT_CHANNELS = 3  # a, b, mask
-NO_HINT_INPUTS = (
-    "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
-    "it with the current training pipeline (training.hints.enabled: true, the default), or "
-    "colourise without hints."
-)
 
 
 class Prediction(NamedTuple):

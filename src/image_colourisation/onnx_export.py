@@ -28,6 +28,7 @@ from image_colourisation.onnx_generator import (
     HINTS,
     LIGHTNESS,
     RENDER_SIZE_KEY,
+    onnx_beside,
 )
 from image_colourisation.payloads import generator_from_payload, load_payload
 
@@ -71,11 +72,6 @@ def generator_onnx(generator: Generator, render_size: int | None = None) -> byte
         metadata[RENDER_SIZE_KEY] = str(render_size)
     onnx.helper.set_model_props(model, metadata)
     return model.SerializeToString()
-
-
-def onnx_beside(payload_file: Path) -> Path:
-    """Where the ONNX export of a payload file lies: beside it, `.onnx` for its suffix."""
-    return payload_file.with_suffix(".onnx")
 
 
 def export_beside(payload_file: Path) -> Path:

@@ -22,6 +22,11 @@ ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata en
 EXPORT_COMMAND = "python -m image_colourisation.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
 
 
+def onnx_beside(payload_file: Path) -> Path:
+    """Where the ONNX export of a payload file lies: beside it, `.onnx` for its suffix."""
+    return payload_file.with_suffix(".onnx")
+
+
 class OnnxFileError(UserValueError):
     """An ONNX file that is not a generator this project exported."""
 

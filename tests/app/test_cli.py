@@ -14,8 +14,7 @@ from PIL import Image
 
 from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.payloads import generator_payload
 from image_colourisation.render import DEFAULT_RENDER_SIZE
 from tests.claimed_files import claimed_gif

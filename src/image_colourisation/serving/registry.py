@@ -25,6 +25,8 @@ CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
 MODEL_ARTIFACT = "colouriser"
 # The catalog entry (and model artifact) holding the served GAN's payload.
 SERVED_GENERATOR = "served_generator"
+# Its ONNX export, for ONNX Runtime (`onnx_export.py`), in every version registered since.
+SERVED_GENERATOR_ONNX = "served_generator_onnx"
 logger = logging.getLogger(__name__)
 
 

@@ -12,8 +12,8 @@ from kedro.runner import SequentialRunner
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline

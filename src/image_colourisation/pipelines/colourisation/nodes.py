@@ -12,8 +12,14 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.hints import HINTS_JSON_FORM, Hint, check_hints, hints_from_json
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import (
+    HINTS_JSON_FORM,
+    NO_HINT_INPUTS,
+    Hint,
+    check_hints,
+    hints_from_json,
+)
+from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_from_payload
 from image_colourisation.photo_files import too_many_pixels, upright_size
 from image_colourisation.render import check_render_size, colourise_frames, colourise_image
