@@ -9,13 +9,15 @@ architecture, so a foreign or stale file is refused with what to do instead.
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import onnxruntime
 
 from image_colourisation.errors import UserValueError
 
+Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
+RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
 LIGHTNESS, HINTS, AB = "lightness", "hints", "ab"  # the graph's input and output names
 CHANNELS = {LIGHTNESS: 1, HINTS: 3, AB: 2}
 ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata entries

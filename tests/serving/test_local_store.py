@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from image_colourisation.onnx_generator import OnnxGenerator
 from image_colourisation.serving import local_store
 from image_colourisation.serving.model_sources import _from_mlflow
 from image_colourisation.serving.registry import (
@@ -13,6 +14,7 @@ from image_colourisation.serving.registry import (
     CHAMPION_URI,
     MODEL_NAME,
     SERVED_GENERATOR,
+    SERVED_GENERATOR_ONNX,
 )
 
 
@@ -30,6 +32,12 @@ def test_the_champion_and_its_generator_file_are_read_from_the_store_as_mlflow_r
     through_mlflow = _from_mlflow(CHAMPION_URI)["state_dict"]
     assert direct.keys() == through_mlflow.keys()
     assert all(torch.equal(direct[name], through_mlflow[name]) for name in direct)
+    exported = local_store.alias_artifact(MODEL_NAME, CHAMPION, SERVED_GENERATOR_ONNX)
+    assert exported is not None and exported.parent == file.parent
+    assert (
+        OnnxGenerator(exported, "the champion's export").architecture
+        == torch.load(file, weights_only=True)["architecture"]
+    )
 
 
 def test_what_cannot_be_read_here_is_left_to_mlflow(

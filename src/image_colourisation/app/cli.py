@@ -41,6 +41,7 @@ from image_colourisation.hints import (
     parse_hint,
     read_hints_file,
 )
+from image_colourisation.onnx_generator import RUNTIMES
 from image_colourisation.photo_files import (
     save_photo,
     scan_photo_folder,
@@ -57,7 +58,6 @@ from image_colourisation.render import (
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
     LATEST_GAN,
-    RUNTIMES,
     default_model_source,
     load_trained_generator,
 )

@@ -40,6 +40,7 @@ from PIL import Image
 from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
+from image_colourisation.onnx_generator import Runtime
 from image_colourisation.photo_files import (
     photo_format,
     save_photo,
@@ -56,7 +57,6 @@ from image_colourisation.render import (
 )
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
-    Runtime,
     TrainedGenerator,
     default_model_source,
     load_trained_generator,

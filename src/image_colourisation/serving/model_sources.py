@@ -21,13 +21,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from kedro.io import DatasetError
 
 from image_colourisation.errors import ModelFileError, UserValueError
 from image_colourisation.files import entry_problem, newest_version
-from image_colourisation.onnx_generator import EXPORT_COMMAND, OnnxGenerator, onnx_beside
+from image_colourisation.onnx_generator import EXPORT_COMMAND, OnnxGenerator, Runtime, onnx_beside
 from image_colourisation.render import DEFAULT_RENDER_SIZE, AbModel, check_render_size
 from image_colourisation.serving.local_store import alias_artifact
 from image_colourisation.serving.registry import (
@@ -37,8 +37,6 @@ from image_colourisation.serving.registry import (
     champion_exists,
 )
 
-Runtime = Literal["onnx", "torch"]
-RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
 # ONNX Runtime, where an export exists: a one-photo `colourise` run without importing torch took
 # 1.0 s instead of 3.2 s, and the generator itself ran 1.5-3x faster (benchmarks/startup.py).
 DEFAULT_RUNTIME: Runtime = "onnx"
