@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime
 
 from image_colourisation.errors import UserValueError
+from image_colourisation.hints import NO_HINT_INPUTS
 
 Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
 RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
@@ -76,7 +77,7 @@ class OnnxGenerator:
             shape = (lightness.shape[0], CHANNELS[HINTS], *lightness.shape[2:])
             feeds[HINTS] = np.zeros(shape, np.float32) if hints is None else hints
         elif hints is not None:
-            raise ValueError("this generator has no hint inputs")
+            raise ValueError(NO_HINT_INPUTS)
         return self._session.run([AB], feeds)[0]
 
 

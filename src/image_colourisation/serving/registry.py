@@ -75,7 +75,10 @@ def log_model_kwargs() -> dict[str, Any]:
             ]
         ),
     )
-    packages = ("kedro", "kedro-mlflow", "mlflow", "torch", "pandas", "pillow", "numpy")
+    packages = (
+        *("kedro", "kedro-mlflow", "mlflow", "torch", "pandas", "pillow", "numpy"),
+        *("onnx", "onnxruntime"),  # the generator's ONNX export (colourisation.runtime)
+    )
     return {
         "name": MODEL_ARTIFACT,
         "registered_model_name": MODEL_NAME,
