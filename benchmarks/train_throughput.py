@@ -42,7 +42,7 @@ def gemm_gflops(repeats: int = 20) -> float:
 def step_flops(params: TrainingParams) -> float:
     """FLOPs of one full training step, counted by torch for every conv/matmul fwd and bwd."""
     models = build_models(params, torch.device("cpu"))
-    lightness, ab = _batch(params)
+    lightness, ab = synthetic_batch(params)
     with FlopCounterMode(display=False) as counter:
         gan_step(models, lightness, ab, params)
     return float(counter.get_total_flops())
@@ -55,7 +55,7 @@ def images_per_second(params: TrainingParams, steps: int, warmup: int) -> tuple[
     the machine is quiet the two agree.
     """
     models = build_models(params, torch.device("cpu"))
-    lightness, ab = _batch(params)
+    lightness, ab = synthetic_batch(params)
     for _ in range(warmup):
         gan_step(models, lightness, ab, params)
     times = []
@@ -66,7 +66,8 @@ def images_per_second(params: TrainingParams, steps: int, warmup: int) -> tuple[
     return params.batch_size * steps / sum(times), params.batch_size / min(times)
 
 
-def _batch(params: TrainingParams) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_batch(params: TrainingParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed batch of L and ab in the ranges the data has (the step does not care what)."""
     generator = torch.Generator().manual_seed(0)
     lightness = torch.rand(params.batch_size, 1, 32, 32, generator=generator) * 2 - 1
     ab = (torch.rand(params.batch_size, 2, 32, 32, generator=generator) - 0.5) * 0.6
