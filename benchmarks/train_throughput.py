@@ -9,6 +9,7 @@ Prints, for the default training parameters unless overridden:
 
     .venv/bin/python benchmarks/train_throughput.py
     .venv/bin/python benchmarks/train_throughput.py --batch-size 256 --no-channels-last
+    .venv/bin/python benchmarks/train_throughput.py --attention --residual-blocks 2  # capacity
 
 The machine is shared: run it when `uptime` shows a load below ~1, and quote the load.
 """
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument(
         "--channels-last", action=argparse.BooleanOptionalAction, default=defaults.channels_last
     )
+    parser.add_argument("--attention", action="store_true", help="G's self-attention at 8x8")
+    parser.add_argument("--residual-blocks", type=int, default=defaults.residual_blocks)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     params = replace(
@@ -102,6 +105,8 @@ def main() -> None:
         discriminator_width=args.discriminator_width,
         batch_size=args.batch_size,
         channels_last=args.channels_last,
+        attention=args.attention,
+        residual_blocks=args.residual_blocks,
         device="cpu",
     )
 
@@ -109,7 +114,8 @@ def main() -> None:
         f"torch {torch.__version__}, {args.threads} threads of {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f}; width {params.width}, "
         f"D width {params.discriminator_width}, batch {params.batch_size}, "
-        f"channels_last {params.channels_last}"
+        f"channels_last {params.channels_last}, attention {params.attention}, "
+        f"residual blocks {params.residual_blocks}"
     ]
     peak = gemm_gflops()
     gan_flops = step_flops(params) / params.batch_size
