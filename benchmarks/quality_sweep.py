@@ -66,6 +66,8 @@ TODAY = {"adversarial_weight": 0.5, "feature_matching_weight": 10.0, "ema_decay"
 NO_HINTS = {"hints": {"enabled": False}}
 HINTS = {"hints": {"enabled": True}}
 NO_CLASSES = {"class_weight": 0.0, "class_conditional": False}
+NOW = {"ema_decay": 0.995}  # the default since the third study
+ATTENTION, RESIDUAL = {"attention": True}, {"residual_blocks": 2}
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # The third study: hints and class information, each from the same warm start per seed.
     "automatic": (TODAY | NO_HINTS | NO_CLASSES, NO_HINTS | NO_CLASSES),  # the default before
@@ -91,6 +93,15 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "class_head_adv1": (
         TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0, "adversarial_weight": 1.0},
         HINTS | NO_CLASSES,
+    ),
+    # The fourth: capacity (issue 23), in the L1 baseline and the GAN alike, today's default
+    # recipe otherwise (moving average 0.995).
+    "today": (TODAY | NOW | HINTS | NO_CLASSES, HINTS | NO_CLASSES),
+    "attention": (TODAY | NOW | HINTS | NO_CLASSES | ATTENTION, HINTS | NO_CLASSES | ATTENTION),
+    "residual2": (TODAY | NOW | HINTS | NO_CLASSES | RESIDUAL, HINTS | NO_CLASSES | RESIDUAL),
+    "capacity": (
+        TODAY | NOW | HINTS | NO_CLASSES | ATTENTION | RESIDUAL,
+        HINTS | NO_CLASSES | ATTENTION | RESIDUAL,
     ),
     "class_l1_head": (
         TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0},

@@ -109,6 +109,8 @@ GENERATOR_ARCHITECTURE = {
     "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
     "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
     "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
+    "attention": Setting(bool, 0, 1, required=False),  # capacity, recorded only when added
+    "residual_blocks": Setting(int, 1, 16, required=False),
 }
 
 

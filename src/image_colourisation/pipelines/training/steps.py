@@ -63,6 +63,8 @@ def build_models(
         temperature=params.temperature,
         hints=params.hints.enabled,
         classes=classes if params.class_weight > 0 else 0,
+        attention=params.attention,
+        residual_blocks=params.residual_blocks,
     )
     if params.colour_bins and bins is not None:
         generator.head.centres.copy_(bins.centres)
