@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from image_colourisation.hints import Hint
+from image_colourisation.models import Generator
 from image_colourisation.onnx_export import generator_onnx
 from image_colourisation.onnx_generator import OnnxFileError, OnnxGenerator
 from image_colourisation.render import photo_lightness, predict_ab
@@ -70,3 +71,15 @@ def test_inputs_that_do_not_match_the_recorded_architecture_are_refused():
         OnnxFileError, match=r"inputs are \['hints', 'lightness'\], expected \['lightness'\]"
     ):
         OnnxGenerator(model.SerializeToString(), "mixed.onnx")
+
+
+def test_self_attention_and_residual_blocks_export_too():
+    torch.manual_seed(0)
+    generator = Generator(width=8, dropout=0.0, attention=True, residual_blocks=2).eval()
+    with torch.no_grad():
+        generator.attention.gamma.fill_(0.5)  # starts at 0: the attention would add nothing
+    exported = OnnxGenerator(generator_onnx(generator), "the export")
+    lightness = photo_lightness(real_photo("chelsea"))
+    for render_size in (64, 160):
+        expected = predict_ab(generator, lightness, render_size)
+        assert np.abs(predict_ab(exported, lightness, render_size) - expected).max() <= PARITY
