@@ -50,7 +50,7 @@ def folder_pipeline() -> Pipeline:
             ),
             Node(
                 training_crops,
-                ["working_images", crop, "params:crops_per_photo", "params:flip",
+                ["working_images", "index", crop, "params:crops_per_photo", "params:flip",
                  "params:workers"],
                 "train_set",
                 name="training_crops",

@@ -52,6 +52,7 @@ class TrainingImages(Protocol):
     depth: int  # U-Net levels the images need
     render_size: int | None  # recorded in the trained generator's payload
     classes: int  # number of classes its labels name; 0: unlabelled
+    unlabelled: str  # why it has no class labels ("" when it has)
 
     def batches(
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
@@ -84,6 +85,10 @@ class ImageArrays:
         labels = torch.from_numpy(np.asarray(data["labels"], dtype=np.int64))
         return cls(lightness, ab, depth, labels, len(data["class_names"]))
 
+    @property
+    def unlabelled(self) -> str:
+        return "" if self.labels is not None else "the training arrays have no labels"
+
     def __len__(self) -> int:
         return len(self.lightness)
 
@@ -113,10 +118,17 @@ class ImageArrays:
 @dataclass(frozen=True)
 class PhotoImages:
     """A photo folder's random crops: only file names live here, workers read the photos.
-    Unlabelled for training: class-aware recipes are CIFAR-10's (`classes` 0)."""
+    Labelled by their class sub-folders when the folder follows the ImageFolder convention."""
 
     crops: PhotoCrops
-    classes = 0
+
+    @property
+    def classes(self) -> int:
+        return len(self.crops.class_names)
+
+    @property
+    def unlabelled(self) -> str:
+        return "" if self.classes else self.crops.unlabelled
 
     @property
     def depth(self) -> int:
@@ -207,9 +219,11 @@ class LoaderBatches:
             worker_init_fn=_one_thread,
             prefetch_factor=4 if self.crops.workers else None,
         )
+        labelled = bool(self.crops.class_names)
         with lean_fork():
-            for lightness, ab in loader:
-                yield lightness.to(self.device), ab.to(self.device), None
+            for lightness, ab, labels in loader:
+                labels = labels.to(self.device) if labelled else None
+                yield lightness.to(self.device), ab.to(self.device), labels
 
 
 def _one_thread(worker: int) -> None:

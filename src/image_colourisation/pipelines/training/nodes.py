@@ -97,9 +97,9 @@ def train_generator(
         )  # fmt: skip
         params = replace(params, depth=images.depth)
     if not images.classes and (params.class_weight > 0 or params.class_conditional):
-        logger.info(
-            "%s: the training images carry no class labels, so class_weight and "
-            "class_conditional are off for this run", variant,
+        logger.warning(
+            "%s: class_weight and class_conditional are off for this run: %s",
+            variant, images.unlabelled,
         )  # fmt: skip
         params = replace(params, class_weight=0.0, class_conditional=False)
     validation = ImageArrays.of(validation_set, "validation_set", params.depth)
