@@ -61,7 +61,9 @@ def main() -> None:
     index, _, _ = index_photos(files, args.crop_size, 0.1, 0.1, 0)
     cache = WorkingImageCacheDataset(str(work / "cache"))
     cache.save(working_size_images(index, files, args.crop_size, DEFAULTS["working_scale"]))
-    crops = training_crops(cache.load(), index, args.crop_size, 8, True, args.workers)
+    crops = training_crops(
+        cache.load(), index, args.crop_size, crops_per_photo=8, flip=True, workers=args.workers
+    )
 
     params = TrainingParams(**DEFAULTS["training"], device="cpu")
     images = PhotoImages(crops)

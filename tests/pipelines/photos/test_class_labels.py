@@ -70,7 +70,9 @@ def test_a_mixed_folder_is_reported_and_the_training_says_why_the_options_are_of
     assert report["classes"]["names"] == []
     assert "lie directly in the folder" in report["classes"]["why_not"]
     assert "sub-folders cannot be class labels" in caplog.text
-    crops = training_crops(_cache(tmp_path, index, folder), index, 32, 1, False, 0)
+    crops = training_crops(
+        _cache(tmp_path, index, folder), index, 32, crops_per_photo=1, flip=False, workers=0
+    )
     assert crops.class_names == () and crops.labels == ()
     caplog.clear()
     with caplog.at_level(logging.INFO):
@@ -84,7 +86,9 @@ def test_class_sub_folders_label_the_crops_and_train_the_class_options(
     folder = write_class_folders(tmp_path / "pictures", {"red": 8, "blue": 8})
     index, report, _ = index_photos(PhotoSourceDataset(str(folder)).load(), 32, 0.1, 0.1, 0)
     assert report["classes"] == {"names": ["blue", "red"], "why_not": ""}
-    crops = training_crops(_cache(tmp_path, index, folder), index, 32, 2, False, 0)
+    crops = training_crops(
+        _cache(tmp_path, index, folder), index, 32, crops_per_photo=2, flip=False, workers=0
+    )
     assert crops.class_names == ("blue", "red")
     assert [crops.class_names[label] for label in crops.labels] == [
         path.split("/")[0] for path in sorted(index.loc[index["split"] == "train", "path"])

@@ -220,8 +220,10 @@ def ingestion_report(
         "minimum_photos": MIN_PHOTOS,
         "split_rule": SPLIT_RULE,
         "per_split": per_split,
-        "splits": [f"{split}: {count} photos{_topped_up(split, drawn)}"
-                   for split, count in per_split.items()],  # fmt: skip
+        "splits": [
+            f"{split}: {count} photos{_topped_up(split, drawn)}"
+            for split, count in per_split.items()
+        ],
         "per_label": {
             str(k): int(v) for k, v in index["label"].value_counts().sort_index().items()
         },

@@ -50,8 +50,9 @@ def folder_pipeline() -> Pipeline:
             ),
             Node(
                 training_crops,
-                ["working_images", "index", crop, "params:crops_per_photo", "params:flip",
-                 "params:workers"],
+                {"cache": "working_images", "index": "index", "crop_size": crop,
+                 "crops_per_photo": "params:crops_per_photo", "flip": "params:flip",
+                 "workers": "params:workers"},
                 "train_set",
                 name="training_crops",
             ),

@@ -52,6 +52,7 @@ def training_crops(
     cache: dict[str, Path],
     index: pd.DataFrame,
     crop_size: int,
+    *,
     crops_per_photo: int,
     flip: bool,
     workers: int,

@@ -222,8 +222,11 @@ class LoaderBatches:
         labelled = bool(self.crops.class_names)
         with lean_fork():
             for lightness, ab, labels in loader:
-                labels = labels.to(self.device) if labelled else None
-                yield lightness.to(self.device), ab.to(self.device), labels
+                yield (
+                    lightness.to(self.device),
+                    ab.to(self.device),
+                    labels.to(self.device) if labelled else None,
+                )
 
 
 def _one_thread(worker: int) -> None:
