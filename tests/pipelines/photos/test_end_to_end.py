@@ -48,5 +48,5 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
     finally:
         mlflow.set_tracking_uri(None)
     children = {run.info.run_name: run for run in runs if "mlflow.parentRunId" in run.data.tags}
-    assert set(children) == {"gan", "l1", "gray"}
+    assert set(children) == {"photos-gan", "photos-l1", "photos-gray"}  # CIFAR-10's: gan, ...
     assert all("test_mae" in run.data.metrics for run in children.values())  # as for CIFAR-10

@@ -31,6 +31,7 @@ from image_colourisation import augment
 from image_colourisation.memory import lean_fork
 
 from .photo_crops import PhotoCrops, generator_depth
+from .tracking import CIFAR10
 from .world import ALONE, World
 
 # Normalised L (B, 1, H, W), ab (B, 2, H, W) and the class labels (B,), None when unlabelled.
@@ -53,6 +54,7 @@ class TrainingImages(Protocol):
     render_size: int | None  # recorded in the trained generator's payload
     classes: int  # number of classes its labels name; 0: unlabelled
     unlabelled: str  # why it has no class labels ("" when it has)
+    data: str  # what the images are, in MLflow run names and tags (`tracking.run_name`)
 
     def batches(
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
@@ -74,6 +76,7 @@ class ImageArrays:
     labels: torch.Tensor | None = None
     classes: int = 0
     render_size: None = None
+    data = CIFAR10
 
     @classmethod
     def of(cls, data: dict[str, np.ndarray], name: str, depth: int) -> "ImageArrays":
@@ -121,6 +124,7 @@ class PhotoImages:
     Labelled by their class sub-folders when the folder follows the ImageFolder convention."""
 
     crops: PhotoCrops
+    data = "photos"
 
     @property
     def classes(self) -> int:

@@ -109,7 +109,8 @@ def train_generator(
     with checkpoint_lock(path.parent):
         resume = prior_checkpoint(path, params.resume, params.epochs)
         continues = (resume.get("mlflow_run_id"), resume["epoch"]) if resume else None
-        with variant_run(variant, {"training": params.as_dict()}, continues) as tracking:
+        logged = {"training": params.as_dict()}
+        with variant_run(variant, logged, continues, images.data) as tracking:
             on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
             generator = launch.train(
                 images, validation, params, variant, on_epoch, init=init, resume=resume
