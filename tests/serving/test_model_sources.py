@@ -7,13 +7,16 @@ import mlflow
 import numpy as np
 import pytest
 import torch
+import yaml
 from kedro.io import Version
 
 from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
+from image_colourisation.serving import model_sources
 from image_colourisation.serving.model_sources import load_generator
+from tests.project_copy import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -164,3 +167,19 @@ def test_an_mlflow_model_stored_as_a_pickle_is_refused_as_untrusted(
     assert "must not be trusted" in str(error.value)
     assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" not in str(error.value)
     assert os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION") is None  # restored
+
+
+@pytest.mark.parametrize(
+    ("catalog", "dataset", "constant"),
+    [
+        ("catalog_training.yml", "generator_gan", "LATEST_GAN"),
+        ("catalog_training.yml", "generator_l1", "LATEST_L1"),
+        ("catalog_photos.yml", "photos.generator_gan", "LATEST_PHOTOS_GAN"),
+        ("catalog_photos.yml", "photos.generator_l1", "LATEST_PHOTOS_L1"),
+    ],
+)
+def test_the_latest_models_offered_are_where_the_catalog_saves_them(
+    catalog: str, dataset: str, constant: str
+) -> None:
+    entries = yaml.safe_load((PROJECT_ROOT / "conf/base" / catalog).read_text())
+    assert entries[dataset]["filepath"] == getattr(model_sources, constant)
