@@ -9,9 +9,11 @@ place that looks at which kind it is:
   converted to Lab by DataLoader worker processes (`LoaderBatches`), so memory does not grow
   with the folder.
 
-A source carries the generator depth its images need and the render size a generator trained
-on it colourises photos at (the crop size; None for CIFAR-10), gives its batches, a sample of
-its colours (for the colour bins), and a form to hand to worker processes.
+A source carries the generator depth its images need, the render size a generator trained
+on it colourises photos at (the crop size; None for CIFAR-10), its number of classes (CIFAR-10's
+labels, a photo folder's class sub-folders) or why it has none, and the data name its MLflow
+runs carry; it gives its batches, a sample of its colours (for the colour bins), and a form to
+hand to worker processes.
 
 Both kinds of batches draw an epoch's randomness from the loop's seeded generator before its
 first step, so results are seeded and a resumed run repeats the epoch it continues. Under DDP
