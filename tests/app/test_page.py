@@ -88,6 +88,13 @@ def test_trained_models_are_offered_and_the_default_comes_first(
         gan,
         l1,
     ]
+    (tmp_path / "data/06_models/photos/generator_gan.pt").mkdir(parents=True)  # photos pipeline
+    photos = ModelChoice(
+        "data/06_models/photos/generator_gan.pt",
+        "latest photo-trained GAN (data/06_models/photos/generator_gan.pt)",
+    )
+    assert model_choices(gan.source) == [gan, l1, photos]
+    assert model_choices(photos.source) == [photos, gan, l1]
     assert not (tmp_path / "mlflow.db").exists()
 
 

@@ -7,6 +7,7 @@ import mlflow
 import numpy as np
 import pytest
 import torch
+import yaml
 from kedro.io import Version
 
 from image_colourisation.datasets import ModelPayloadDataset
@@ -14,7 +15,9 @@ from image_colourisation.models import Generator
 from image_colourisation.onnx_generator import OnnxGenerator
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
+from image_colourisation.serving import model_sources
 from image_colourisation.serving.model_sources import load_generator, load_trained_generator
+from tests.project_copy import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -199,3 +202,19 @@ def test_without_an_export_pytorch_runs_and_says_how_to_write_one(
 def test_a_missing_onnx_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"nosuch\.onnx' does not exist"):
         load_trained_generator(tmp_path / "nosuch.onnx", "torch")
+
+
+@pytest.mark.parametrize(
+    ("catalog", "dataset", "constant"),
+    [
+        ("catalog_training.yml", "generator_gan", "LATEST_GAN"),
+        ("catalog_training.yml", "generator_l1", "LATEST_L1"),
+        ("catalog_photos.yml", "photos.generator_gan", "LATEST_PHOTOS_GAN"),
+        ("catalog_photos.yml", "photos.generator_l1", "LATEST_PHOTOS_L1"),
+    ],
+)
+def test_the_latest_models_offered_are_where_the_catalog_saves_them(
+    catalog: str, dataset: str, constant: str
+) -> None:
+    entries = yaml.safe_load((PROJECT_ROOT / "conf/base" / catalog).read_text())
+    assert entries[dataset]["filepath"] == getattr(model_sources, constant)

@@ -45,6 +45,8 @@ DEFAULT_RUNTIME: Runtime = "onnx"
 MLFLOW_SCHEMES = ("runs", "models")
 LATEST_GAN = "data/06_models/generator_gan.pt"  # the catalog's versioned generators
 LATEST_L1 = "data/06_models/generator_l1.pt"
+LATEST_PHOTOS_GAN = "data/06_models/photos/generator_gan.pt"  # the photos pipeline's (its catalog)
+LATEST_PHOTOS_L1 = "data/06_models/photos/generator_l1.pt"
 _FORMS = (
     "a payload file (data/06_models/generator_gan.pt/<version>/generator_gan.pt), "
     "a versioned folder (data/06_models/generator_gan.pt), an ONNX export (generator_gan.onnx) "
