@@ -14,7 +14,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run test lint browser smoke serve gpu-check clean-venv
+.PHONY: install run test lint browser smoke serve gpu-check docs docs-check clean-venv
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ run: install
 	$(BIN)/kedro run $(DATA_PARAMS)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 
 # The browser tests' chromium: Debian's from apt as root, else Playwright's download. Without
 # network neither can come, and `make test` still runs: its last lines say the browser tests
@@ -56,6 +56,20 @@ serve:
 # The CUDA path in one table (benchmarks/gpu_check.py): on a machine with a GPU, under 8 minutes.
 gpu-check: install
 	$(BIN)/python benchmarks/gpu_check.py
+
+# The documentation site (docs/, mkdocs.yml) with its tools: the `docs` extra of pyproject.toml.
+$(BIN)/mkdocs: $(BIN)/kedro
+	$(BIN)/pip install --quiet -e ".[test,docs]"
+	touch $@
+
+# Read the documentation on http://127.0.0.1:8008 (8000 is the colourise page's); reloads on edits.
+DOCS_PORT ?= 8008
+docs: $(BIN)/mkdocs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+# What CI checks: the site builds with no broken link, page or anchor (strict: warnings fail).
+docs-check: $(BIN)/mkdocs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/hint_sampling.py [--batch 128] [--size 32] [--width 32]
                                                  [--repeats 20] [--threads N]
 
-Times `hints.sample_hints` with the default `HintSampling` on a batch of random true ab, and
+Times `hint_sampling.sample_hints` with the default `HintSampling` on a batch of random true ab, and
 one L1 step (forward, backward, Adam) of a hint generator of the training default width on
 the same batch; prints the medians and their ratio. Both run in this process, one after the
 other, so other work on the machine skews them alike.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from image_colourisation.hints import HintSampling, sample_hints
+from image_colourisation.hint_sampling import HintSampling, sample_hints
 from image_colourisation.models import Generator
 
 

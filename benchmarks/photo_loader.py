@@ -37,9 +37,9 @@ DEFAULTS = yaml.safe_load(Path("conf/base/parameters_photos.yml").read_text())["
 def images_per_s(batches, steps: int, step=None) -> float:
     """Images/s over `steps` batches of one epoch (the first batch, worker start-up, excluded)."""
     epoch = batches.epoch(torch.Generator().manual_seed(0))
-    lightness, ab = next(epoch)
+    next(epoch)
     started = time.perf_counter()
-    for _, (lightness, ab) in zip(range(steps), epoch, strict=False):
+    for _, (lightness, ab, _labels) in zip(range(steps), epoch, strict=False):
         if step:
             step(lightness, ab)
     return steps * batches.batch_size / (time.perf_counter() - started)
@@ -61,7 +61,9 @@ def main() -> None:
     index, _, _ = index_photos(files, args.crop_size, 0.1, 0.1, 0)
     cache = WorkingImageCacheDataset(str(work / "cache"))
     cache.save(working_size_images(index, files, args.crop_size, DEFAULTS["working_scale"]))
-    crops = training_crops(cache.load(), args.crop_size, 8, True, args.workers)
+    crops = training_crops(
+        cache.load(), index, args.crop_size, crops_per_photo=8, flip=True, workers=args.workers
+    )
 
     params = TrainingParams(**DEFAULTS["training"], device="cpu")
     images = PhotoImages(crops)
@@ -72,7 +74,7 @@ def main() -> None:
     def step(lightness: torch.Tensor, ab: torch.Tensor) -> None:
         gan_step(models, lightness, ab, params)
 
-    lightness, ab = next(batches.epoch(torch.Generator().manual_seed(0)))
+    lightness, ab, _ = next(batches.epoch(torch.Generator().manual_seed(0)))
     for _ in range(2):  # warm-up
         step(lightness, ab)
     started = time.perf_counter()

@@ -4,7 +4,7 @@ For each seed: trains the L1 baseline(s) the candidates warm-start from (`traini
 then each candidate for `training.gan_epochs` more epochs, and scores every model on the
 validation split with the evaluation's own code: MAE, PSNR, colourfulness, semantic accuracy
 and recovery, FD in the classifier's features, optionally the critic test, and the PSNR and
-MAE with 10 hints drawn from the truth (`hints.evaluation_hints`). Several seeds run as
+MAE with 10 hints drawn from the truth (`hint_sampling.evaluation_hints`). Several seeds run as
 parallel processes (`--jobs`); the table then gives each candidate's mean and spread (max -
 min) over the seeds, so that small effects can be told from noise (one recipe spreads about
 ±0.2 MAE from seed to seed).
@@ -40,7 +40,7 @@ import yaml  # noqa: E402
 from image_colourisation import metrics  # noqa: E402
 from image_colourisation.colour import model_arrays_to_rgb  # noqa: E402
 from image_colourisation.datasets import CIFAR10ArchiveDataset, ModelPayloadDataset  # noqa: E402
-from image_colourisation.hints import evaluation_hints  # noqa: E402
+from image_colourisation.hint_sampling import evaluation_hints  # noqa: E402
 from image_colourisation.payloads import generator_from_payload, generator_payload  # noqa: E402
 from image_colourisation.pipelines.evaluation.critic import critic_test  # noqa: E402
 from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402
@@ -66,6 +66,8 @@ TODAY = {"adversarial_weight": 0.5, "feature_matching_weight": 10.0, "ema_decay"
 NO_HINTS = {"hints": {"enabled": False}}
 HINTS = {"hints": {"enabled": True}}
 NO_CLASSES = {"class_weight": 0.0, "class_conditional": False}
+NOW = {"ema_decay": 0.995}  # the default since the third study
+ATTENTION, RESIDUAL = {"attention": True}, {"residual_blocks": 2}
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # The third study: hints and class information, each from the same warm start per seed.
     "automatic": (TODAY | NO_HINTS | NO_CLASSES, NO_HINTS | NO_CLASSES),  # the default before
@@ -91,6 +93,15 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "class_head_adv1": (
         TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0, "adversarial_weight": 1.0},
         HINTS | NO_CLASSES,
+    ),
+    # The fourth: capacity (issue 23), in the L1 baseline and the GAN alike, today's default
+    # recipe otherwise (moving average 0.995).
+    "today": (TODAY | NOW | HINTS | NO_CLASSES, HINTS | NO_CLASSES),
+    "attention": (TODAY | NOW | HINTS | NO_CLASSES | ATTENTION, HINTS | NO_CLASSES | ATTENTION),
+    "residual2": (TODAY | NOW | HINTS | NO_CLASSES | RESIDUAL, HINTS | NO_CLASSES | RESIDUAL),
+    "capacity": (
+        TODAY | NOW | HINTS | NO_CLASSES | ATTENTION | RESIDUAL,
+        HINTS | NO_CLASSES | ATTENTION | RESIDUAL,
     ),
     "class_l1_head": (
         TODAY | HINTS | NO_CLASSES | {"class_weight": 1.0},

@@ -9,6 +9,7 @@ Prints, for the default training parameters unless overridden:
 
     .venv/bin/python benchmarks/train_throughput.py
     .venv/bin/python benchmarks/train_throughput.py --batch-size 256 --no-channels-last
+    .venv/bin/python benchmarks/train_throughput.py --attention --residual-blocks 2  # capacity
 
 The machine is shared: run it when `uptime` shows a load below ~1, and quote the load.
 """
@@ -42,7 +43,7 @@ def gemm_gflops(repeats: int = 20) -> float:
 def step_flops(params: TrainingParams) -> float:
     """FLOPs of one full training step, counted by torch for every conv/matmul fwd and bwd."""
     models = build_models(params, torch.device("cpu"))
-    lightness, ab = _batch(params)
+    lightness, ab = synthetic_batch(params)
     with FlopCounterMode(display=False) as counter:
         gan_step(models, lightness, ab, params)
     return float(counter.get_total_flops())
@@ -55,7 +56,7 @@ def images_per_second(params: TrainingParams, steps: int, warmup: int) -> tuple[
     the machine is quiet the two agree.
     """
     models = build_models(params, torch.device("cpu"))
-    lightness, ab = _batch(params)
+    lightness, ab = synthetic_batch(params)
     for _ in range(warmup):
         gan_step(models, lightness, ab, params)
     times = []
@@ -66,7 +67,8 @@ def images_per_second(params: TrainingParams, steps: int, warmup: int) -> tuple[
     return params.batch_size * steps / sum(times), params.batch_size / min(times)
 
 
-def _batch(params: TrainingParams) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_batch(params: TrainingParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed batch of L and ab in the ranges the data has (the step does not care what)."""
     generator = torch.Generator().manual_seed(0)
     lightness = torch.rand(params.batch_size, 1, 32, 32, generator=generator) * 2 - 1
     ab = (torch.rand(params.batch_size, 2, 32, 32, generator=generator) - 0.5) * 0.6
@@ -93,6 +95,8 @@ def main() -> None:
     parser.add_argument(
         "--channels-last", action=argparse.BooleanOptionalAction, default=defaults.channels_last
     )
+    parser.add_argument("--attention", action="store_true", help="G's self-attention at 8x8")
+    parser.add_argument("--residual-blocks", type=int, default=defaults.residual_blocks)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     params = replace(
@@ -101,6 +105,8 @@ def main() -> None:
         discriminator_width=args.discriminator_width,
         batch_size=args.batch_size,
         channels_last=args.channels_last,
+        attention=args.attention,
+        residual_blocks=args.residual_blocks,
         device="cpu",
     )
 
@@ -108,7 +114,8 @@ def main() -> None:
         f"torch {torch.__version__}, {args.threads} threads of {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f}; width {params.width}, "
         f"D width {params.discriminator_width}, batch {params.batch_size}, "
-        f"channels_last {params.channels_last}"
+        f"channels_last {params.channels_last}, attention {params.attention}, "
+        f"residual blocks {params.residual_blocks}"
     ]
     peak = gemm_gflops()
     gan_flops = step_flops(params) / params.batch_size

@@ -1,9 +1,11 @@
 """Folders of photos for the photo-training tests: scikit-image's four colour photographs,
-crops and rescaled copies of them, and the broken files a real folder holds."""
+crops and rescaled copies of them, the broken files a real folder holds, and small generated
+photos in class sub-folders."""
 
 import io
 from pathlib import Path
 
+import numpy as np
 import skimage.data
 from PIL import Image
 
@@ -56,3 +58,22 @@ def write_broken_files(folder: Path) -> dict[str, str]:
         "gray.png": "already gray",
         "z_copy.jpg": "duplicate of people/astronaut.jpg",
     }
+
+
+def write_class_folders(
+    folder: Path, per_class: dict[str, int], loose: int = 0, size: int = 40
+) -> Path:
+    """Small distinct colour photos (`size` pixels square) in one sub-folder per class, as
+    the ImageFolder convention has them, and `loose` more directly in `folder`."""
+    rng = np.random.default_rng(0)
+    places = [(name, folder / name) for name, count in per_class.items() for _ in range(count)]
+    places += [("loose", folder)] * loose
+    for number, (name, place) in enumerate(places):
+        place.mkdir(parents=True, exist_ok=True)
+        corners = rng.integers(0, 256, (2, 2, 3)).astype(np.float32)
+        ramp = np.linspace(0, 1, size, dtype=np.float32)[:, None, None]
+        rows = corners[0] * (1 - ramp) + corners[1] * ramp  # (size, 2, 3): left, right
+        across = np.linspace(0, 1, size, dtype=np.float32)[None, :, None]
+        pixels = rows[:, :1] * (1 - across) + rows[:, 1:] * across
+        Image.fromarray(pixels.astype(np.uint8)).save(place / f"{name}_{number:03d}.png")
+    return folder

@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 
 from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.hints import HintSampling, sample_hints
+from image_colourisation.hint_sampling import HintSampling, sample_hints
 from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_payload
 

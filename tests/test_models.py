@@ -145,6 +145,8 @@ def test_weights_holding_nan_or_infinity_are_refused(value: float) -> None:
         {"width": 8, "depth": 5, "bins": 313},
         {"width": 8, "depth": 5, "hints": True},
         {"width": 4, "depth": 3, "bins": 16, "hints": True},
+        {"width": 8, "depth": 5, "hints": True, "attention": True, "residual_blocks": 2},
+        {"width": 4, "depth": 2, "attention": True},
     ],
 )
 def test_the_parameter_count_is_exact_without_building(architecture: dict) -> None:
@@ -226,3 +228,29 @@ def test_the_class_head_and_the_projection_discriminator() -> None:
         discriminator(lightness, ab)
     plain = Discriminator(width=4, layers=3)
     assert plain(lightness, ab).shape == discriminator(lightness, ab, first).shape
+
+
+def test_capacity_starts_as_the_identity_and_round_trips() -> None:
+    """Attention and residual blocks added to a trained generator change nothing until trained:
+    a GAN warm-started from an L1 baseline without them starts where the baseline ended."""
+    torch.manual_seed(0)
+    plain = Generator(width=8, hints=True).eval()
+    bigger = Generator(width=8, hints=True, attention=True, residual_blocks=2).eval()
+    missing = bigger.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing and all(key.startswith(("attention.", "bottleneck.")) for key in missing)
+    lightness = torch.rand(2, 1, 64, 32) * 2 - 1
+    assert torch.equal(bigger(lightness), plain(lightness))
+
+    # Once trained (non-zero gamma and scales) the blocks do change the colours, and the
+    # payload rebuilds the same model.
+    with torch.no_grad():
+        bigger.attention.gamma.fill_(0.5)
+        for block in bigger.bottleneck:
+            block.body[-1].weight.fill_(1.0)
+    assert not torch.allclose(bigger(lightness), plain(lightness))
+    rebuilt = generator_from_payload(generator_payload(bigger))
+    assert rebuilt.architecture == {
+        "width": 8, "depth": 5, "dropout": 0.5, "hints": True, "attention": True,
+        "residual_blocks": 2,
+    }  # fmt: skip
+    assert torch.equal(rebuilt(lightness), bigger(lightness))

@@ -11,8 +11,8 @@ from skimage.color import rgb2lab
 
 from image_colourisation import photo_files, render
 from image_colourisation.colour import normalise_ab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.models import Generator
 from image_colourisation.photo_files import is_photo_name, save_photo
 from image_colourisation.render import (
     colourise_image,

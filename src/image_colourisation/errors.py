@@ -34,3 +34,11 @@ def user_error_in(error: BaseException | None) -> UserError | None:
         seen.add(id(error))
         error = error.__cause__
     return None
+
+
+class ModelFileError(UserValueError):
+    """A model payload that does not describe a model this project can build and fill.
+
+    The message is one sentence naming the source (file or URI) and the problem; `colourise`
+    turns it into a usage error (exit 2), a pipeline stops with it.
+    """

@@ -116,3 +116,10 @@ def _is_running(pid: int) -> bool:
     except PermissionError:  # it exists, under another user
         return True
     return True
+
+
+def newest_version(folder: Path) -> Path | None:
+    """The newest payload in a versioned folder (`<folder>/<timestamp>/<folder name>`), as
+    Kedro's versioned datasets save them; None when none is saved yet."""
+    saved = sorted(path for path in folder.glob(f"*/{folder.name}") if path.is_file())
+    return saved[-1] if saved else None

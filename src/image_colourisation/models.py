@@ -7,8 +7,11 @@ width and depth rather than written out layer by layer.
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
+
+from image_colourisation.hints import NO_HINT_INPUTS
 
 
 def _down(in_ch: int, out_ch: int, *, norm: bool = True) -> nn.Sequential:
@@ -77,12 +80,54 @@ class ColourBins(nn.Module):
         return (weights @ self.centres).permute(0, 3, 1, 2), logits
 
 
+class SelfAttention(nn.Module):
+    """SAGAN's self-attention (Zhang et al. 2019): every position mixes in the features of the
+    positions it attends to, so colour can follow what lies far away in the image (one sky,
+    one car body), which 4x4 convolutions only reach after several levels.
+
+    The output is `x + gamma * attention(x)` with `gamma` starting at 0: a block added to a
+    trained generator (a warm start) changes nothing until training finds it useful. Queries
+    and keys have C/8 channels, as in SAGAN; PyTorch's fused attention keeps memory linear in
+    the number of positions, so a large photo does not need an (HW)^2 matrix.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.query = nn.Conv2d(channels, max(channels // 8, 1), 1)
+        self.key = nn.Conv2d(channels, max(channels // 8, 1), 1)
+        self.value = nn.Conv2d(channels, channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def tokens(features: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N, HW, C)
+            return features.flatten(2).transpose(1, 2)
+
+        mixed = nn.functional.scaled_dot_product_attention(
+            tokens(self.query(x)), tokens(self.key(x)), tokens(self.value(x)), scale=1.0
+        )
+        return x + self.gamma * mixed.transpose(1, 2).reshape(x.shape)
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3 -> BatchNorm -> ReLU -> conv3x3 -> BatchNorm, added to its input: depth for the
+    bottleneck without a longer path for the gradient. The last BatchNorm's scale starts at 0
+    (Goyal et al. 2017), so a block added to a trained generator starts as the identity."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 HINT_CHANNELS = 3  # a, b, mask
-NO_HINT_INPUTS = (
-    "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
-    "it with the current training pipeline (training.hints.enabled: true, the default), or "
-    "colourise without hints."
-)
 
 
 class Prediction(NamedTuple):
@@ -105,6 +150,10 @@ class Generator(nn.Module):
     person's colour hints: normalised a, b where hinted (0 elsewhere) and a mask that is 1 at
     hinted pixels, so a few clicks fix colours the training data cannot teach. The record says
     `"hints": True` only then, so payloads written before hints existed load unchanged.
+
+    Capacity, recorded only when asked for (older payloads load unchanged): `attention` adds
+    self-attention after the encoder's second level (8x8 for a 32-pixel image);
+    `residual_blocks` adds that many residual blocks at the bottleneck.
     """
 
     def __init__(
@@ -117,6 +166,8 @@ class Generator(nn.Module):
         *,
         hints: bool = False,
         classes: int = 0,
+        attention: bool = False,
+        residual_blocks: int = 0,
     ) -> None:
         super().__init__()
         self.architecture: dict[str, Any] = {"width": width, "depth": depth, "dropout": dropout}
@@ -126,6 +177,10 @@ class Generator(nn.Module):
             self.architecture["hints"] = True
         if classes:
             self.architecture["classes"] = classes
+        if attention:
+            self.architecture["attention"] = True
+        if residual_blocks:
+            self.architecture["residual_blocks"] = residual_blocks
         channels = [min(width * 2**level, width * 8) for level in range(depth)]
         self.encoder = nn.ModuleList(
             _down(
@@ -134,6 +189,10 @@ class Generator(nn.Module):
                 norm=level > 0,
             )
             for level in range(depth)
+        )
+        self.attention = SelfAttention(channels[1]) if attention else None
+        self.bottleneck = nn.Sequential(
+            *(ResidualBlock(channels[-1]) for _ in range(residual_blocks))
         )
         # Decoder level i maps back to encoder level depth-2-i, concatenating its skip.
         self.decoder = nn.ModuleList(
@@ -153,11 +212,27 @@ class Generator(nn.Module):
         # decoder is built from, so training can make G recognise what it colours.
         self.classify = nn.Linear(channels[-1], classes) if classes else None
         init_weights(self)
+        for block in self.bottleneck:
+            if not block.body[-1].weight.is_meta:
+                nn.init.zeros_(block.body[-1].weight)
 
     @property
     def takes_hints(self) -> bool:
         """Whether the generator was built (and trained) with hint inputs."""
         return bool(self.architecture.get("hints"))
+
+    @property
+    def size_multiple(self) -> int:
+        """What height and width must be multiples of: the U-Net halves them `depth` times."""
+        return 2 ** self.architecture["depth"]
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """`forward` on numpy arrays, in eval mode without autograd: `render.AbModel`, the
+        seam that lets photos be colourised by this module or by its ONNX export alike."""
+        self.eval()  # running BatchNorm statistics and no dropout: inference, not training
+        layer = None if hints is None else torch.from_numpy(hints)
+        with torch.inference_mode():
+            return self(torch.from_numpy(lightness), layer).numpy()
 
     def require_hint_inputs(self) -> None:
         """Raise ValueError, saying what to do, when the generator cannot take hints."""
@@ -174,7 +249,7 @@ class Generator(nn.Module):
         `hints` is (N, 3, H, W): normalised a, b and the mask (`hints.py` makes them); None
         means no hints, which a hint generator reads as all zeros (automatic colourisation).
         """
-        multiple = 2 ** self.architecture["depth"]
+        multiple = self.size_multiple
         if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
             raise ValueError(
                 f"Generator input is {tuple(lightness.shape[-2:])} pixels; height and width must "
@@ -182,10 +257,13 @@ class Generator(nn.Module):
             )
         skips = []
         x = self._with_hints(lightness, hints)
-        for block in self.encoder:
+        for level, block in enumerate(self.encoder):
             x = block(x)
+            if level == 1 and self.attention is not None:
+                x = self.attention(x)
             skips.append(x)
         skips.pop()  # the bottleneck feeds the decoder directly
+        x = self.bottleneck(x)
         class_logits = self.classify(x.mean(dim=(2, 3))) if self.classify is not None else None
         for block in self.decoder:
             x = torch.cat([block(x), skips.pop()], dim=1)
@@ -267,9 +345,11 @@ def generator_parameters(
     *,
     hints: bool = False,
     classes: int = 0,
+    attention: bool = False,
+    residual_blocks: int = 0,
 ) -> int:
-    """The number of weights `Generator(width, depth, ..., bins, hints, classes)` has, by
-    arithmetic alone."""
+    """The number of weights `Generator(width, depth, ..., bins, hints, classes, attention,
+    residual_blocks)` has, by arithmetic alone."""
     channels = [min(width * 2**level, width * 8) for level in range(depth)]
     count = (16 * _input_channels(hints) + 1) * channels[0]  # first conv (with bias, no norm)
     for level in range(1, depth):  # conv + BatchNorm (weight, bias)
@@ -278,6 +358,10 @@ def generator_parameters(
         in_ch = channels[level] * (1 if level == depth - 1 else 2)
         count += 16 * in_ch * channels[level - 1] + 2 * channels[level - 1]
     count += (channels[-1] + 1) * classes  # the class head, when there is one
+    if attention:  # 1x1 query, key (C/8 each) and value (C) convs with bias, and gamma
+        reduced = max(channels[1] // 8, 1)
+        count += 2 * (channels[1] + 1) * reduced + (channels[1] + 1) * channels[1] + 1
+    count += residual_blocks * 2 * (9 * channels[-1] ** 2 + 2 * channels[-1])
     joined = 2 * channels[0]
     if bins:  # ColourBins: _up(joined, c0) then a 1x1 conv to the bins
         return count + 16 * joined * channels[0] + 2 * channels[0] + (channels[0] + 1) * bins

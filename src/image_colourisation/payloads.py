@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from image_colourisation.errors import UserDatasetError, UserValueError
+from image_colourisation.errors import ModelFileError, UserDatasetError
 from image_colourisation.models import Generator, generator_parameters
 from image_colourisation.ranges import Setting
 
@@ -93,24 +93,9 @@ def refusal_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0][:200] if lines else 'unreadable'}"
 
 
-def newest_version(folder: Path) -> Path | None:
-    """The newest payload in a versioned folder (`<folder>/<timestamp>/<folder name>`), as
-    Kedro's versioned datasets save them; None when none is saved yet."""
-    saved = sorted(path for path in folder.glob(f"*/{folder.name}") if path.is_file())
-    return saved[-1] if saved else None
-
-
 def generator_payload(generator: Generator) -> dict[str, Any]:
     """What the models layer stores: the architecture and the weights (plain tensors only)."""
     return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
-
-
-class ModelFileError(UserValueError):
-    """A model payload that does not describe a model this project can build and fill.
-
-    The message is one sentence naming the source (file or URI) and the problem; `colourise`
-    turns it into a usage error (exit 2), a pipeline stops with it.
-    """
 
 
 # Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
@@ -124,6 +109,8 @@ GENERATOR_ARCHITECTURE = {
     "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
     "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
     "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
+    "attention": Setting(bool, 0, 1, required=False),  # capacity, recorded only when added
+    "residual_blocks": Setting(int, 1, 16, required=False),
 }
 
 

@@ -96,7 +96,12 @@ def too_many_pixels(error: Image.DecompressionBombError) -> str:
 
 def open_photo(path: Path) -> Image.Image:
     """Open a photo with all its frames; its bytes are read at once, so no file stays open."""
-    return Image.open(io.BytesIO(path.read_bytes()))
+    return photo_from_bytes(path.read_bytes())
+
+
+def photo_from_bytes(data: bytes) -> Image.Image:
+    """A photo file's bytes opened with all their frames, as `open_photo` opens a file."""
+    return Image.open(io.BytesIO(data))
 
 
 def save_photo(

@@ -15,16 +15,17 @@ each frame's duration and the loop count (`colourise_frames`).
 This is the one place that turns a photo into a colourised photo: the `colourise` command and
 its page (`app/`), the served model and the Kedro pipeline (`pipelines/colourisation`) all call
 `colourise_frames`; files are read and written by `photo_files.py`, and all Lab maths comes
-from `colour.py`.
+from `colour.py`. The model is anything that maps L* (+ hints) to ab (`AbModel`): a PyTorch
+`models.Generator` or its ONNX export run by ONNX Runtime (`onnx_generator.OnnxGenerator`).
+Nothing here imports torch, so the ONNX path starts without it.
 """
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Protocol
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
-from torch.nn import functional
 
 from image_colourisation.colour import (
     denormalise_ab,
@@ -35,7 +36,6 @@ from image_colourisation.colour import (
 )
 from image_colourisation.errors import UserValueError
 from image_colourisation.hints import Hint, check_hints, hint_layer
-from image_colourisation.models import Generator
 from image_colourisation.photo_files import can_hold_frames, check_frames, frame_count
 
 DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
@@ -59,6 +59,20 @@ _RANGE_FLOOR = 1e-4
 _CACHE_PIXELS = 1 << 15  # pixels per block of the upsampling's arithmetic: 128 KB per array
 
 
+class AbModel(Protocol):
+    """What colourising needs of a model: normalised L (1, 1, H, W) and, for a hint model, the
+    hint layer (1, 3, H, W) or None -> normalised ab (1, 2, H, W), all float32 numpy, H and W
+    multiples of `size_multiple`. The seam between this module and a runtime."""
+
+    @property
+    def takes_hints(self) -> bool: ...
+
+    @property
+    def size_multiple(self) -> int: ...
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray: ...
+
+
 def check_render_size(render_size: int) -> int:
     """Return `render_size` if the generator can take it, else say what it must be."""
     if not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE or render_size % RENDER_MULTIPLE:
@@ -71,7 +85,7 @@ def check_render_size(render_size: int) -> int:
 
 def colourise_image(
     image: Image.Image,
-    generator: Generator,
+    generator: AbModel,
     render_size: int = DEFAULT_RENDER_SIZE,
     hints: Sequence[Hint] = (),
 ) -> Image.Image:
@@ -94,7 +108,7 @@ def colourise_image(
 
 def colourise_frames(
     image: Image.Image,
-    generator: Generator,
+    generator: AbModel,
     render_size: int = DEFAULT_RENDER_SIZE,
     hints: Sequence[Hint] = (),
 ) -> list[Image.Image]:
@@ -146,7 +160,7 @@ def photo_lightness(image: Image.Image) -> np.ndarray:
 
 
 def predict_ab(
-    generator: Generator,
+    generator: AbModel,
     lightness: np.ndarray,
     render_size: int,
     hints: Sequence[Hint] = (),
@@ -162,29 +176,28 @@ def predict_ab(
     height, width = lightness.shape
     scale = render_size / max(height, width)
     small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    small = shrink_lightness(lightness, small_size)[None, None]
-    multiple = 2 ** generator.architecture["depth"]
+    multiple = generator.size_multiple
     pad_bottom, pad_right = (-size % multiple for size in small_size)
-    if pad_bottom or pad_right:
-        small = functional.pad(small, (0, pad_right, 0, pad_bottom), mode="replicate")
+    small = np.pad(
+        shrink_lightness(lightness, small_size), ((0, pad_bottom), (0, pad_right)), "edge"
+    )
     layer = None
     if hints:
         check_hints(hints, width, height)
-        layer = hint_layer(hints, (width, height), small_size, tuple(small.shape[2:]))
-        layer = torch.from_numpy(layer)[None]
-    generator.eval()  # running BatchNorm statistics and no dropout: inference, not training
-    with torch.inference_mode():
-        ab = generator(normalise_l(small), layer)[0, :, : small_size[0], : small_size[1]]
-    return denormalise_ab(ab.numpy()).astype(np.float32, copy=False)
+        layer = hint_layer(hints, (width, height), small_size, small.shape)[None]
+    ab = generator.colour(normalise_l(small)[None, None], layer)
+    return denormalise_ab(ab[0, :, : small_size[0], : small_size[1]]).astype(np.float32, copy=False)
 
 
-def shrink_lightness(lightness: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-    """L* (H, W) shrunk to `size` (h, w) with antialiasing: what the generator sees."""
-    full = torch.from_numpy(lightness)[None, None]
-    small = functional.interpolate(
-        full, size=size, mode="bilinear", antialias=True, align_corners=False
-    )
-    return small[0, 0]
+def shrink_lightness(lightness: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """L* (H, W) shrunk to `size` (h, w) with antialiasing: what the generator sees.
+
+    Pillow's bilinear filter on float images widens with the scale as torch's
+    `interpolate(antialias=True)` does (they agree within 1e-4 L*), without importing torch.
+    """
+    full = Image.fromarray(np.ascontiguousarray(lightness, dtype=np.float32), mode="F")
+    small = full.resize(size[::-1], Image.Resampling.BILINEAR)
+    return np.asarray(small, dtype=np.float32)
 
 
 def join_lightness_and_ab(lightness: np.ndarray, ab: np.ndarray) -> Image.Image:
@@ -216,8 +229,8 @@ def guided_upsampling(lightness: np.ndarray, ab: np.ndarray) -> Callable[[int, i
     stops at the edge. Every colour is a weighted mean of predicted ones: nothing overshoots.
     """
     height, width = lightness.shape
-    small = torch.cat([shrink_lightness(lightness, ab.shape[1:])[None], torch.from_numpy(ab)])
-    small = small.numpy()  # (3, h, w): L*, a*, b* of the working image
+    # (3, h, w): L*, a*, b* of the working image
+    small = np.concatenate([shrink_lightness(lightness, ab.shape[1:])[None], ab])
     low, high, weight = _bilinear_taps(width, ab.shape[2], 0, width)
     # Both column neighbours of every photo column, with their bilinear weights: (3, h, W) each.
     columns = [(small[:, :, low], 1 - weight), (small[:, :, high], weight)]

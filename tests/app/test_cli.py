@@ -15,8 +15,8 @@ from PIL import Image
 
 from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.onnx_export import export_beside
 from image_colourisation.payloads import generator_payload
 from image_colourisation.render import DEFAULT_RENDER_SIZE
 from tests.claimed_files import claimed_gif
@@ -33,6 +33,15 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A payload file as the training pipeline writes it."""
     path = tmp_path_factory.mktemp("model") / "generator_gan.pt"
     torch.save(generator_payload(tiny_trained_generator()), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A payload file with its ONNX export beside it, as the catalog saves generators."""
+    path = tmp_path_factory.mktemp("exported") / "generator_gan.pt"
+    torch.save(generator_payload(tiny_trained_generator()), path)
+    export_beside(path)
     return path
 
 
@@ -480,6 +489,37 @@ def test_file_names_are_printed_with_their_control_characters_escaped(
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err
     assert f"FAILED {album}/\\x1b]0;owned\\x07\\x1b[31mevil.jpg: UnidentifiedImageError" in err
+
+
+def test_the_onnx_runtime_colours_as_pytorch_does_without_importing_torch(exported_model, tmp_path):
+    real_photo("coffee").save(tmp_path / "coffee.jpg", quality=90)
+    onnx_run = (
+        "import sys; from image_colourisation.app.cli import main; "
+        f"code = main([{str(tmp_path / 'coffee.jpg')!r}, '-o', {str(tmp_path / 'onnx')!r}, "
+        f"'--model', {str(exported_model)!r}]); print('torch' in sys.modules); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", onnx_run], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "runtime: onnx\n" in result.stderr
+    assert result.stdout.splitlines()[-1] == "False"  # torch was never imported
+    torch_args = ["--model", exported_model, "--runtime", "torch", "-o", tmp_path / "torch"]
+    assert run(tmp_path / "coffee.jpg", *torch_args) == EXIT_OK
+    onnx, pytorch = (
+        np.asarray(Image.open(tmp_path / out / "coffee.jpg")) for out in ("onnx", "torch")
+    )
+    assert np.abs(onnx.astype(int) - pytorch).max() <= 2  # JPEG of the same colours
+
+
+def test_a_model_without_an_onnx_export_runs_with_pytorch_saying_how_to_export(
+    model_file, tmp_path, capsys
+):
+    real_photo("coffee").save(tmp_path / "coffee.png")
+    assert run(tmp_path / "coffee.png", "--model", model_file, "-o", tmp_path / "out") == EXIT_OK
+    stderr = capsys.readouterr().err
+    assert f"runtime: torch ({model_file} has no ONNX export beside it" in stderr
+    assert f"python -m image_colourisation.onnx_export {model_file}" in stderr
 
 
 @pytest.fixture

@@ -26,8 +26,7 @@ from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.render import colourise_image, photo_lightness, predict_ab
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
@@ -89,6 +88,13 @@ def test_trained_models_are_offered_and_the_default_comes_first(
         gan,
         l1,
     ]
+    (tmp_path / "data/06_models/photos/generator_gan.pt").mkdir(parents=True)  # photos pipeline
+    photos = ModelChoice(
+        "data/06_models/photos/generator_gan.pt",
+        "latest photo-trained GAN (data/06_models/photos/generator_gan.pt)",
+    )
+    assert model_choices(gan.source) == [gan, l1, photos]
+    assert model_choices(photos.source) == [photos, gan, l1]
     assert not (tmp_path / "mlflow.db").exists()
 
 

@@ -9,7 +9,7 @@ import torch
 from kedro.io import DatasetError, Version
 
 from image_colourisation import payloads
-from image_colourisation.datasets import ModelPayloadDataset
+from image_colourisation.datasets import ModelPayloadDataset, OnnxModelDataset
 from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_from_payload, generator_payload
 
@@ -118,3 +118,14 @@ def test_a_payload_inflating_past_the_bound_is_refused_before_torch_reads_it(
     )
     assert "more than the 1,048,576 any model" in str(refused.value)
     assert "so it was not loaded (it may be a decompression bomb)" in str(refused.value)
+
+
+def test_an_onnx_file_is_saved_whole_and_read_back(tmp_path: Path) -> None:
+    dataset = OnnxModelDataset(str(tmp_path / "models" / "served_generator.onnx"))
+    assert not dataset.exists()
+    with pytest.raises(DatasetError, match="served_generator.onnx: No such file"):
+        dataset.load()
+    dataset.save(b"onnx bytes")
+    assert dataset.load() == b"onnx bytes"
+    with pytest.raises(DatasetError, match="expected ONNX bytes, got dict"):
+        dataset.save({})

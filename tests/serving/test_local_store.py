@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from image_colourisation.app.model_choices import _registered_model_from_mlflow
+from image_colourisation.onnx_generator import OnnxGenerator
 from image_colourisation.serving import local_store
 from image_colourisation.serving.model_sources import _from_mlflow
 from image_colourisation.serving.registry import (
@@ -14,6 +15,7 @@ from image_colourisation.serving.registry import (
     CHAMPION_URI,
     MODEL_NAME,
     SERVED_GENERATOR,
+    SERVED_GENERATOR_ONNX,
 )
 
 
@@ -31,6 +33,12 @@ def test_the_champion_and_its_generator_file_are_read_from_the_store_as_mlflow_r
     through_mlflow = _from_mlflow(CHAMPION_URI)["state_dict"]
     assert direct.keys() == through_mlflow.keys()
     assert all(torch.equal(direct[name], through_mlflow[name]) for name in direct)
+    exported = local_store.alias_artifact(MODEL_NAME, CHAMPION, SERVED_GENERATOR_ONNX)
+    assert exported is not None and exported.parent == file.parent
+    assert (
+        OnnxGenerator(exported, "the champion's export").architecture
+        == torch.load(file, weights_only=True)["architecture"]
+    )
     # The versions the page lists, with their tags, as MLflow's client lists them.
     registered = local_store.registered_model(MODEL_NAME)
     assert registered == _registered_model_from_mlflow()

@@ -7,13 +7,17 @@ import mlflow
 import numpy as np
 import pytest
 import torch
+import yaml
 from kedro.io import Version
 
 from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.models import Generator
+from image_colourisation.onnx_generator import OnnxGenerator
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
-from image_colourisation.serving.model_sources import load_generator
+from image_colourisation.serving import model_sources
+from image_colourisation.serving.model_sources import load_generator, load_trained_generator
+from tests.project_copy import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -164,3 +168,53 @@ def test_an_mlflow_model_stored_as_a_pickle_is_refused_as_untrusted(
     assert "must not be trusted" in str(error.value)
     assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION" not in str(error.value)
     assert os.environ.get("MLFLOW_ALLOW_PICKLE_DESERIALIZATION") is None  # restored
+
+
+def _saved_with_export(folder: Path, generator: Generator, onnx: bool) -> Path:
+    """A versioned folder holding one payload, with its ONNX export beside it when `onnx`."""
+    ModelPayloadDataset(
+        str(folder), version=Version(None, "2026-01-01T00.00.00.000Z"), onnx=onnx
+    ).save(generator_payload(generator) | {"render_size": 96})
+    return folder / "2026-01-01T00.00.00.000Z" / folder.name
+
+
+def test_the_onnx_runtime_runs_the_export_beside_the_payload(tmp_path: Path, generator) -> None:
+    payload = _saved_with_export(tmp_path / "generator_gan.pt", generator, onnx=True)
+    assert payload.with_suffix(".onnx").is_file()
+    for source in (tmp_path / "generator_gan.pt", payload, payload.with_suffix(".onnx")):
+        trained = load_trained_generator(source, "onnx")
+        assert isinstance(trained.generator, OnnxGenerator)
+        assert (trained.runtime, trained.render_size, trained.fallback) == ("onnx", 96, None)
+    assert isinstance(load_trained_generator(payload, "torch").generator, Generator)
+
+
+def test_without_an_export_pytorch_runs_and_says_how_to_write_one(
+    tmp_path: Path, generator
+) -> None:
+    payload = _saved_with_export(tmp_path / "generator_gan.pt", generator, onnx=False)
+    trained = load_trained_generator(tmp_path / "generator_gan.pt", "onnx")
+    assert isinstance(trained.generator, Generator) and trained.runtime == "torch"
+    assert trained.render_size == 96
+    assert f"python -m image_colourisation.onnx_export {payload}" in trained.fallback
+    assert "colourising with PyTorch instead" in trained.fallback
+
+
+def test_a_missing_onnx_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"nosuch\.onnx' does not exist"):
+        load_trained_generator(tmp_path / "nosuch.onnx", "torch")
+
+
+@pytest.mark.parametrize(
+    ("catalog", "dataset", "constant"),
+    [
+        ("catalog_training.yml", "generator_gan", "LATEST_GAN"),
+        ("catalog_training.yml", "generator_l1", "LATEST_L1"),
+        ("catalog_photos.yml", "photos.generator_gan", "LATEST_PHOTOS_GAN"),
+        ("catalog_photos.yml", "photos.generator_l1", "LATEST_PHOTOS_L1"),
+    ],
+)
+def test_the_latest_models_offered_are_where_the_catalog_saves_them(
+    catalog: str, dataset: str, constant: str
+) -> None:
+    entries = yaml.safe_load((PROJECT_ROOT / "conf/base" / catalog).read_text())
+    assert entries[dataset]["filepath"] == getattr(model_sources, constant)

@@ -98,4 +98,5 @@ def test_colourise_uses_the_registered_champion_by_default(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "model: models:/image-colourisation@champion" in result.stderr
+    assert "runtime: onnx\n" in result.stderr  # the registered version's ONNX export
     assert Image.open(tmp_path / "out" / "coffee.png").size == (96, 64)

@@ -1,8 +1,10 @@
-"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--render-size N] [--overwrite]
-[--hint X,Y,#rrggbb ...] [--hints FILE]`, or `colourise --serve [--host H] [--port P]
+"""`colourise PATH... [-o OUTDIR] [--model SOURCE] [--runtime onnx|torch] [--render-size N]
+[--overwrite] [--hint X,Y,#rrggbb ...] [--hints FILE]`, or `colourise --serve [--host H] [--port P]
 [--max-upload-mb N]` for the page (`colourise_page.py`).
 
 Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates.
+The model runs as its ONNX export with ONNX Runtime when it has one (the default: no torch to
+import), else, and with `--runtime torch`, with PyTorch.
 
 Colourises single photos and whole folders with the same `render.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
@@ -35,12 +37,13 @@ from image_colourisation.app.project import find_project, is_project, no_project
 from image_colourisation.files import entry_problem, printable
 from image_colourisation.hints import (
     HINTS_JSON_FORM,
+    NO_HINT_INPUTS,
     Hint,
     check_hints,
     parse_hint,
     read_hints_file,
 )
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.onnx_generator import RUNTIMES
 from image_colourisation.photo_files import (
     save_photo,
     scan_photo_folder,
@@ -50,10 +53,12 @@ from image_colourisation.photo_files import (
 from image_colourisation.render import (
     DEFAULT_RENDER_SIZE,
     MAX_RENDER_SIZE,
+    AbModel,
     check_render_size,
     colourise_frames,
 )
 from image_colourisation.serving.model_sources import (
+    DEFAULT_RUNTIME,
     LATEST_GAN,
     default_model_source,
     load_trained_generator,
@@ -152,10 +157,11 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if todo:
         model = args.model or default_model()
         try:
-            trained = load_trained_generator(model)
+            trained = load_trained_generator(model, args.runtime)
         except ValueError as error:
             _say(f"colourise: error: --model: {error}{_project_advice(model)}")
             return EXIT_USAGE
+        _say(f"runtime: {trained.runtime}" + (f" ({trained.fallback})" if trained.fallback else ""))
         if hints and not trained.generator.takes_hints:
             _say(f"colourise: error: --hint/--hints: {model}: {NO_HINT_INPUTS}")
             return EXIT_USAGE
@@ -247,6 +253,7 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(problem)
     settings = PageSettings(
         default_model=args.model,
+        runtime=args.runtime,
         render_size=args.render_size,
         output=args.output,
         overwrite=args.overwrite,
@@ -261,7 +268,7 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def colourise_jobs(
-    jobs: list[Job], generator: Generator, render_size: int, hints: Sequence[Hint] = ()
+    jobs: list[Job], generator: AbModel, render_size: int, hints: Sequence[Hint] = ()
 ) -> tuple[int, list[str]]:
     """Colourise and write each job with a progress bar; returns (written, failures by name)."""
     done, failures = 0, []
@@ -388,6 +395,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the image-colourisation project whose models and MLflow store to use (default: "
         "the folder or the nearest one above it with its pyproject.toml, else the one the "
         "package was installed from); photos and OUTDIR stay relative to this folder",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=DEFAULT_RUNTIME,
+        help="run the model as its ONNX export with ONNX Runtime (faster to start: no torch), "
+        "falling back to PyTorch with a note when the model has no export, or with PyTorch "
+        f"(default: {DEFAULT_RUNTIME})",
     )
     parser.add_argument(
         "--render-size",

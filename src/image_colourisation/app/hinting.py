@@ -12,8 +12,7 @@ from PIL import Image, ImageOps
 
 from image_colourisation.colour import lab_to_rgb, rgb_to_lab, to_uint8
 from image_colourisation.hints import Hint
-from image_colourisation.models import Generator
-from image_colourisation.render import photo_lightness, predict_ab
+from image_colourisation.render import AbModel, photo_lightness, predict_ab
 
 # Suggestions: the model's a*b* in the (2r+1)^2 working pixels around a point; the colour at
 # the point first, then each the one farthest from those already offered, while it differs by
@@ -28,7 +27,7 @@ SWATCH_LIGHTNESS = (40.0, 80.0)
 
 def predicted_colours(
     image: Image.Image,
-    generator: Generator,
+    generator: AbModel,
     render_size: int,
     x: int,
     y: int,

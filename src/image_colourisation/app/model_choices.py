@@ -1,7 +1,8 @@
 """The models a person can pick on the colourise page, each a source `load_generator` takes.
 
 The registered colouriser's aliases (champion first) and versions, read from the MLflow registry
-of the working folder, then the newest trained GAN and L1 baseline when they exist. The default
+of the working folder, then the newest trained GAN and L1 baseline when they exist, trained on
+CIFAR-10 and on a folder of photos (the `photos` pipeline). The default
 comes first; the page takes the command's (`--model`, else the champion, else the latest GAN).
 """
 
@@ -9,7 +10,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from image_colourisation.serving.local_store import RegisteredModel, registered_model
-from image_colourisation.serving.model_sources import LATEST_GAN, LATEST_L1
+from image_colourisation.serving.model_sources import (
+    LATEST_GAN,
+    LATEST_L1,
+    LATEST_PHOTOS_GAN,
+    LATEST_PHOTOS_L1,
+)
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, registry_exists
 
 SHOWN_FIGURE = "test_mae"  # the headline figure (test split), beside each version
@@ -81,8 +87,14 @@ def _registered_model_from_mlflow() -> RegisteredModel:
 
 
 def trained_choices() -> list[ModelChoice]:
-    """The newest GAN and L1 baseline that `kedro run` saved in the working folder, if any."""
-    named = [(LATEST_GAN, "latest trained GAN"), (LATEST_L1, "latest L1 baseline")]
+    """The newest GAN and L1 baseline that `kedro run` saved in the working folder, if any:
+    CIFAR-10's, then the photo-trained ones (each renders at its own recorded size)."""
+    named = [
+        (LATEST_GAN, "latest trained GAN"),
+        (LATEST_L1, "latest L1 baseline"),
+        (LATEST_PHOTOS_GAN, "latest photo-trained GAN"),
+        (LATEST_PHOTOS_L1, "latest photo-trained L1 baseline"),
+    ]
     return [
         ModelChoice(source, f"{label} ({source})")
         for source, label in named

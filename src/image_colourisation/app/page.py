@@ -40,8 +40,8 @@ from PIL import Image
 
 from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
-from image_colourisation.hints import Hint, check_hints, hints_from_json
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
+from image_colourisation.onnx_generator import Runtime
 from image_colourisation.photo_files import (
     photo_format,
     save_photo,
@@ -52,10 +52,12 @@ from image_colourisation.photo_files import (
 from image_colourisation.render import (
     DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
+    AbModel,
     check_render_size,
     colourise_frames,
 )
 from image_colourisation.serving.model_sources import (
+    DEFAULT_RUNTIME,
     TrainedGenerator,
     default_model_source,
     load_trained_generator,
@@ -79,13 +81,15 @@ class PageSettings:
     Without a `default_model` the page offers the command's default as it is when the page
     loads: the champion (once there is one, wherever the alias has moved), else the latest GAN.
     Without a `render_size` each photo is rendered at the size its model records (the crop
-    size of a generator trained on photos), else at `DEFAULT_RENDER_SIZE`.
+    size of a generator trained on photos), else at `DEFAULT_RENDER_SIZE`. Models run in
+    `runtime` (ONNX Runtime where a model has an export, else PyTorch: `model_sources`).
     """
 
     default_model: str | None
     render_size: int | None
     output: Path
     max_upload_mb: float
+    runtime: Runtime = DEFAULT_RUNTIME
     overwrite: bool = False
     host: str = "127.0.0.1"  # what it listens on: a name given here is one of its own
 
@@ -98,13 +102,14 @@ class Generators:
     """Loaded generators by source, so a batch of photos loads its model once; emptied when the
     page is (re)loaded, so a newly trained version or a moved alias is picked up."""
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime = DEFAULT_RUNTIME) -> None:
         self._loaded: dict[str, TrainedGenerator] = {}
+        self._runtime = runtime
 
     def get(self, source: str) -> TrainedGenerator:
         if source not in self._loaded:
             try:
-                self._loaded[source] = load_trained_generator(source)
+                self._loaded[source] = load_trained_generator(source, self._runtime)
             except ValueError as error:
                 raise HTTPException(422, f"The model cannot be loaded. {error}") from error
         return self._loaded[source]
@@ -151,7 +156,7 @@ def create_app(settings: PageSettings) -> FastAPI:
     (with the person's hints, if any), and the model's colours at a point of a photo per
     `POST /api/suggest`."""
     app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
-    generators = Generators()
+    generators = Generators(settings.runtime)
     one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
     page = (files("image_colourisation.app") / "page.html").read_text(encoding="utf-8")
     own_names = {"localhost", socket.gethostname().lower(), settings.host.lower()}
@@ -254,7 +259,7 @@ def create_app(settings: PageSettings) -> FastAPI:
 def colourised_answer(
     image: Image.Image,
     name: str,
-    generator: Generator,
+    generator: AbModel,
     render_size: int,
     *,
     save_to: Path | None,
@@ -288,7 +293,7 @@ def colourised_answer(
 def suggestions_answer(
     image: Image.Image,
     name: str,
-    generator: Generator,
+    generator: AbModel,
     render_size: int,
     point: tuple[int, int],
     *,
@@ -352,7 +357,7 @@ def check_point_fits(x: int, y: int, image: Image.Image, name: str) -> None:
         )
 
 
-def require_hint_inputs(generator: Generator, model: str, hints: list[Hint]) -> None:
+def require_hint_inputs(generator: AbModel, model: str, hints: list[Hint]) -> None:
     """Hints for a model trained without hint inputs: say so (the page keeps the automatic
     result it has), rather than fail inside the network."""
     if hints and not generator.takes_hints:

@@ -5,7 +5,7 @@ from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
 from .json_cache import JSONCacheDataset
 from .model_runs import ModelRunMetricsDataset
-from .torch_models import ModelPayloadDataset
+from .torch_models import ModelPayloadDataset, OnnxModelDataset
 
 __all__ = [
     "CIFAR10ArchiveDataset",
@@ -14,4 +14,5 @@ __all__ = [
     "ModelRunMetricsDataset",
     "ModelPayloadDataset",
     "NpzDataset",
+    "OnnxModelDataset",
 ]

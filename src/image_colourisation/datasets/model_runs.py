@@ -1,8 +1,9 @@
 """A write-only Kedro dataset: each evaluated model's figures on that model's own MLflow run.
 
 MLflow's Compare view shows the metrics of the runs a user ticks. The evaluation's figures
-belong on the runs that trained the models (`gan`, `l1`), beside their parameters, and the
-gray baseline gets a run of its own, so ticking gan, l1 and gray compares all three.
+belong on the runs that trained the models (`gan`, `l1`; `photos-gan`, `photos-l1` for a photo
+folder), beside their parameters, and the gray baseline gets a run of its own, so ticking gan,
+l1 and gray compares all three.
 """
 
 import logging
@@ -11,6 +12,8 @@ import time
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+
+from image_colourisation.pipelines.training.tracking import CIFAR10, run_name
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +24,13 @@ class ModelRunMetricsDataset(AbstractDataset[dict[str, dict[str, Any]], None]):
     The run of a row is, in order: the run nested under the active (kedro-mlflow) run with the
     tag `variant=<row>` (the run that trained that model in this `kedro run`); the run of a
     `runs:/<run_id>/...` source; else a new run named after the row, nested under the active
-    run and tagged with the model's source (the gray baseline always gets one). Without an
+    run and tagged with the model's source (the gray baseline always gets one), named as
+    training names its runs for the evaluated `data` (`photos-gray` for photos). Without an
     active run (a unit test, tracking switched off) nothing is logged.
     """
 
-    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(self, data: str = CIFAR10, metadata: dict[str, Any] | None = None) -> None:
+        self._data = data
         self.metadata = metadata
 
     def save(self, data: dict[str, dict[str, Any]]) -> None:
@@ -59,10 +64,11 @@ class ModelRunMetricsDataset(AbstractDataset[dict[str, dict[str, Any]], None]):
             return logged.group(1)
         run = client.create_run(
             experiment,
-            run_name=row,
+            run_name=run_name(row, self._data),
             tags={
                 "mlflow.parentRunId": parent.info.run_id,
                 "variant": row,
+                "data": self._data,
                 "evaluated_model": source,
             },
         )
@@ -78,4 +84,4 @@ class ModelRunMetricsDataset(AbstractDataset[dict[str, dict[str, Any]], None]):
         return False
 
     def _describe(self) -> dict[str, Any]:
-        return {}
+        return {"data": self._data}

@@ -141,3 +141,28 @@ class PhotoFolderDataset(PartitionedDataset):
 
 def _unreadable(reason: str) -> Image.Image:
     raise FileNotFoundError(reason)
+
+
+class NamedPhotoFolderDataset(AbstractDataset[None, dict[str, Callable[[], Image.Image]] | None]):
+    """The photos of a folder named for one run, read as `PhotoFolderDataset` reads them; None
+    when `folder` is empty (no folder named), so a node can choose something else. Read only.
+    (`folder`, not `path`: Kedro would turn an empty `path` into the project's own folder.)"""
+
+    def __init__(self, folder: str = "", metadata: dict[str, Any] | None = None) -> None:
+        self._folder = folder
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Callable[[], Image.Image]] | None:
+        if not self._folder:
+            return None
+        if not Path(self._folder).is_dir():
+            raise UserDatasetError(f"{printable(self._folder)} is not a folder of photos.")
+        photos = PhotoFolderDataset(path=self._folder).load()
+        logger.info("%d photos to colourise in %s", len(photos), printable(self._folder))
+        return photos
+
+    def save(self, data: None) -> None:
+        raise DatasetError(f"{self._folder} holds photos to colourise: it is never written.")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"folder": self._folder}

@@ -8,9 +8,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
-from kedro.io import AbstractVersionedDataset, DatasetError, Version
+from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
 from image_colourisation.files import atomic_write
+from image_colourisation.onnx_export import payload_onnx
+from image_colourisation.onnx_generator import onnx_beside
 from image_colourisation.payloads import PAYLOAD_KEYS, load_payload
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,10 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
     `versioned: true` in the catalog every save lands in a new timestamped folder
     (`<filepath>/<version>/<name>`), so a second run never overwrites the first.
 
+    With `onnx: true` (the generators) each save also writes the payload's ONNX export beside
+    it (`onnx_export.py`: `<name>.onnx` in the same version folder), which `colourise` runs
+    with ONNX Runtime, without importing torch.
+
     With `optional: true` (for a cache, such as the evaluation's previously trained classifier)
     a missing file loads as None, and so, with a warning, does a file that is not a payload
     (truncated, corrupt, foreign): the node that reads it then makes a new one.
@@ -35,10 +41,12 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
         filepath: str,
         version: Version | None = None,
         optional: bool = False,
+        onnx: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(PurePosixPath(Path(filepath).as_posix()), version)
         self._optional = optional
+        self._onnx = onnx
         self.metadata = metadata
 
     def load(self) -> dict[str, Any] | None:
@@ -63,7 +71,11 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
                 f"{self._filepath}: expected a model payload "
                 f"(a dict with {list(PAYLOAD_KEYS)}), got {type(data).__name__}."
             )
-        with atomic_write(Path(self._get_save_path())) as file:
+        path = Path(self._get_save_path())
+        if self._onnx:  # first: a payload saved is never without its export
+            with atomic_write(onnx_beside(path)) as file:
+                file.write(payload_onnx(data))
+        with atomic_write(path) as file:
             torch.save(data, file)
 
     def _exists(self) -> bool:
@@ -74,4 +86,34 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
             "filepath": str(self._filepath),
             "version": self._version,
             "optional": self._optional,
+            "onnx": self._onnx,
         }
+
+
+class OnnxModelDataset(AbstractDataset[bytes, bytes]):
+    """An ONNX file's bytes (`onnx_export.payload_onnx`), written atomically: the registered
+    model's `served_generator_onnx`, which ONNX Runtime runs (`onnx_generator.OnnxGenerator`)."""
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> bytes:
+        try:
+            return self._filepath.read_bytes()
+        except OSError as error:
+            raise DatasetError(
+                f"{self._filepath}: {error.strerror}; `kedro run --pipelines training` writes it."
+            ) from error
+
+    def save(self, data: bytes) -> None:
+        if not isinstance(data, bytes):
+            raise DatasetError(f"{self._filepath}: expected ONNX bytes, got {type(data).__name__}.")
+        with atomic_write(self._filepath) as file:
+            file.write(data)
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

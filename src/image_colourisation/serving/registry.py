@@ -29,6 +29,8 @@ CHAMPION_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
 MODEL_ARTIFACT = "colouriser"
 # The catalog entry (and model artifact) holding the served GAN's payload.
 SERVED_GENERATOR = "served_generator"
+# Its ONNX export, for ONNX Runtime (`onnx_export.py`), in every version registered since.
+SERVED_GENERATOR_ONNX = "served_generator_onnx"
 logger = logging.getLogger(__name__)
 
 
@@ -80,7 +82,10 @@ def log_model_kwargs() -> dict[str, Any]:
             ]
         ),
     )
-    packages = ("kedro", "kedro-mlflow", "mlflow", "torch", "pandas", "pillow", "numpy")
+    packages = (
+        *("kedro", "kedro-mlflow", "mlflow", "torch", "pandas", "pillow", "numpy"),
+        *("onnx", "onnxruntime"),  # the generator's ONNX export (colourisation.runtime)
+    )
     return {
         "name": MODEL_ARTIFACT,
         "registered_model_name": MODEL_NAME,

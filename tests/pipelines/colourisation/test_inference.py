@@ -12,8 +12,9 @@ from kedro.runner import SequentialRunner
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.models import Generator
+from image_colourisation.onnx_export import generator_onnx
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
@@ -26,14 +27,18 @@ def encoded(image: Image.Image, image_format: str) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def answer(requests: pd.DataFrame, generator: Generator | None = None) -> pd.DataFrame:
+def answer(
+    requests: pd.DataFrame, generator: Generator | None = None, runtime: str = "onnx"
+) -> pd.DataFrame:
     """Run the inference pipeline as KedroPipelineModel does: a catalog of memory datasets."""
-    served = generator_payload(generator or tiny_trained_generator())
+    generator = generator or tiny_trained_generator()
     catalog = DataCatalog(
         {
             "colourisation_requests": MemoryDataset(requests),
-            "served_generator": MemoryDataset(served),
+            "served_generator": MemoryDataset(generator_payload(generator)),
+            "served_generator_onnx": MemoryDataset(generator_onnx(generator)),
             "params:colourisation.render_size": MemoryDataset(64),
+            "params:colourisation.runtime": MemoryDataset(runtime),
         }
     )
     outputs = SequentialRunner().run(create_inference_pipeline(), catalog)
@@ -137,3 +142,14 @@ def test_a_render_size_above_the_maximum_is_its_rows_error_before_any_work() -> 
         "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got 8192."
     )
     assert answers.loc[1, "error"] == "" and answers.loc[1, "width"] == 1
+
+
+def test_onnx_runtime_and_pytorch_serve_the_same_colours() -> None:
+    requests = pd.DataFrame({"image": [encoded(real_photo("coffee").resize((150, 100)), "PNG")]})
+    photos = [
+        np.asarray(
+            Image.open(io.BytesIO(base64.b64decode(answer(requests, runtime=runtime).image[0])))
+        )
+        for runtime in ("onnx", "torch")
+    ]
+    assert np.abs(photos[0].astype(int) - photos[1]).max() <= 1  # a byte's rounding

@@ -15,6 +15,7 @@ from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_from_payload, generator_payload
 from image_colourisation.pipelines.colourisation.nodes import colourise_photos
 from image_colourisation.render import DEFAULT_RENDER_SIZE
+from image_colourisation.serving.model_sources import DEFAULT_RUNTIME
 from tests.conftest import run_kedro
 from tests.photo_models import real_photo, tiny_trained_generator
 from tests.project_copy import PROJECT_ROOT
@@ -105,7 +106,10 @@ def test_pipeline_default_render_size_is_the_command_default():
     parameters = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_colourisation.yml").read_text()
     )
-    assert parameters["colourisation"] == {"render_size": DEFAULT_RENDER_SIZE}
+    assert parameters["colourisation"] == {
+        "render_size": DEFAULT_RENDER_SIZE,
+        "runtime": DEFAULT_RUNTIME,
+    }
 
 
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):

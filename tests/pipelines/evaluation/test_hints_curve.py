@@ -11,7 +11,7 @@ import torch
 
 from image_colourisation import metrics
 from image_colourisation.colour import model_arrays_to_rgb
-from image_colourisation.hints import evaluation_hints
+from image_colourisation.hint_sampling import evaluation_hints
 from image_colourisation.models import Generator, predict_ab
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.evaluation import hints_curve, nodes

@@ -8,7 +8,6 @@ import pandas as pd
 import torch
 
 from tests.conftest import run_kedro
-from tests.photo_folders import photograph
 
 TINY = (
     "photos.crop_size=32,photos.crops_per_photo=2,photos.training.epochs=1,"
@@ -21,8 +20,6 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
     kedro_project: Path, photo_folder: tuple[Path, dict[str, str]]
 ) -> None:
     folder, broken = photo_folder
-    (kedro_project / "data/01_raw/photos").mkdir()
-    photograph("chelsea").convert("L").save(kedro_project / "data/01_raw/photos/old_cat.png")
     run_kedro(
         kedro_project, "run", "--pipeline", "photos", "--params", f"photos.folder={folder},{TINY}"
     )
@@ -38,7 +35,13 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
         weights_only=True,
     )
     assert payload["render_size"] == 32 and payload["architecture"]["depth"] == 5
-    assert (kedro_project / "data/07_model_output/photos/colourised/old_cat.png").is_file()
+    assert report["splits"][2] == "test: 4 photos (topped up from 1 to the minimum of 4)"
+    index = pd.read_csv(kedro_project / "data/02_intermediate/photos/index.csv")
+    colourised = kedro_project / "data/07_model_output/photos/colourised"
+    test_photos = sorted(index.loc[index["split"] == "test", "path"])
+    assert sorted(p.relative_to(colourised).as_posix() for p in colourised.rglob("*.*")) == (
+        test_photos
+    )  # the held-out test photos by default (photos.colourise_folder names another folder)
     assert not (kedro_project / "data/06_models/generator_gan.pt").exists()  # CIFAR's untouched
     assert not (kedro_project / "data/08_reporting/evaluation_metrics.csv").exists()
 
@@ -48,5 +51,5 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
     finally:
         mlflow.set_tracking_uri(None)
     children = {run.info.run_name: run for run in runs if "mlflow.parentRunId" in run.data.tags}
-    assert set(children) == {"gan", "l1", "gray"}
+    assert set(children) == {"photos-gan", "photos-l1", "photos-gray"}  # CIFAR-10's: gan, ...
     assert all("test_mae" in run.data.metrics for run in children.values())  # as for CIFAR-10

@@ -64,6 +64,20 @@ def test_the_split_is_by_file_seeded_and_stable_when_photos_are_added(
         assert drawn in (row.split, "train")
 
 
+def test_a_small_folders_report_says_the_minimum_and_names_the_topped_up_splits(
+    photo_folder: tuple[Path, dict[str, str]],
+) -> None:
+    folder, _ = photo_folder
+    _, report, _ = index_photos(PhotoSourceDataset(str(folder)).load(), 64, 0.1, 0.1, 42)
+    assert report["minimum_photos"] == 12 and "topped up to 4" in report["split_rule"]
+    assert report["per_split"] == {"train": 6, "validation": 4, "test": 4}
+    assert report["splits"] == [
+        "train: 6 photos (4 moved to the topped-up held-out splits)",
+        "validation: 4 photos (topped up from 3 to the minimum of 4)",
+        "test: 4 photos (topped up from 1 to the minimum of 4)",
+    ]
+
+
 def test_exif_orientation_turns_the_size_and_gray_pictures_are_found() -> None:
     upright = io.BytesIO()
     exif = Image.Exif()

@@ -58,10 +58,24 @@ def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
     second = list(workers.epoch(torch.Generator().manual_seed(1)))
     for (l1, ab1, labels), (l2, ab2, _) in zip(first, second, strict=True):
         assert l1.shape == (4, 1, 32, 32) and ab1.shape == (4, 2, 32, 32) and labels is None
+        assert PhotoImages(crops).unlabelled == "the photos carry no class labels"
         assert torch.equal(l1, l2) and torch.equal(ab1, ab2)
         assert l1.min() >= -1 and l1.max() <= 1 and ab1.abs().max() <= 1
     other = next(inline.epoch(torch.Generator().manual_seed(2)))[0]
     assert not torch.equal(other, first[0][0])
+
+
+def test_labelled_crops_carry_their_photos_class(cached: tuple[Path, ...]) -> None:
+    crops = PhotoCrops(cached, 32, workers=0, labels=(0, 1, 2, 3), class_names=tuple("abcd"))
+    images = PhotoImages(crops)
+    assert (images.classes, images.unlabelled) == (4, "")
+    plan = crops.epoch_plan(torch.Generator().manual_seed(3))
+    (_, _, labels), *_ = images.batches(4, True, 0, torch.device("cpu"), ALONE).epoch(
+        torch.Generator().manual_seed(3)
+    )
+    assert labels.tolist() == [photo for photo, _ in plan]  # each photo its own class here
+    with pytest.raises(ValueError, match="3 labels for 4 photos"):
+        PhotoCrops(cached, 32, labels=(0, 1, 0))
 
 
 def test_colour_bins_are_refused_for_photos(cached: tuple[Path, ...]) -> None:

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from image_colourisation.datasets.model_runs import ModelRunMetricsDataset
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.nodes import train_l1_baseline
+from image_colourisation.pipelines.training.tracking import variant_run
 from tests.pipelines.training.synthetic import synthetic_set
 from tests.project_copy import PROJECT_ROOT
 
@@ -127,3 +129,25 @@ def test_resuming_a_finished_run_starts_a_new_one_linked_to_it(
     assert _steps(tracking, second.info.run_id) == [2]
     assert second.data.tags["resumed_from_run"] == first.info.run_id
     assert tracking.get_run(first.info.run_id).info.status == "FINISHED"
+
+
+def test_photo_runs_are_named_apart_from_cifar_runs_and_found_by_their_tags(
+    tracking: MlflowClient,
+) -> None:
+    with mlflow.start_run(run_name="__default__"), variant_run("gan", {}):
+        pass
+    with mlflow.start_run(run_name="photos") as parent:
+        with variant_run("gan", {}, data="photos"):
+            pass
+        ModelRunMetricsDataset(data="photos").save(
+            {"gan": {"source": "x", "metrics": {"test_mae": 1.0}},
+             "gray": {"source": "gray", "metrics": {"test_mae": 2.0}}}
+        )  # fmt: skip
+    runs = {run.info.run_name: run for run in _variant_runs(tracking, "gan")}
+    runs |= {run.info.run_name: run for run in _variant_runs(tracking, "gray")}
+    assert set(runs) == {"gan", "photos-gan", "photos-gray"}
+    assert runs["photos-gray"].data.tags["data"] == runs["photos-gan"].data.tags["data"] == "photos"
+    assert runs["gan"].data.tags["data"] == "cifar10"
+    # the evaluation's figures reach the photo-trained run through its variant tag
+    assert runs["photos-gan"].data.metrics == {"test_mae": 1.0}
+    assert runs["photos-gray"].data.tags["mlflow.parentRunId"] == parent.info.run_id

@@ -12,11 +12,23 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.hints import HINTS_JSON_FORM, Hint, check_hints, hints_from_json
-from image_colourisation.models import NO_HINT_INPUTS, Generator
+from image_colourisation.hints import (
+    HINTS_JSON_FORM,
+    NO_HINT_INPUTS,
+    Hint,
+    check_hints,
+    hints_from_json,
+)
+from image_colourisation.models import Generator
+from image_colourisation.onnx_generator import OnnxGenerator, Runtime
 from image_colourisation.payloads import generator_from_payload
 from image_colourisation.photo_files import too_many_pixels, upright_size
-from image_colourisation.render import check_render_size, colourise_frames, colourise_image
+from image_colourisation.render import (
+    AbModel,
+    check_render_size,
+    colourise_frames,
+    colourise_image,
+)
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
@@ -142,12 +154,24 @@ def _row_hints(text: Any) -> tuple[Hint, ...]:
 
 
 def colourise_request_photos(
-    decoded: list[RequestPhoto], generator_payload: dict[str, Any]
+    decoded: list[RequestPhoto],
+    generator_payload: dict[str, Any],
+    generator_onnx: bytes | None = None,
+    runtime: Runtime = "torch",
 ) -> list[tuple[Image.Image | None, str | None]]:
     """Colourise each readable photo with `render.colourise_image`, as `colourise` does: the
     photo's own full-size L* with ab predicted at its render size, guided by its hints. A
-    failure stays its row's; hints for a generator without hint inputs are such a failure."""
-    generator = generator_from_payload(generator_payload)
+    failure stays its row's; hints for a generator without hint inputs are such a failure.
+
+    The generator runs as its ONNX export with ONNX Runtime when `runtime` is "onnx"
+    (`colourisation.runtime`), else with PyTorch. Versions registered before ONNX export
+    existed pass neither (their pipeline has two inputs) and run with PyTorch.
+    """
+    generator: AbModel = (
+        OnnxGenerator(generator_onnx, "the served generator's ONNX export")
+        if runtime == "onnx" and generator_onnx is not None
+        else generator_from_payload(generator_payload)
+    )
     results: list[tuple[Image.Image | None, str | None]] = []
     for row in decoded:
         if row.photo is None:
@@ -159,7 +183,7 @@ def colourise_request_photos(
     return results
 
 
-def _colourised(row: RequestPhoto, generator: Generator) -> tuple[Image.Image | None, str | None]:
+def _colourised(row: RequestPhoto, generator: AbModel) -> tuple[Image.Image | None, str | None]:
     try:
         return colourise_image(row.photo, generator, row.render_size, row.hints), None
     except Exception as failure:  # one bad photo must not fail the others

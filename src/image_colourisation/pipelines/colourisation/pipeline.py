@@ -3,6 +3,7 @@ names; and the inference pipeline that kedro-mlflow logs as the registered model
 
 from kedro.pipeline import Node, Pipeline
 
+from image_colourisation.onnx_export import payload_onnx
 from image_colourisation.pipelines.colourisation.nodes import (
     colourise_photos,
     colourise_request_photos,
@@ -10,7 +11,7 @@ from image_colourisation.pipelines.colourisation.nodes import (
     encode_colourised_photos,
     keep_served_generator,
 )
-from image_colourisation.serving.registry import SERVED_GENERATOR
+from image_colourisation.serving.registry import SERVED_GENERATOR, SERVED_GENERATOR_ONNX
 
 REQUESTS = "colourisation_requests"  # the served model's input: one row per photo
 
@@ -49,7 +50,12 @@ def create_inference_pipeline() -> Pipeline:
             ),
             Node(
                 colourise_request_photos,
-                inputs=["request_photos", SERVED_GENERATOR],
+                inputs=[
+                    "request_photos",
+                    SERVED_GENERATOR,
+                    SERVED_GENERATOR_ONNX,
+                    "params:colourisation.runtime",
+                ],
                 outputs="colourised_request_photos",
                 name="colourise_request_photos",
             ),
@@ -65,7 +71,8 @@ def create_inference_pipeline() -> Pipeline:
 
 
 def create_serving_pipeline() -> Pipeline:
-    """After training: the GAN to the unversioned file the registered model is packed from."""
+    """After training: the GAN, and its ONNX export, to the unversioned files the registered
+    model is packed from."""
     return Pipeline(
         [
             Node(
@@ -73,7 +80,13 @@ def create_serving_pipeline() -> Pipeline:
                 inputs="generator_gan",
                 outputs=SERVED_GENERATOR,
                 name="keep_served_generator",
-            )
+            ),
+            Node(
+                payload_onnx,
+                inputs="generator_gan",
+                outputs=SERVED_GENERATOR_ONNX,
+                name="export_served_generator_onnx",
+            ),
         ],
         tags=["training"],
     )

@@ -2,7 +2,7 @@
 4.1): how much a few true colours help each colouriser.
 
 Every row sees the same hints, drawn from the test images' true colours with a fixed seed
-(`hints.evaluation_hints`): 0 hints is automatic colourisation, and each larger count adds
+(`hint_sampling.evaluation_hints`): 0 hints is automatic colourisation, and each larger count adds
 hints to a smaller one's rather than drawing new ones. The rows are the generators that take
 hints (`gan`, `l1`) and `naive`, which copies the nearest hint's colour. They are scored on the
 rendered images as the metrics table scores its rows: MAE and PSNR (of the dataset's mean
@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from image_colourisation import metrics
 from image_colourisation.colour import model_arrays_to_rgb, rgb_to_lab
-from image_colourisation.hints import evaluation_hints
+from image_colourisation.hint_sampling import evaluation_hints
 from image_colourisation.models import Generator, predict_ab
 from image_colourisation.payloads import generator_from_payload
 

@@ -32,6 +32,14 @@ ROOT_CLASS = "(top folder)"  # the label of photos directly in the folder, not i
 SIZE_BINS = (0, 256, 512, 1024, 2048, 4096, np.inf)  # shorter side, pixels
 SPLITS = ("train", "validation", "test")
 MIN_HELD_OUT = 4  # photos per held-out split: the evaluation's FD floor needs two per half
+MIN_PHOTOS = 3 * MIN_HELD_OUT  # usable photos a folder needs: MIN_HELD_OUT for each split
+MIN_CLASS_PHOTOS = 2  # training photos per class sub-folder for class-aware training
+SPLIT_RULE = (
+    "by file: each photo's split is a seeded draw from its content hash (photos.seed, "
+    "photos.validation_fraction, photos.test_fraction), so adding photos moves none; a "
+    f"held-out split drawn with fewer than {MIN_HELD_OUT} photos is topped up to "
+    f"{MIN_HELD_OUT} from the training photos"
+)
 
 
 def inspect_photo(data: bytes, crop_size: int) -> tuple[int, int, tuple[str, str] | None]:
@@ -82,7 +90,8 @@ def index_photos(
     """The photos to use with their split and label, the ingestion report, the size histogram.
 
     Labels are the top-level sub-folders (`ROOT_CLASS` for photos directly in the folder): the
-    evaluation's per-class table and semantic accuracy use them.
+    evaluation's per-class table and semantic accuracy use them, and class-aware training
+    when they follow the ImageFolder convention (`class_labels`).
     """
     check_crop_size(crop_size)
     if not (
@@ -112,54 +121,127 @@ def index_photos(
         split = split_of(digest, seed, validation_fraction, test_fraction)
         rows.append({"path": name, "sha256": digest, "width": width, "height": height,
                      "label": label, "split": split})  # fmt: skip
-    index = _every_split_used(pd.DataFrame(rows, columns=[*_COLUMNS]))
     for entry in skipped:
         logger.warning(
             "Skipped %s", printable(f"{entry['path']}: {entry['reason']} ({entry['detail']})")
         )
-    sizes = size_histogram(index)
-    return index, ingestion_report(index, skipped, len(files)), sizes
+    index, drawn = split_photos(pd.DataFrame(rows, columns=[*_COLUMNS]))
+    report = ingestion_report(index, drawn, skipped, len(files))
+    for line in report["splits"]:
+        logger.info("photos: %s", line)
+    classes = report["classes"]
+    if classes["names"]:
+        logger.info("photos: %d classes from the sub-folders: %s", len(classes["names"]),
+                    printable(", ".join(classes["names"])))  # fmt: skip
+    elif set(index["label"]) != {ROOT_CLASS}:  # sub-folders, but not usable as classes
+        logger.warning(
+            "photos: the sub-folders cannot be class labels (class-aware training would be "
+            "off): %s", printable(classes["why_not"]),
+        )  # fmt: skip
+    return index, report, size_histogram(index)
 
 
 _COLUMNS = ("path", "sha256", "width", "height", "label", "split")
 
 
-def _every_split_used(index: pd.DataFrame) -> pd.DataFrame:
-    """Refuse a folder too small to train and hold out; top up a held-out split with fewer
-    than MIN_HELD_OUT photos from the training photos that hash lowest (small folders)."""
-    if len(index) < 3 * MIN_HELD_OUT:
+def split_photos(index: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The index with every split used, and the held-out splits that were topped up, with the
+    photos their hash draw gave them.
+
+    A folder with fewer than MIN_PHOTOS usable photos is refused. A held-out split with fewer
+    than MIN_HELD_OUT photos is topped up from the training photos that hash lowest, so small
+    folders hold out more than `validation_fraction` / `test_fraction` (14 photos: 6 / 4 / 4).
+    """
+    if len(index) < MIN_PHOTOS:
         raise UserValueError(
             f"Only {len(index)} usable photo(s) in the folder (see the skipped files above): "
-            f"the photos pipeline needs at least {3 * MIN_HELD_OUT}, {MIN_HELD_OUT} each for "
+            f"the photos pipeline needs at least {MIN_PHOTOS}, {MIN_HELD_OUT} each for "
             "training, validation and test (the evaluation compares two halves of the test "
             "photos). Add photos to the folder."
         )
+    drawn = {}
     for split in ("test", "validation"):
-        missing = MIN_HELD_OUT - (index["split"] == split).sum()
-        if missing > 0:
+        count = int((index["split"] == split).sum())
+        if count < MIN_HELD_OUT:
+            drawn[split] = count
             train = index[index["split"] == "train"].sort_values("sha256")
-            index.loc[train.index[:missing], "split"] = split
-    return index
+            index.loc[train.index[: MIN_HELD_OUT - count], "split"] = split
+    return index, drawn
+
+
+def class_labels(index: pd.DataFrame) -> tuple[tuple[str, ...], str]:
+    """(class names, "") when the photos follow the ImageFolder convention: every photo in a
+    top-level sub-folder named after its class, at least 2 classes, each with MIN_CLASS_PHOTOS
+    training photos. Else ((), why not and how to fix it): class-aware training is then off."""
+    folders = sorted(set(index["label"]) - {ROOT_CLASS})
+    loose = index.loc[index["label"] == ROOT_CLASS, "path"].sort_values()
+    if not folders:
+        return (), "the photos are not in class sub-folders " + _LAYOUT
+    if len(loose):
+        return (), (
+            f"{len(loose)} photo(s) lie directly in the folder beside the class sub-folders "
+            f"({_some(loose)}): move each into its class sub-folder, or out of the folder"
+        )
+    if len(folders) < 2:
+        return (), f"all photos are in one sub-folder ({folders[0]}) " + _LAYOUT
+    train = index.loc[index["split"] == "train", "label"].value_counts()
+    few = [name for name in folders if train.get(name, 0) < MIN_CLASS_PHOTOS]
+    if few:
+        counts = index["label"].value_counts()
+        return (), (
+            f"class sub-folder(s) with fewer than {MIN_CLASS_PHOTOS} training photos: "
+            + ", ".join(f"{name} ({train.get(name, 0)} of its {counts[name]})" for name in few)
+            + ": add photos to them, or merge them into another class"
+        )
+    return tuple(folders), ""
+
+
+_LAYOUT = "(the ImageFolder convention: one sub-folder per class, at least 2, named after it)"
+
+
+def _some(paths: pd.Series, shown: int = 3) -> str:
+    names = ", ".join(paths.head(shown))
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def ingestion_report(
-    index: pd.DataFrame, skipped: list[dict[str, str]], found: int
+    index: pd.DataFrame, drawn: dict[str, int], skipped: list[dict[str, str]], found: int
 ) -> dict[str, Any]:
-    """Counts per split, label and reason, and every skipped file with why (JSON-ready).
-    Reasons: not read (a link out of the folder, a FIFO, a dangling link), duplicate,
-    unsupported format, unreadable, too small, already gray."""
+    """Counts per split, label and reason, every skipped file with why, the split rules and
+    the class labels training can use (JSON-ready). Reasons: not read (a link out of the
+    folder, a FIFO, a dangling link), duplicate, unsupported format, unreadable, too small,
+    already gray. `drawn`: the topped-up splits' photos before topping up (`split_photos`)."""
     reasons = Counter(entry["reason"] for entry in skipped)
+    per_split = {split: int((index["split"] == split).sum()) for split in SPLITS}
+    names, why_not = class_labels(index)
     return {
         "files_found": found,
         "photos_used": len(index),
-        "per_split": {split: int((index["split"] == split).sum()) for split in SPLITS},
+        "minimum_photos": MIN_PHOTOS,
+        "split_rule": SPLIT_RULE,
+        "per_split": per_split,
+        "splits": [
+            f"{split}: {count} photos{_topped_up(split, drawn)}"
+            for split, count in per_split.items()
+        ],
         "per_label": {
             str(k): int(v) for k, v in index["label"].value_counts().sort_index().items()
         },
+        "classes": {"names": list(names), "why_not": why_not},
         "skipped": len(skipped),
         "skipped_per_reason": dict(reasons.most_common()),
         "skipped_files": skipped,
     }
+
+
+def _topped_up(split: str, drawn: dict[str, int]) -> str:
+    """How topping up changed `split`'s count, or nothing."""
+    if split == "train" and drawn:
+        given = sum(MIN_HELD_OUT - count for count in drawn.values())
+        return f" ({given} moved to the topped-up held-out splits)"
+    if split in drawn:
+        return f" (topped up from {drawn[split]} to the minimum of {MIN_HELD_OUT})"
+    return ""
 
 
 def size_histogram(index: pd.DataFrame) -> pd.DataFrame:

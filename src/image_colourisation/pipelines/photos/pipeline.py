@@ -15,6 +15,7 @@ from image_colourisation.pipelines.training import create_pipeline as training
 
 from .ingestion import index_photos
 from .preprocessing import test_set, training_crops, validation_set, working_size_images
+from .to_colourise import photos_to_colourise
 
 NAMESPACE = "photos"
 # Evaluation parameters shared with CIFAR-10 (figure size, the hints curve's counts and seed);
@@ -50,8 +51,9 @@ def folder_pipeline() -> Pipeline:
             ),
             Node(
                 training_crops,
-                ["working_images", crop, "params:crops_per_photo", "params:flip",
-                 "params:workers"],
+                {"cache": "working_images", "index": "index", "crop_size": crop,
+                 "crops_per_photo": "params:crops_per_photo", "flip": "params:flip",
+                 "workers": "params:workers"},
                 "train_set",
                 name="training_crops",
             ),
@@ -72,17 +74,22 @@ def folder_pipeline() -> Pipeline:
 def trained_model_pipelines() -> Pipeline:
     """Evaluation and colourisation on this run's photo-trained generators. The classifier of
     semantic accuracy and FD learns the sub-folders from the validation photos (training
-    photos exist only as crops on disk)."""
+    photos exist only as crops on disk). The colourisation colours `photos.photos_to_colourise`:
+    the held-out test photos, or the folder `--params photos.colourise_folder=DIR` names."""
+    choice = Node(
+        photos_to_colourise,
+        ["named_folder_to_colourise", "index", "training_folder"],
+        "photos_to_colourise",
+        name="photos_to_colourise",
+    )
     return Pipeline(
-        evaluation() + colourisation(),
+        Pipeline([choice]) + evaluation() + colourisation(),
         namespace=NAMESPACE,
         inputs={
             "evaluation_gan_generator": "photos.generator_gan",
             "evaluation_l1_generator": "photos.generator_l1",
             "colourisation_generator": "photos.generator_gan",
             "train_set": "photos.validation_set",
-            # the same folder of photos to colourise as `kedro run --pipelines colourisation`
-            "photos_to_colourise": "photos_to_colourise",
         },
         parameters={name: name for name in SHARED_PARAMETERS}
         | {

@@ -14,6 +14,7 @@ import pandas as pd
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.pipelines.photos.ingestion import class_labels
 from image_colourisation.pipelines.training.photo_crops import (
     PhotoCrops,
     centre_square,
@@ -48,13 +49,26 @@ def _working_copy(read: Callable[[], bytes], short_side: int) -> Image.Image:
 
 
 def training_crops(
-    cache: dict[str, Path], crop_size: int, crops_per_photo: int, flip: bool, workers: int
+    cache: dict[str, Path],
+    index: pd.DataFrame,
+    crop_size: int,
+    *,
+    crops_per_photo: int,
+    flip: bool,
+    workers: int,
 ) -> PhotoCrops:
-    """The training photos' random crops, as the training loop's data source."""
-    files = tuple(path for name, path in cache.items() if name.startswith("train/"))
-    if not files:
-        raise ValueError("No training photos in the working-size cache: rerun the photos pipeline.")
-    return PhotoCrops(files, crop_size, crops_per_photo, flip, workers)
+    """The training photos' random crops, as the training loop's data source, labelled by
+    their class sub-folders when the folder follows the ImageFolder convention
+    (`ingestion.class_labels`; else the crops say why they are not)."""
+    rows = index[index["split"] == "train"].sort_values("path")
+    if rows.empty:
+        raise ValueError("No training photos in the photo index: rerun the photos pipeline.")
+    files = tuple(cache[f"train/{path}"] for path in rows["path"])
+    names, why_not = class_labels(index)
+    if not names:
+        return PhotoCrops(files, crop_size, crops_per_photo, flip, workers, unlabelled=why_not)
+    labels = tuple(names.index(label) for label in rows["label"])
+    return PhotoCrops(files, crop_size, crops_per_photo, flip, workers, labels, names)
 
 
 def validation_set(

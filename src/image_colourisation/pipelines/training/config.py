@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from image_colourisation.hints import HintSampling
+from image_colourisation.hint_sampling import HintSampling
 from image_colourisation.ranges import Setting
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -43,8 +43,17 @@ RANGES: dict[str, Setting] = {
     "temperature": replace(UNIT, low_open=True),
     "rebalance": UNIT,
     "ema_decay": replace(UNIT, high_open=True),
+    "residual_blocks": Setting(int, 0, 16),
 }
-_BOOLS = ("flip", "warm_start", "colour_bins", "channels_last", "resume", "class_conditional")
+_BOOLS = (
+    "flip",
+    "warm_start",
+    "colour_bins",
+    "channels_last",
+    "resume",
+    "class_conditional",
+    "attention",
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,8 @@ class TrainingParams:
     bins_weight: float = 1.0
     class_weight: float = 0.0
     class_conditional: bool = False
+    attention: bool = False
+    residual_blocks: int = 0
     ema_decay: float = 0.995
     flip: bool = True
     crop_padding: int = 4

@@ -9,9 +9,11 @@ place that looks at which kind it is:
   converted to Lab by DataLoader worker processes (`LoaderBatches`), so memory does not grow
   with the folder.
 
-A source carries the generator depth its images need and the render size a generator trained
-on it colourises photos at (the crop size; None for CIFAR-10), gives its batches, a sample of
-its colours (for the colour bins), and a form to hand to worker processes.
+A source carries the generator depth its images need, the render size a generator trained
+on it colourises photos at (the crop size; None for CIFAR-10), its number of classes (CIFAR-10's
+labels, a photo folder's class sub-folders) or why it has none, and the data name its MLflow
+runs carry; it gives its batches, a sample of its colours (for the colour bins), and a form to
+hand to worker processes.
 
 Both kinds of batches draw an epoch's randomness from the loop's seeded generator before its
 first step, so results are seeded and a resumed run repeats the epoch it continues. Under DDP
@@ -31,6 +33,7 @@ from image_colourisation import augment
 from image_colourisation.memory import lean_fork
 
 from .photo_crops import PhotoCrops, generator_depth
+from .tracking import CIFAR10
 from .world import ALONE, World
 
 # Normalised L (B, 1, H, W), ab (B, 2, H, W) and the class labels (B,), None when unlabelled.
@@ -52,6 +55,8 @@ class TrainingImages(Protocol):
     depth: int  # U-Net levels the images need
     render_size: int | None  # recorded in the trained generator's payload
     classes: int  # number of classes its labels name; 0: unlabelled
+    unlabelled: str  # why it has no class labels ("" when it has)
+    data: str  # what the images are, in MLflow run names and tags (`tracking.run_name`)
 
     def batches(
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World
@@ -73,6 +78,7 @@ class ImageArrays:
     labels: torch.Tensor | None = None
     classes: int = 0
     render_size: None = None
+    data = CIFAR10
 
     @classmethod
     def of(cls, data: dict[str, np.ndarray], name: str, depth: int) -> "ImageArrays":
@@ -83,6 +89,10 @@ class ImageArrays:
             return cls(lightness, ab, depth)
         labels = torch.from_numpy(np.asarray(data["labels"], dtype=np.int64))
         return cls(lightness, ab, depth, labels, len(data["class_names"]))
+
+    @property
+    def unlabelled(self) -> str:
+        return "" if self.labels is not None else "the training arrays have no labels"
 
     def __len__(self) -> int:
         return len(self.lightness)
@@ -113,10 +123,18 @@ class ImageArrays:
 @dataclass(frozen=True)
 class PhotoImages:
     """A photo folder's random crops: only file names live here, workers read the photos.
-    Unlabelled for training: class-aware recipes are CIFAR-10's (`classes` 0)."""
+    Labelled by their class sub-folders when the folder follows the ImageFolder convention."""
 
     crops: PhotoCrops
-    classes = 0
+    data = "photos"
+
+    @property
+    def classes(self) -> int:
+        return len(self.crops.class_names)
+
+    @property
+    def unlabelled(self) -> str:
+        return "" if self.classes else self.crops.unlabelled
 
     @property
     def depth(self) -> int:
@@ -207,9 +225,14 @@ class LoaderBatches:
             worker_init_fn=_one_thread,
             prefetch_factor=4 if self.crops.workers else None,
         )
+        labelled = bool(self.crops.class_names)
         with lean_fork():
-            for lightness, ab in loader:
-                yield lightness.to(self.device), ab.to(self.device), None
+            for lightness, ab, labels in loader:
+                yield (
+                    lightness.to(self.device),
+                    ab.to(self.device),
+                    labels.to(self.device) if labelled else None,
+                )
 
 
 def _one_thread(worker: int) -> None:

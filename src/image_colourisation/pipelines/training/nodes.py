@@ -97,9 +97,9 @@ def train_generator(
         )  # fmt: skip
         params = replace(params, depth=images.depth)
     if not images.classes and (params.class_weight > 0 or params.class_conditional):
-        logger.info(
-            "%s: the training images carry no class labels, so class_weight and "
-            "class_conditional are off for this run", variant,
+        logger.warning(
+            "%s: class_weight and class_conditional are off for this run: %s",
+            variant, images.unlabelled,
         )  # fmt: skip
         params = replace(params, class_weight=0.0, class_conditional=False)
     validation = ImageArrays.of(validation_set, "validation_set", params.depth)
@@ -109,7 +109,8 @@ def train_generator(
     with checkpoint_lock(path.parent):
         resume = prior_checkpoint(path, params.resume, params.epochs)
         continues = (resume.get("mlflow_run_id"), resume["epoch"]) if resume else None
-        with variant_run(variant, {"training": params.as_dict()}, continues) as tracking:
+        logged = {"training": params.as_dict()}
+        with variant_run(variant, logged, continues, images.data) as tracking:
             on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
             generator = launch.train(
                 images, validation, params, variant, on_epoch, init=init, resume=resume

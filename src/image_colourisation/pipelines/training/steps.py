@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from image_colourisation.hints import sample_hints
+from image_colourisation.hint_sampling import sample_hints
 from image_colourisation.models import Discriminator, Generator, autocast
 
 from . import losses
@@ -63,6 +63,8 @@ def build_models(
         temperature=params.temperature,
         hints=params.hints.enabled,
         classes=classes if params.class_weight > 0 else 0,
+        attention=params.attention,
+        residual_blocks=params.residual_blocks,
     )
     if params.colour_bins and bins is not None:
         generator.head.centres.copy_(bins.centres)
@@ -120,7 +122,7 @@ def gan_step(
     """One optimisation step of D (if any) then G; returns detached losses and D outputs.
 
     With `params.hints.enabled` G sees colour hints drawn from the batch's true colours
-    (`hints.sample_hints`, from torch's global generator: seeded, checkpointed, distinct per
+    (`hint_sampling.sample_hints`, from torch's global generator: seeded, checkpointed, distinct per
     DDP rank); D judges L and ab alone, as without hints. `labels` (the images' classes) feed
     the class head's loss and a projection D, when the models have them.
     """

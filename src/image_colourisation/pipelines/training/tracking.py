@@ -20,7 +20,15 @@ from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.models import Generator
 
 GENERATOR_ARTIFACT = "generator"
+CIFAR10 = "cifar10"  # the training data whose runs keep the bare variant names
 logger = logging.getLogger(__name__)
+
+
+def run_name(variant: str, data: str = CIFAR10) -> str:
+    """The MLflow run name of `variant` trained on `data`: `gan` for CIFAR-10, `photos-gan`
+    for a photo folder, so the runs of the two sources read apart in MLflow. Lookups go by
+    the `variant` and `data` tags, never by this name."""
+    return variant if data == CIFAR10 else f"{data}-{variant}"
 
 
 def tracking_active() -> bool:
@@ -40,9 +48,13 @@ def active_run_id() -> str | None:
 
 @contextmanager
 def variant_run(
-    variant: str, params: Mapping[str, Any], resumes: tuple[str | None, int] | None = None
+    variant: str,
+    params: Mapping[str, Any],
+    resumes: tuple[str | None, int] | None = None,
+    data: str = CIFAR10,
 ) -> Iterator[bool]:
-    """Open a nested run named after the variant under the active run; yield whether it did.
+    """Open a nested run named after the variant and its training `data` (`run_name`) under
+    the active run, tagged with both; yield whether it did.
 
     `resumes` is (run id, last finished epoch) of the checkpoint this run continues from
     (`checkpoints.resumed_run`). That run, left RUNNING by a killed process (or FAILED), is
@@ -59,8 +71,8 @@ def variant_run(
     flat = {key: str(value) for key, value in flatten(params).items()}
     continued = _continuable(resumes[0]) if resumes and resumes[0] else None
     if continued is None:
-        with mlflow.start_run(run_name=variant, nested=True):
-            mlflow.set_tag("variant", variant)
+        with mlflow.start_run(run_name=run_name(variant, data), nested=True):
+            mlflow.set_tags({"variant": variant, "data": data})
             if resumes:
                 mlflow.set_tags(
                     {"resumed_from_run": str(resumes[0]), "resumed_after_epoch": resumes[1]}

@@ -1,0 +1,127 @@
+"""A generator exported to ONNX (`onnx_export.py`), run by ONNX Runtime: the same L* (+ hints)
+-> ab as `models.Generator` (`render.AbModel`), without importing torch, which is most of the
+start-up of a one-photo `colourise` run.
+
+The file is checked before use: its inputs and output must be the ones the exporter writes
+(names, element type, channels, free height and width), and its metadata must record the
+architecture, so a foreign or stale file is refused with what to do instead.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import onnxruntime
+
+from image_colourisation.errors import UserValueError
+from image_colourisation.hints import NO_HINT_INPUTS
+
+Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
+RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
+LIGHTNESS, HINTS, AB = "lightness", "hints", "ab"  # the graph's input and output names
+CHANNELS = {LIGHTNESS: 1, HINTS: 3, AB: 2}
+ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata entries
+EXPORT_COMMAND = "python -m image_colourisation.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
+
+
+def onnx_beside(payload_file: Path) -> Path:
+    """Where the ONNX export of a payload file lies: beside it, `.onnx` for its suffix."""
+    return payload_file.with_suffix(".onnx")
+
+
+class OnnxFileError(UserValueError):
+    """An ONNX file that is not a generator this project exported."""
+
+
+class OnnxGenerator:
+    """A generator's ONNX export in an ONNX Runtime session on the CPU: `render.AbModel`."""
+
+    def __init__(self, model: Path | bytes, source: str) -> None:
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: the graph's harmless notes stay quiet
+        try:
+            self._session = onnxruntime.InferenceSession(
+                model if isinstance(model, bytes) else str(model),
+                options,
+                providers=["CPUExecutionProvider"],
+            )
+        except Exception as error:  # ONNX Runtime raises its own kinds for any unreadable file
+            raise OnnxFileError(
+                f"{source} is not an ONNX model ONNX Runtime can load "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); write it again "
+                f"from the generator's payload: {EXPORT_COMMAND}"
+            ) from error
+        metadata = self._session.get_modelmeta().custom_metadata_map
+        self.architecture = _architecture(metadata, source)
+        self.render_size: int | None = _render_size(metadata, source)
+        problem = graph_problem(self._session, self.architecture)
+        if problem:
+            raise OnnxFileError(
+                f"{source} is not a generator exported by this project: {problem}; write it "
+                f"again from the generator's payload: {EXPORT_COMMAND}"
+            )
+
+    @property
+    def takes_hints(self) -> bool:
+        return bool(self.architecture.get("hints"))
+
+    @property
+    def size_multiple(self) -> int:
+        return 2 ** self.architecture["depth"]
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """Normalised L (N, 1, H, W) and hints (N, 3, H, W) or None -> normalised ab."""
+        feeds = {LIGHTNESS: np.ascontiguousarray(lightness, dtype=np.float32)}
+        if self.takes_hints:  # no hints: a hint model reads all zeros (as `Generator` does)
+            shape = (lightness.shape[0], CHANNELS[HINTS], *lightness.shape[2:])
+            feeds[HINTS] = np.zeros(shape, np.float32) if hints is None else hints
+        elif hints is not None:
+            raise ValueError(NO_HINT_INPUTS)
+        return self._session.run([AB], feeds)[0]
+
+
+def graph_problem(
+    session: onnxruntime.InferenceSession, architecture: dict[str, Any]
+) -> str | None:
+    """What is wrong with the session's inputs and outputs for `architecture`, or None."""
+    expected_inputs = [LIGHTNESS, HINTS] if architecture.get("hints") else [LIGHTNESS]
+    inputs = {node.name: node for node in session.get_inputs()}
+    outputs = {node.name: node for node in session.get_outputs()}
+    if sorted(inputs) != sorted(expected_inputs):
+        return f"its inputs are {sorted(inputs)}, expected {expected_inputs}"
+    if AB not in outputs:
+        return f"its outputs are {sorted(outputs)}, expected {[AB]}"
+    for node in [*inputs.values(), outputs[AB]]:
+        shape = node.shape
+        if node.type != "tensor(float)" or len(shape) != 4 or shape[1] != CHANNELS[node.name]:
+            return (
+                f"{node.name!r} is {node.type} {shape}, expected tensor(float) "
+                f"[batch, {CHANNELS[node.name]}, height, width]"
+            )
+        if any(isinstance(side, int) for side in shape[2:]):
+            return f"{node.name!r} has a fixed size {shape[2:]}; photos need free height and width"
+    return None
+
+
+def _architecture(metadata: dict[str, str], source: str) -> dict[str, Any]:
+    try:
+        architecture = json.loads(metadata[ARCHITECTURE_KEY])
+        depth = architecture["depth"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise OnnxFileError(
+            f"{source} records no generator architecture in its metadata, so this project did "
+            f"not export it; export the generator's payload: {EXPORT_COMMAND}"
+        ) from error
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 2 <= depth <= 10:
+        raise OnnxFileError(f"{source} records a depth of {depth!r}; expected 2 to 10")
+    return architecture
+
+
+def _render_size(metadata: dict[str, str], source: str) -> int | None:
+    text = metadata.get(RENDER_SIZE_KEY)
+    if not text:
+        return None
+    if not text.isdigit():
+        raise OnnxFileError(f"{source} records render size {text!r}, not a whole number")
+    return int(text)
