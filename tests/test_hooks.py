@@ -81,7 +81,7 @@ def wait_for_line(process: subprocess.Popen, line: str) -> None:
 
 def test_a_second_training_run_stops_at_once_naming_the_first(kedro_project: Path) -> None:
     """While another process trains the GAN into the same checkpoint folder, `kedro run
-    --pipeline training` stops before any node runs (no data is even needed), naming that
+    --pipelines training` stops before any node runs (no data is even needed), naming that
     process and the lock file; it opens no MLflow run and keeps no lock of its own."""
     checkpoints = kedro_project / "data" / "06_models" / "checkpoints"
     holder = start_lock_holder(checkpoints / "gan", PROCESS_TIMEOUT_S)

@@ -87,7 +87,7 @@ def pipeline_names() -> list[str]:
 def refuse_unknown_pipelines(requested: Iterable[str]) -> None:
     """Stop a run that names a pipeline this project lacks, listing the ones it has.
 
-    Without this, Kedro's pipeline discovery answers `--pipeline nosuch` with an ImportError
+    Without this, Kedro's pipeline discovery answers `--pipelines nosuch` with an ImportError
     about a module `image_colourisation.pipelines.nosuch`. A click `UsageError` is printed by
     the `kedro` command as one message, without a traceback, and exits with status 2.
     """

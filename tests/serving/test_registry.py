@@ -65,7 +65,7 @@ def test_the_champion_moves_only_when_the_criterion_improves(client) -> None:
     assert aliases(client) == {"champion": 4, "challenger": 4}
     assert "test_mae 13.2 beats version 1's 14" in message
 
-    register_run(client, training_run(client, None), criterion)  # `--pipeline training` alone
+    register_run(client, training_run(client, None), criterion)  # `--pipelines training` alone
     assert aliases(client) == {"champion": 4, "challenger": 5}
     assert client.get_model_version(MODEL_NAME, "5").tags["evaluated"] == "false"
 

@@ -7,7 +7,7 @@ moves the aliases: the new version is always `challenger`; it also takes `champi
 is none yet, when the champion lacks the criterion's figure, or when it beats the champion on
 the criterion named in `conf/base/parameters_registry.yml`. The criterion is a figure of the
 validation split that training logs on the `gan` run (the test split only reports: choosing
-the champion on it would tune on the test split), so `--pipeline training` versions compete too.
+the champion on it would tune on the test split), so `--pipelines training` versions compete too.
 """
 
 import base64
