@@ -78,7 +78,7 @@ def main() -> None:
         f"photos.folder={folder},photos.crop_size={args.crop_size},photos.crops_per_photo=1,"
         "photos.training.epochs=1,photos.training.gan_epochs=1,photos.classifier.epochs=1"
     )
-    command = [sys.executable, "-m", "kedro", "run", "--pipeline", "photos", "--params", overrides]
+    command = [sys.executable, "-m", "kedro", "run", "--pipelines", "photos", "--params", overrides]
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
     env["COLUMNS"] = "300"  # rich wraps long node names onto a second line at 80 columns
     started = time.perf_counter()

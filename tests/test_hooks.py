@@ -87,7 +87,7 @@ def test_a_second_training_run_stops_at_once_naming_the_first(kedro_project: Pat
     holder = start_lock_holder(checkpoints / "gan", PROCESS_TIMEOUT_S)
     try:
         second = subprocess.run(
-            [sys.executable, "-m", "kedro", "run", "--pipeline", "training"],
+            [sys.executable, "-m", "kedro", "run", "--pipelines", "training"],
             cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
             capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
         )  # fmt: skip
@@ -112,7 +112,7 @@ def test_a_foreign_checkpoint_stops_the_run_before_any_work(kedro_project: Path)
     (checkpoints / "gan").mkdir(parents=True)
     (checkpoints / "gan" / "last.pt").write_bytes(bytes(range(256)) * 16)
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipeline", "training",
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
          "--params", "training.resume=true"],
         cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
@@ -180,7 +180,7 @@ def test_kedro_run_on_a_missing_photo_folder_prints_one_message(kedro_project: P
     """It was the message at the end of ~300 lines of traceback."""
     missing = kedro_project / "no-such-folder"
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipeline", "photos",
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "photos",
          "--params", f"photos.folder={missing}"],
         cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,

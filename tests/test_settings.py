@@ -26,7 +26,7 @@ def test_an_environment_that_is_no_folder_of_conf_is_refused(kedro_project: Path
 def test_kedro_run_with_an_unknown_environment_is_one_usage_error(kedro_project: Path) -> None:
     """It was an MLflow error about the file store, after a traceback."""
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "nosuch", "--pipeline", "ingestion"],
+        [sys.executable, "-m", "kedro", "run", "--env", "nosuch", "--pipelines", "ingestion"],
         cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

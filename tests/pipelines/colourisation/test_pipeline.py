@@ -133,7 +133,7 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     out.mkdir(parents=True)
     (out / "rocket.jpg").write_bytes(b"the user's own edit")
 
-    result = run_kedro(kedro_project, "run", "--pipeline", "colourisation")
+    result = run_kedro(kedro_project, "run", "--pipelines", "colourisation")
 
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "1969/cat.png",

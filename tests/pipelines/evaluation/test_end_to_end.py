@@ -68,10 +68,10 @@ def evaluation_run_metrics(project: Path, monkeypatch: pytest.MonkeyPatch) -> di
 def test_evaluation_reports_gan_l1_and_gray_rows(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run_kedro(project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
+    run_kedro(project, "run", "--pipelines", "training", "--params", TINY_TRAINING)
     # The GAN named on the command line (runtime_params), the L1 baseline as `latest`.
     gan_file = next((project / "data/06_models/generator_gan.pt").glob("*/generator_gan.pt"))
-    evaluate = ("run", "--pipeline", "evaluation",
+    evaluate = ("run", "--pipelines", "evaluation",
                 "--params", f"{TINY_EVALUATION},evaluation.gan_model={gan_file}")  # fmt: skip
     first = run_kedro(project, *evaluate)
     assert "Training the semantic classifier" in _log(first)

@@ -21,7 +21,7 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
 ) -> None:
     folder, broken = photo_folder
     run_kedro(
-        kedro_project, "run", "--pipeline", "photos", "--params", f"photos.folder={folder},{TINY}"
+        kedro_project, "run", "--pipelines", "photos", "--params", f"photos.folder={folder},{TINY}"
     )
 
     reports = kedro_project / "data/08_reporting/photos"

@@ -181,7 +181,7 @@ def test_kedro_run_on_two_processes_logs_once_and_matches_one_process(
         np.savez(data / f"{name}.npz", L=lightness, ab=ab, labels=labels, class_names=classes)
     two = "training.batch_size=4,training.distributed.processes=2,training.distributed.lr_scaling"
     two += f"=none,training.distributed.port={free_port()}"
-    run_kedro(kedro_project, "run", "--pipeline", "training", "--params", f"{TINY_TRAINING},{two}")
+    run_kedro(kedro_project, "run", "--pipelines", "training", "--params", f"{TINY_TRAINING},{two}")
 
     monkeypatch.chdir(kedro_project)
     mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")

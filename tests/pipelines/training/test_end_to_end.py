@@ -33,7 +33,7 @@ def test_training_run_is_tracked_in_mlflow_and_saves_versioned_generators(
         kedro_project, "run", "--pipelines", "ingestion,preprocessing",
         "--params", archive_params(tiny_archive),
     )  # fmt: skip
-    run_kedro(kedro_project, "run", "--pipeline", "training", "--params", TINY_TRAINING)
+    run_kedro(kedro_project, "run", "--pipelines", "training", "--params", TINY_TRAINING)
 
     monkeypatch.chdir(kedro_project)
     mlflow.set_tracking_uri(f"sqlite:///{kedro_project / 'mlflow.db'}")
@@ -83,7 +83,7 @@ def test_training_run_is_tracked_in_mlflow_and_saves_versioned_generators(
 
 def test_bad_parameters_stop_the_run_before_any_work(kedro_project: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipeline", "training",
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
          "--params", "training.batch_size=0,training.device=tpu"],
         cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
         capture_output=True, text=True, timeout=300, check=False,
