@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from image_colourisation.datasets.photo_training import PhotoSourceDataset
+from image_colourisation.errors import UserValueError
 from image_colourisation.pipelines.photos.ingestion import (
     MIN_HELD_OUT,
     index_photos,
@@ -103,3 +104,18 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("validation", "test", "message"),
+    [
+        ("nan", 0.1, r"photos.validation_fraction is 'nan' \(str\); allowed: a number in \(0, 1\)"),
+        (0.1, float("nan"), r"photos.test_fraction is nan; allowed: a number in \(0, 1\)"),
+        (0.0, 0.1, r"photos.validation_fraction is 0.0; allowed"),
+        (0.6, 0.5, r"must sum to less than 1: the rest are the training photos"),
+    ],
+)
+def test_split_fractions_out_of_range_are_named(validation, test, message: str) -> None:
+    """`--params photos.validation_fraction=nan` passes the text 'nan': named, not a TypeError."""
+    with pytest.raises(UserValueError, match=message):
+        index_photos({}, 64, validation, test, 7)

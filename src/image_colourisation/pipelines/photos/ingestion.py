@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from image_colourisation.errors import UserValueError
 from image_colourisation.files import printable
 from image_colourisation.pipelines.training.photo_crops import check_crop_size
+from image_colourisation.ranges import Setting
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def split_of(digest: str, seed: int, validation_fraction: float, test_fraction: 
     return "validation" if draw < test_fraction + validation_fraction else "train"
 
 
+FRACTION = Setting(float, 0.0, 1.0, low_open=True, high_open=True)
+
+
 def index_photos(
     files: dict[str, Callable[[], bytes]],
     crop_size: int,
@@ -94,12 +98,17 @@ def index_photos(
     when they follow the ImageFolder convention (`class_labels`).
     """
     check_crop_size(crop_size)
-    if not (
-        0 < validation_fraction and 0 < test_fraction and validation_fraction + test_fraction < 1
+    for name, value in (
+        ("validation_fraction", validation_fraction),
+        ("test_fraction", test_fraction),
     ):
+        problem = FRACTION.problem(f"photos.{name}", value)
+        if problem:
+            raise UserValueError(f"{problem}: the share of the photos held out for it.")
+    if validation_fraction + test_fraction >= 1:
         raise UserValueError(
             f"photos.validation_fraction ({validation_fraction}) and photos.test_fraction "
-            f"({test_fraction}) must be positive and sum to less than 1."
+            f"({test_fraction}) must sum to less than 1: the rest are the training photos."
         )
     rows, skipped, seen = [], [], {}
     for name, read in tqdm(files.items(), desc="checking photos", unit="photo"):
