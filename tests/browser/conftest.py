@@ -69,7 +69,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
         pytest.skip(message)
 
 
-@pytest.hookimpl(trylast=True)  # after the skip list and durations: the run's last lines
+@pytest.hookimpl(trylast=True)  # after the durations, just above the skip list and the count
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say in the last lines of the run that the browser tests were skipped, and why: a skip
     list alone let `make test` pass without testing the pages a user opens."""
