@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from image_colourisation.generator_record import GeneratorRecord
 from image_colourisation.hints import NO_HINT_INPUTS
 
 
@@ -139,7 +140,7 @@ class Prediction(NamedTuple):
     class_logits: torch.Tensor | None
 
 
-class Generator(nn.Module):
+class Generator(nn.Module, GeneratorRecord):
     """U-Net: normalised L (N, 1, H, W) -> normalised ab (N, 2, H, W) in [-1, 1].
 
     H and W must be multiples of 2**depth (32 for the default depth 5). The output is either
@@ -215,16 +216,6 @@ class Generator(nn.Module):
         for block in self.bottleneck:
             if not block.body[-1].weight.is_meta:
                 nn.init.zeros_(block.body[-1].weight)
-
-    @property
-    def takes_hints(self) -> bool:
-        """Whether the generator was built (and trained) with hint inputs."""
-        return bool(self.architecture.get("hints"))
-
-    @property
-    def size_multiple(self) -> int:
-        """What height and width must be multiples of: the U-Net halves them `depth` times."""
-        return 2 ** self.architecture["depth"]
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """`forward` on numpy arrays, in eval mode without autograd: `render.AbModel`, the

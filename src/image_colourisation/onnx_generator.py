@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime
 
 from image_colourisation.errors import UserValueError
+from image_colourisation.generator_record import GeneratorRecord
 from image_colourisation.hints import NO_HINT_INPUTS
 
 Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
@@ -34,7 +35,7 @@ class OnnxFileError(UserValueError):
     """An ONNX file that is not a generator this project exported."""
 
 
-class OnnxGenerator:
+class OnnxGenerator(GeneratorRecord):
     """A generator's ONNX export in an ONNX Runtime session on the CPU: `render.AbModel`."""
 
     def __init__(self, model: Path | bytes, source: str) -> None:
@@ -61,14 +62,6 @@ class OnnxGenerator:
                 f"{source} is not a generator exported by this project: {problem}; write it "
                 f"again from the generator's payload: {EXPORT_COMMAND}"
             )
-
-    @property
-    def takes_hints(self) -> bool:
-        return bool(self.architecture.get("hints"))
-
-    @property
-    def size_multiple(self) -> int:
-        return 2 ** self.architecture["depth"]
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Normalised L (N, 1, H, W) and hints (N, 3, H, W) or None -> normalised ab."""
