@@ -23,19 +23,12 @@ _XYZ_FROM_RGB = np.array(
     ]
 )
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883])
-# Pixels are rows (P, 3), so every matrix below is applied on the right, transposed. Dividing
-# XYZ by the white point is folded into the first.
-_XYZN_FROM_RGB = _XYZ_FROM_RGB / _D65_WHITE[:, None]
-_TO_XYZN = _XYZN_FROM_RGB.T.astype(np.float32)
+# Dividing XYZ by the white point, folded into the matrix (applied to planar (3, P) pixels).
+_XYZN_FROM_RGB = (_XYZ_FROM_RGB / _D65_WHITE[:, None]).astype(np.float32)
+_RGB_FROM_XYZN = np.linalg.inv(_XYZ_FROM_RGB / _D65_WHITE[:, None])
 # The matrix and the white point disagree by ~1e-4, which would tint a*b* = 0 by that much:
 # scale the rows so that neutral Lab renders with R = G = B exactly.
-_RGB_FROM_XYZN = np.linalg.inv(_XYZN_FROM_RGB)
-_TO_LINEAR_RGB = (_RGB_FROM_XYZN / _RGB_FROM_XYZN.sum(axis=1, keepdims=True)).T.astype(np.float32)
-# L* = 116 fy - 16, a* = 500 (fx - fy), b* = 200 (fy - fz): linear in f, and so its inverse.
-_LAB_FROM_F = np.array([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
-_TO_LAB = _LAB_FROM_F.T.astype(np.float32)
-_TO_F = np.linalg.inv(_LAB_FROM_F).T.astype(np.float32)
-_L_OFFSET = np.array([16.0, 0.0, 0.0], dtype=np.float32)
+_RGB_FROM_XYZN = (_RGB_FROM_XYZN / _RGB_FROM_XYZN.sum(axis=1, keepdims=True)).astype(np.float32)
 
 _EPSILON = 0.008856  # (6/29)^3, where the cube root gives way to a line
 _KAPPA_SLOPE = 7.787
@@ -62,34 +55,33 @@ def _linear_to_srgb(values: np.ndarray) -> np.ndarray:
 _SRGB_U8_TO_LINEAR = _srgb_to_linear(np.arange(256) / 255.0)
 
 
-def _pixels_rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB pixels (P, 3), uint8 or [0, 1] floats -> L*a*b* pixels (P, 3) float32.
-
-    Pixels stay interleaved from input to output: each step is a table lookup, a 3x3 matrix
-    product or an element-wise curve, so nothing is transposed (the transposes in and out
-    cost more than the colour maths itself).
-    """
-    linear = np.take(_SRGB_U8_TO_LINEAR, rgb) if rgb.dtype == np.uint8 else _srgb_to_linear(rgb)
-    f = linear @ _TO_XYZN
+def _planar_rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Planar sRGB (3, P), uint8 or [0, 1] floats -> planar L*a*b* (3, P) float32."""
+    linear = _SRGB_U8_TO_LINEAR[rgb] if rgb.dtype == np.uint8 else _srgb_to_linear(rgb)
+    f = _XYZN_FROM_RGB @ linear
     small = f <= _EPSILON  # rare in photos: patch those few after the cube root
     f_small = _KAPPA_SLOPE * f[small] + _OFFSET
     np.cbrt(f, out=f)
     f[small] = f_small
-    lab = f @ _TO_LAB
-    lab -= _L_OFFSET
+    lab = np.empty_like(f)
+    lab[0] = 116.0 * f[1] - 16.0
+    lab[1] = 500.0 * (f[0] - f[1])
+    lab[2] = 200.0 * (f[1] - f[2])
     return lab
 
 
-def _pixels_lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """L*a*b* pixels (P, 3) -> sRGB pixels (P, 3) float32 in [0, 1]."""
-    f = (lab.astype(np.float32, copy=False) + _L_OFFSET) @ _TO_F
+def _planar_lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Planar L*a*b* (3, P) -> planar sRGB (3, P) float32 in [0, 1]."""
+    lab = lab.astype(np.float32, copy=False)
+    fy = (lab[0] + 16.0) / 116.0
+    f = np.stack([fy + lab[1] / 500.0, fy, fy - lab[2] / 200.0])
     np.maximum(f, 0.0, out=f)  # as scikit-image: a negative z is clipped before cubing
     xyz = np.where(f > 6.0 / 29.0, f**3, (f - _OFFSET) / _KAPPA_SLOPE)
-    return _linear_to_srgb(xyz @ _TO_LINEAR_RGB)
+    return _linear_to_srgb(_RGB_FROM_XYZN @ xyz)
 
 
 def _convert_pixels(convert: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
-    """Apply a pixel-wise (P, 3) conversion to channel-last images (..., 3), chunk by chunk.
+    """Apply a planar (3, P) conversion to channel-last images (..., 3), chunk by chunk.
 
     Large inputs are converted on every core: numpy releases the GIL in these array operations,
     so threads share the chunks (a pool per call, so a forked worker never inherits one).
@@ -101,7 +93,7 @@ def _convert_pixels(convert: Callable[[np.ndarray], np.ndarray], image: np.ndarr
 
     def chunk(start: int) -> None:
         stop = start + _CHUNK_PIXELS
-        out[start:stop] = convert(pixels[start:stop])
+        out[start:stop] = convert(np.ascontiguousarray(pixels[start:stop].T)).T
 
     starts = range(0, len(pixels), _CHUNK_PIXELS)
     threads = min(os.cpu_count() or 1, len(starts) // _CHUNKS_PER_THREAD)
@@ -120,12 +112,12 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     uint8 input is read as 0..255; float input must already lie in [0, 1].
     Matches `skimage.color.rgb2lab` to about 1e-4.
     """
-    return _convert_pixels(_pixels_rgb_to_lab, np.asarray(rgb))
+    return _convert_pixels(_planar_rgb_to_lab, np.asarray(rgb))
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Convert CIE L*a*b* (D65) images (..., 3) to sRGB float32 in [0, 1] (out-of-gamut clipped)."""
-    return _convert_pixels(_pixels_lab_to_rgb, np.asarray(lab))
+    return _convert_pixels(_planar_lab_to_rgb, np.asarray(lab))
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
