@@ -73,6 +73,21 @@ def test_inputs_that_do_not_match_the_recorded_architecture_are_refused():
         OnnxGenerator(model.SerializeToString(), "mixed.onnx")
 
 
+@pytest.mark.parametrize(
+    ("architecture", "problem"),
+    [
+        ({"width": 8, "depth": 99, "dropout": 0.0}, r"says depth is 99; allowed"),
+        ({"width": 8, "depth": 5, "dropout": 0.0, "colour": "red"}, r"has unknown keys"),
+        ([8, 5], r"is a list, not a mapping"),
+    ],
+)
+def test_an_architecture_record_is_checked_as_a_payloads_is(architecture, problem: str) -> None:
+    model = onnx.load_from_string(generator_onnx(tiny_trained_generator()))
+    onnx.helper.set_model_props(model, {"architecture": json.dumps(architecture)})
+    with pytest.raises(OnnxFileError, match=rf"odd\.onnx's architecture record {problem}"):
+        OnnxGenerator(model.SerializeToString(), "odd.onnx")
+
+
 def test_self_attention_and_residual_blocks_export_too():
     torch.manual_seed(0)
     generator = Generator(width=8, dropout=0.0, attention=True, residual_blocks=2).eval()

@@ -1,7 +1,44 @@
-"""What a generator's architecture record tells every runtime that runs it (PyTorch's
-`models.Generator` and ONNX Runtime's `onnx_generator.OnnxGenerator`), in one place."""
+"""A generator's architecture record: what it may say (checked the same way for a payload, an
+MLflow model and an ONNX export) and what it tells every runtime that runs it (PyTorch's
+`models.Generator` and ONNX Runtime's `onnx_generator.OnnxGenerator`), in one place, torch-free.
+"""
 
+from collections.abc import Mapping
 from typing import Any
+
+from image_colourisation.ranges import Setting
+
+# Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
+# 529 colour bins), far below what would exhaust memory. The parameter count then bounds the
+# combinations (width 1024 at depth 10 is in range, but not its 20 billion weights).
+GENERATOR_ARCHITECTURE = {
+    "width": Setting(int, 1, 1024),
+    "depth": Setting(int, 2, 10),  # depth 1 has no decoder level to join the skip to
+    "dropout": Setting(float, 0.0, 1.0, high_open=True),
+    "bins": Setting(int, 2, 4096, required=False, zero_allowed=True),
+    "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
+    "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
+    "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
+    "attention": Setting(bool, 0, 1, required=False),  # capacity, recorded only when added
+    "residual_blocks": Setting(int, 1, 16, required=False),
+}
+
+
+def architecture_problem(architecture: Any, settings: Mapping[str, Setting]) -> str | None:
+    """What is wrong with an architecture record (as "... is ..."), or None when it is fine."""
+    if not isinstance(architecture, Mapping):
+        return f"is a {type(architecture).__name__}, not a mapping such as {{'width': 32, ...}}"
+    unknown = sorted(str(key) for key in architecture if key not in settings)
+    if unknown:
+        return f"has unknown keys {unknown}; known: {sorted(settings)}"
+    missing = [name for name, s in settings.items() if s.required and name not in architecture]
+    if missing:
+        return f"lacks {missing}"
+    for name, value in architecture.items():
+        problem = settings[name].problem(name, value)
+        if problem:
+            return f"says {problem}"
+    return None
 
 
 class GeneratorRecord:

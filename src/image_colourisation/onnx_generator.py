@@ -15,7 +15,11 @@ import numpy as np
 import onnxruntime
 
 from image_colourisation.errors import UserValueError
-from image_colourisation.generator_record import GeneratorRecord
+from image_colourisation.generator_record import (
+    GENERATOR_ARCHITECTURE,
+    GeneratorRecord,
+    architecture_problem,
+)
 from image_colourisation.hints import NO_HINT_INPUTS
 
 Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
@@ -98,16 +102,20 @@ def graph_problem(
 
 
 def _architecture(metadata: dict[str, str], source: str) -> dict[str, Any]:
+    """The architecture record in the file's metadata, checked as a payload's is."""
     try:
         architecture = json.loads(metadata[ARCHITECTURE_KEY])
-        depth = architecture["depth"]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, ValueError) as error:
         raise OnnxFileError(
             f"{source} records no generator architecture in its metadata, so this project did "
             f"not export it; export the generator's payload: {EXPORT_COMMAND}"
         ) from error
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 2 <= depth <= 10:
-        raise OnnxFileError(f"{source} records a depth of {depth!r}; expected 2 to 10")
+    problem = architecture_problem(architecture, GENERATOR_ARCHITECTURE)
+    if problem:
+        raise OnnxFileError(
+            f"{source}'s architecture record {problem}; export the generator's payload: "
+            f"{EXPORT_COMMAND}"
+        )
     return architecture
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from image_colourisation.errors import ModelFileError, UserDatasetError
+from image_colourisation.generator_record import GENERATOR_ARCHITECTURE, architecture_problem
 from image_colourisation.models import Generator, generator_parameters
 from image_colourisation.ranges import Setting
 
@@ -98,22 +99,6 @@ def generator_payload(generator: Generator) -> dict[str, Any]:
     return {"architecture": dict(generator.architecture), "state_dict": generator.state_dict()}
 
 
-# Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
-# 529 colour bins), far below what would exhaust memory. The parameter count then bounds the
-# combinations (width 1024 at depth 10 is in range, but not its 20 billion weights).
-GENERATOR_ARCHITECTURE = {
-    "width": Setting(int, 1, 1024),
-    "depth": Setting(int, 2, 10),  # depth 1 has no decoder level to join the skip to
-    "dropout": Setting(float, 0.0, 1.0, high_open=True),
-    "bins": Setting(int, 2, 4096, required=False, zero_allowed=True),
-    "temperature": Setting(float, 0.0, 1.0, required=False, low_open=True),
-    "hints": Setting(bool, 0, 1, required=False),  # absent in payloads from before hints
-    "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
-    "attention": Setting(bool, 0, 1, required=False),  # capacity, recorded only when added
-    "residual_blocks": Setting(int, 1, 16, required=False),
-}
-
-
 Model = TypeVar("Model", bound=nn.Module)
 
 
@@ -177,23 +162,6 @@ def rebuild_model(
     if any(tensor.is_meta for tensor in (*blueprint.parameters(), *blueprint.buffers())):
         raise refuse("it leaves some of the model's tensors without values")
     return blueprint.eval()
-
-
-def architecture_problem(architecture: Any, settings: Mapping[str, Setting]) -> str | None:
-    """What is wrong with an architecture record (as "... is ..."), or None when it is fine."""
-    if not isinstance(architecture, Mapping):
-        return f"is {_type(architecture)}, not a mapping such as {{'width': 32, ...}}"
-    unknown = sorted(str(key) for key in architecture if key not in settings)
-    if unknown:
-        return f"has unknown keys {unknown}; known: {sorted(settings)}"
-    missing = [name for name, s in settings.items() if s.required and name not in architecture]
-    if missing:
-        return f"lacks {missing}"
-    for name, value in architecture.items():
-        problem = settings[name].problem(name, value)
-        if problem:
-            return f"says {problem}"
-    return None
 
 
 def weights_problem(state: Mapping[Any, Any], expected: Mapping[str, torch.Tensor]) -> str | None:

@@ -27,6 +27,7 @@ from kedro.io import DatasetError
 
 from image_colourisation.errors import ModelFileError, UserValueError
 from image_colourisation.files import entry_problem, newest_version
+from image_colourisation.generator_record import GENERATOR_ARCHITECTURE, architecture_problem
 from image_colourisation.onnx_generator import EXPORT_COMMAND, OnnxGenerator, Runtime, onnx_beside
 from image_colourisation.render import DEFAULT_RENDER_SIZE, AbModel, check_render_size
 from image_colourisation.serving.local_store import alias_artifact
@@ -212,11 +213,6 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
     """
     import mlflow  # noqa: PLC0415 - slow import, only needed for MLflow sources
     import mlflow.pytorch  # noqa: PLC0415
-
-    from image_colourisation.payloads import (  # noqa: PLC0415 - imports torch
-        GENERATOR_ARCHITECTURE,
-        architecture_problem,
-    )
 
     def unreadable(error: Exception) -> ValueError:
         return UserValueError(

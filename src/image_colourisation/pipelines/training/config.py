@@ -28,7 +28,7 @@ _NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding"
 POSITIVE, NON_NEGATIVE = Setting(int, 1, math.inf), Setting(int, 0, math.inf)
 UNIT = Setting(float, 0.0, 1.0)  # [0, 1], each end opened where the value may not be it
 # Every number of `training` and what it may be. The networks' sizes keep to the bounds a model
-# payload may record (payloads.GENERATOR_ARCHITECTURE), so a trained model can be loaded again.
+# payload may record (generator_record.GENERATOR_ARCHITECTURE), so a trained model can be loaded again.
 RANGES: dict[str, Setting] = {
     **dict.fromkeys(_NON_NEGATIVE_INTS, NON_NEGATIVE),
     **dict.fromkeys(_POSITIVE_INTS, POSITIVE),
