@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/edge_bleed.py [--render-size 64] [--edge 10] [--near 3]
 
 For each of scikit-image's real photographs the true a*b* is shrunk to the render size as
-`render.predict_ab` shrinks L* (the best a model could predict there), then brought back to
+`render.photo_ab` shrinks L* (the best a model could predict there), then brought back to
 full size by plain bilinear upsampling (what `render.py` did before) and by the L*-guided
 upsampling it does now (`render.guided_upsampling`). Printed: the mean ab error (Euclidean,
 Lab units) against the true colours within `--near` pixels of a strong L* edge (Sobel
@@ -39,7 +39,7 @@ METHODS = {"bilinear": bilinear, "guided": guided}
 
 
 def working_ab(ab: np.ndarray, render_size: int) -> np.ndarray:
-    """True ab shrunk as render.predict_ab shrinks L*: antialiased, long side = render_size."""
+    """True ab shrunk as render.photo_ab shrinks L*: antialiased, long side = render_size."""
     height, width = ab.shape[1:]
     scale = render_size / max(height, width)
     size = (max(1, round(height * scale)), max(1, round(width * scale)))

@@ -13,7 +13,7 @@ from image_colourisation.hints import Hint
 from image_colourisation.models import Generator
 from image_colourisation.onnx_export import generator_onnx
 from image_colourisation.onnx_generator import OnnxFileError, OnnxGenerator
-from image_colourisation.render import photo_lightness, predict_ab
+from image_colourisation.render import photo_ab, photo_lightness
 from tests.photo_models import page_hint_generator, real_photo, tiny_trained_generator
 
 PARITY = 1e-3  # a*b* units; bytes of the result round at about 0.2
@@ -34,8 +34,8 @@ def test_onnx_runtime_colours_real_photos_as_pytorch_does(build, hints, render_s
     exported = OnnxGenerator(generator_onnx(generator), "the export")
     for name in ("coffee", "astronaut"):
         lightness = photo_lightness(real_photo(name))
-        expected = predict_ab(generator, lightness, render_size, hints)
-        got = predict_ab(exported, lightness, render_size, hints)
+        expected = photo_ab(generator, lightness, render_size, hints)
+        got = photo_ab(exported, lightness, render_size, hints)
         assert got.shape == expected.shape
         assert np.abs(got - expected).max() <= PARITY, name
 
@@ -96,5 +96,5 @@ def test_self_attention_and_residual_blocks_export_too():
     exported = OnnxGenerator(generator_onnx(generator), "the export")
     lightness = photo_lightness(real_photo("chelsea"))
     for render_size in (64, 160):
-        expected = predict_ab(generator, lightness, render_size)
-        assert np.abs(predict_ab(exported, lightness, render_size) - expected).max() <= PARITY
+        expected = photo_ab(generator, lightness, render_size)
+        assert np.abs(photo_ab(exported, lightness, render_size) - expected).max() <= PARITY

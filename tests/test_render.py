@@ -18,8 +18,8 @@ from image_colourisation.render import (
     colourise_image,
     guided_upsampling,
     join_lightness_and_ab,
+    photo_ab,
     photo_lightness,
-    predict_ab,
 )
 from tests.claimed_files import claimed_gif
 from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
@@ -75,7 +75,7 @@ def test_output_colour_is_the_prediction_upsampled(generator):
     everywhere (it differs at edges, where colour now stops), in gamut."""
     photo = real_photo("coffee")
     lightness = photo_lightness(photo)
-    ab = predict_ab(generator, lightness, 128)
+    ab = photo_ab(generator, lightness, 128)
     assert ab.shape == (2, 85, 128)  # 400x600 scaled to 128 on the long side, aspect kept
     got = lab_of(join_lightness_and_ab(lightness, ab))
     error = np.abs(got[..., 1:] - bilinear(ab, lightness.shape).transpose(1, 2, 0))
@@ -112,7 +112,7 @@ def test_colour_stops_at_an_edge_instead_of_bleeding_across():
 def test_upsampled_colour_stays_within_the_predicted_colours(generator):
     """A weighted mean of its neighbours: no halo of colours stronger than the prediction."""
     lightness = photo_lightness(real_photo("astronaut"))
-    ab = predict_ab(generator, lightness, 64)
+    ab = photo_ab(generator, lightness, 64)
     upsampled = guided_upsampling(lightness, ab)(0, lightness.shape[0])
     for channel in (0, 1):
         assert ab[channel].min() - 1e-3 <= upsampled[channel].min()
@@ -226,8 +226,8 @@ def test_render_size_must_be_a_multiple_of_32_up_to_1024(render_size, generator)
 
 def test_larger_render_size_predicts_at_that_size(generator):
     lightness = photo_lightness(real_photo("rocket"))  # 640 x 427
-    assert predict_ab(generator, lightness, 256).shape == (2, 171, 256)
-    assert predict_ab(generator, lightness, 32).shape == (2, 21, 32)
+    assert photo_ab(generator, lightness, 256).shape == (2, 171, 256)
+    assert photo_ab(generator, lightness, 32).shape == (2, 21, 32)
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def hint_layer(
     height) shrunk to `small_size` (height, width) and padded with zeros to `padded_shape`.
 
     Each hint lands on the working pixel whose area holds its photo pixel's centre (the same
-    per-axis scale as the resize in `render.predict_ab`) and fills the 3x3 patch around it
+    per-axis scale as the resize in `render.photo_ab`) and fills the 3x3 patch around it
     (`HINT_RADIUS`), cut at the image's edge; a later hint covers an earlier one.
     """
     layer = np.zeros((3, *padded_shape), dtype=np.float32)

@@ -99,7 +99,7 @@ def colourise_image(
     check_render_size(render_size)
     base, alpha = _picture_and_alpha(ImageOps.exif_transpose(image))
     lightness = photo_lightness(base)
-    ab = predict_ab(generator, lightness, render_size, hints)
+    ab = photo_ab(generator, lightness, render_size, hints)
     coloured = join_lightness_and_ab(lightness, ab)
     if alpha is not None:
         coloured.putalpha(alpha)
@@ -159,7 +159,7 @@ def photo_lightness(image: Image.Image) -> np.ndarray:
     return lightness
 
 
-def predict_ab(
+def photo_ab(
     generator: AbModel,
     lightness: np.ndarray,
     render_size: int,

@@ -27,7 +27,7 @@ from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
 from image_colourisation.colour import rgb_to_lab
 from image_colourisation.hints import NO_HINT_INPUTS, Hint
-from image_colourisation.render import colourise_image, photo_lightness, predict_ab
+from image_colourisation.render import colourise_image, photo_ab, photo_lightness
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
 from tests.photo_models import (
@@ -407,7 +407,7 @@ def test_suggestions_are_the_models_colours_around_the_point(tmp_path: Path) -> 
     assert 1 <= len(colours) <= SUGGESTIONS
     assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in colours)
     swatches = rgb_to_lab(np.array([list(bytes.fromhex(c[1:])) for c in colours], np.uint8))
-    ab = predict_ab(tiny_trained_generator(), photo_lightness(photo), 64)
+    ab = photo_ab(tiny_trained_generator(), photo_lightness(photo), 64)
     at_point = ab[:, 100 * 64 // 512, 300 * 64 // 512]
     assert np.linalg.norm(swatches[0, 1:] - at_point) < 3
     assert np.hypot(*at_point) > 5  # a colour, not gray: the comparison means something

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 
 from image_colourisation.colour import lab_to_rgb, rgb_to_lab, to_uint8
 from image_colourisation.hints import Hint
-from image_colourisation.render import AbModel, photo_lightness, predict_ab
+from image_colourisation.render import AbModel, photo_ab, photo_lightness
 
 # Suggestions: the model's a*b* in the (2r+1)^2 working pixels around a point; the colour at
 # the point first, then each the one farthest from those already offered, while it differs by
@@ -43,7 +43,7 @@ def predicted_colours(
         lightness = photo_lightness(upright)
     except ValueError:  # palette, CMYK, LA...: Pillow's conversion, as colourising does
         lightness = photo_lightness(upright.convert("RGB"))
-    ab = predict_ab(generator, lightness, render_size, hints)
+    ab = photo_ab(generator, lightness, render_size, hints)
     height, width = lightness.shape
     row = min(int((y + 0.5) * ab.shape[1] / height), ab.shape[1] - 1)
     column = min(int((x + 0.5) * ab.shape[2] / width), ab.shape[2] - 1)
