@@ -1,5 +1,7 @@
 """Real photographs and a tiny generator that has learnt some colour from them, for photo tests."""
 
+import base64
+import io
 import math
 from collections.abc import Callable
 from functools import cache
@@ -10,8 +12,9 @@ import torch
 from PIL import Image
 from skimage import data
 
-from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.colour import rgb_to_lab, rgb_to_model_arrays
 from image_colourisation.hint_sampling import HintSampling, sample_hints
+from image_colourisation.hints import Hint
 from image_colourisation.models import Generator
 from image_colourisation.payloads import generator_payload
 
@@ -22,6 +25,15 @@ Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]  # L, hints, ab
 def real_photo(name: str) -> Image.Image:
     """One of scikit-image's real RGB photographs, at its own size (300-640 pixels a side)."""
     return Image.fromarray(getattr(data, name)())
+
+
+def ab_distance_near(encoded_png: str, x: int, y: int, colour: str, radius: int = 8) -> float:
+    """Mean Lab ab distance to `colour` (sRGB hex) of a base64 PNG's pixels within `radius` of
+    (x, y): how far a colourised photo is from a hinted colour around the hint."""
+    png = Image.open(io.BytesIO(base64.b64decode(encoded_png)))
+    window = np.asarray(png.convert("RGB"))[y - radius : y + radius, x - radius : x + radius]
+    target = Hint(0, 0, colour).normalised_ab() * 110
+    return float(np.hypot(*(rgb_to_lab(window)[..., 1:] - target).transpose(2, 0, 1)).mean())
 
 
 def photo_arrays() -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,13 +12,18 @@ from kedro.runner import SequentialRunner
 from PIL import Image
 
 from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.hints import NO_HINT_INPUTS
 from image_colourisation.models import Generator
 from image_colourisation.onnx_export import generator_onnx
 from image_colourisation.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
-from tests.photo_models import real_photo, tiny_hint_generator, tiny_trained_generator
+from tests.photo_models import (
+    ab_distance_near,
+    real_photo,
+    tiny_hint_generator,
+    tiny_trained_generator,
+)
 
 
 def encoded(image: Image.Image, image_format: str) -> str:
@@ -97,14 +102,6 @@ def test_a_picture_over_pillows_pixel_limit_gets_its_own_error_with_the_fix(monk
 
 
 GREEN = "#2ecc71"
-
-
-def ab_distance_near(encoded_png: str, x: int, y: int, colour: str, radius: int = 8) -> float:
-    """Mean Lab ab distance to `colour` of an answer's pixels within `radius` of (x, y)."""
-    png = Image.open(io.BytesIO(base64.b64decode(encoded_png)))
-    window = np.asarray(png.convert("RGB"))[y - radius : y + radius, x - radius : x + radius]
-    target = Hint(0, 0, colour).normalised_ab() * 110
-    return float(np.hypot(*(rgb_to_lab(window)[..., 1:] - target).transpose(2, 0, 1)).mean())
 
 
 def test_a_rows_hints_guide_its_colour_and_bad_hints_are_that_rows_error() -> None:
