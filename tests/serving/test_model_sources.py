@@ -10,7 +10,9 @@ import torch
 import yaml
 from kedro.io import Version
 
+from image_colourisation import payloads
 from image_colourisation.datasets import ModelPayloadDataset
+from image_colourisation.errors import ModelFileError
 from image_colourisation.models import Generator
 from image_colourisation.onnx_generator import OnnxGenerator
 from image_colourisation.payloads import generator_payload
@@ -134,6 +136,31 @@ def test_a_file_that_would_run_code_is_refused_without_suggesting_the_unsafe_opt
     assert "never load it with weights_only=False" in message
     assert "will likely succeed" not in message  # torch's advice to use the unsafe option
     assert "this must never run" not in capsys.readouterr().out
+
+
+def test_an_mlflow_model_inflating_past_the_payload_bound_is_refused_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generator: Generator
+) -> None:
+    """The bound a payload file gets holds for `runs:/` models too. A width-4 generator's
+    weights alone are 263 kB: with the bound lowered below that, the model is refused by its
+    size before torch inflates anything (the bomb itself need not be built)."""
+    import mlflow.pytorch  # noqa: PLC0415
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run() as run:
+            log_generator(generator, np.zeros((2, 1, 32, 32), np.float32))
+        monkeypatch.setattr(payloads, "MAX_PAYLOAD_BYTES", 10_000)
+        monkeypatch.setattr(mlflow.pytorch, "load_model", pytest.fail)  # never reached
+        with pytest.raises(
+            ModelFileError,
+            match=r"its files inflate to [\d,]+ bytes, more than "
+            r"the 10,000 any model of this project needs, so it was not loaded",
+        ):
+            load_generator(f"runs:/{run.info.run_id}/generator")
+    finally:
+        mlflow.set_tracking_uri(None)
 
 
 def test_an_mlflow_model_stored_as_a_pickle_is_refused_as_untrusted(

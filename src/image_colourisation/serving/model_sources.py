@@ -209,9 +209,11 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
 
     Nothing in a model may run code: MLflow would unpickle a model saved as a pickle (its
     default allows it) and put a model's bundled `code` on the import path, so both are
-    refused, and the architecture in the metadata is checked before the weights are read.
+    refused, the architecture in the metadata is checked before the weights are read, and
+    what the model's files inflate to is bounded as a payload file's is.
     """
     import mlflow  # noqa: PLC0415 - slow import, only needed for MLflow sources
+    import mlflow.artifacts  # noqa: PLC0415
     import mlflow.pytorch  # noqa: PLC0415
 
     def unreadable(error: Exception) -> ValueError:
@@ -247,8 +249,13 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
             "give a generator written by this project's training pipeline."
         )
     try:
+        local = Path(mlflow.artifacts.download_artifacts(uri))
+    except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        raise unreadable(error) from error
+    _check_inflated_size(uri, local)
+    try:
         with _pickles_refused():
-            module = mlflow.pytorch.load_model(uri, map_location="cpu")
+            module = mlflow.pytorch.load_model(str(local), map_location="cpu")
     except Exception as error:
         if "pickle" in str(error).lower():  # MLflow refused it, and advises allowing it
             raise UserValueError(
@@ -277,6 +284,22 @@ def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
         )
     path = mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/{entry['path']}")
     return load_payload(Path(path), f"Model source {uri!r}")
+
+
+def _check_inflated_size(uri: str, folder: Path) -> None:
+    """Refuse an MLflow model whose zip files (the pt2 program and its weights) say they
+    inflate past what any generator of this project needs, before torch inflates them: the
+    bound a payload file gets (`payloads.MAX_PAYLOAD_BYTES`)."""
+    from image_colourisation.payloads import MAX_PAYLOAD_BYTES, declared_bytes  # noqa: PLC0415
+
+    inflated = sum(declared_bytes(file) for file in folder.rglob("*") if file.is_file())
+    if inflated > MAX_PAYLOAD_BYTES:
+        raise ModelFileError(
+            f"Model source {uri!r} is not a usable generator: its files inflate to "
+            f"{inflated:,} bytes, more than the {MAX_PAYLOAD_BYTES:,} any model of this project "
+            "needs, so it was not loaded (it may be a decompression bomb): give a generator "
+            "logged by this project's training pipeline."
+        )
 
 
 @contextmanager
