@@ -188,13 +188,16 @@ def test_installed_command_exit_status(album, model_file, tmp_path):
     command = Path(sys.executable).with_name("colourise")
     (album / "letter.jpg").write_text("not a photo")
     common = ["-o", str(tmp_path / "out"), "--model", str(model_file)]
-    failed = subprocess.run([command, album, *common], capture_output=True, text=True, check=False)
+    failed = subprocess.run(
+        [command, album, *common], capture_output=True, text=True, timeout=120, check=False
+    )
     assert failed.returncode == EXIT_SOME_FAILED, failed.stderr
     assert "letter.jpg" in failed.stderr
     assert "colourised 2, skipped 0 (output exists), failed 1" in failed.stdout
     ok = subprocess.run(
-        [command, album / "rocket.jpg", *common], capture_output=True, text=True, check=False
-    )
+        [command, album / "rocket.jpg", *common],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
     assert ok.returncode == EXIT_OK, ok.stderr
     assert "skipped" in ok.stderr
 
@@ -499,7 +502,7 @@ def test_the_onnx_runtime_colours_as_pytorch_does_without_importing_torch(export
         f"'--model', {str(exported_model)!r}]); print('torch' in sys.modules); sys.exit(code)"
     )
     result = subprocess.run(
-        [sys.executable, "-c", onnx_run], capture_output=True, text=True, check=False
+        [sys.executable, "-c", onnx_run], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == EXIT_OK, result.stderr
     assert "runtime: onnx\n" in result.stderr

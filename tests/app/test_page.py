@@ -115,14 +115,14 @@ def test_without_a_render_size_each_photo_is_rendered_at_its_models_own(tmp_path
             assert thread.is_alive() and time.monotonic() < deadline, "the page did not start"
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port}/api"
-        with urllib.request.urlopen(f"{url}/config") as answer:
+        with urllib.request.urlopen(f"{url}/config", timeout=60) as answer:
             assert json.load(answer)["render_size"] is None
         photo = real_photo("coffee").convert("L")
         upload = io.BytesIO()
         photo.save(upload, "PNG")
         query = urlencode({"name": "coffee.png", "model": str(model)})
         request = urllib.request.Request(f"{url}/colourise?{query}", upload.getvalue())
-        with urllib.request.urlopen(request) as answer:
+        with urllib.request.urlopen(request, timeout=60) as answer:
             result = np.asarray(Image.open(io.BytesIO(answer.read())))
     finally:
         server.should_exit = True
