@@ -98,3 +98,16 @@ def test_self_attention_and_residual_blocks_export_too():
     for render_size in (64, 160):
         expected = photo_ab(generator, lightness, render_size)
         assert np.abs(photo_ab(exported, lightness, render_size) - expected).max() <= PARITY
+
+
+def test_an_export_whose_weights_hold_nan_is_refused_instead_of_colouring_black():
+    """The payload's NaN check never runs when its ONNX export is what colourises (the
+    default runtime): such a file coloured every photo black with exit 0."""
+    model = onnx.load_from_string(generator_onnx(tiny_trained_generator()))
+    weight = next(tensor for tensor in model.graph.initializer if tensor.name.startswith("decoder"))
+    values = onnx.numpy_helper.to_array(weight).copy()
+    values.flat[:3] = np.nan
+    weight.CopyFrom(onnx.numpy_helper.from_array(values, weight.name))
+    damaged = OnnxGenerator(model.SerializeToString(), "damaged.onnx")
+    with pytest.raises(OnnxFileError, match=r"^damaged\.onnx gave NaN or infinite colours: its"):
+        photo_ab(damaged, photo_lightness(real_photo("chelsea")), 64)

@@ -66,6 +66,7 @@ class OnnxGenerator(GeneratorRecord):
                 f"{source} is not a generator exported by this project: {problem}; write it "
                 f"again from the generator's payload: {EXPORT_COMMAND}"
             )
+        self._source = source
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Normalised L (N, 1, H, W) and hints (N, 3, H, W) or None -> normalised ab."""
@@ -75,7 +76,17 @@ class OnnxGenerator(GeneratorRecord):
             feeds[HINTS] = np.zeros(shape, np.float32) if hints is None else hints
         elif hints is not None:
             raise ValueError(NO_HINT_INPUTS)
-        return self._session.run([AB], feeds)[0]
+        ab = self._session.run([AB], feeds)[0]
+        # Weights holding NaN or infinity pass every check of the graph and turn photos black
+        # (exit 0). Reading them at load needs the onnx package (0.7 s of a 0.8 s start-up),
+        # and a probe photo misses those a ReLU or tanh hides, so each answer is checked.
+        if not np.isfinite(ab).all():
+            raise OnnxFileError(
+                f"{self._source} gave NaN or infinite colours: its weights hold NaN or infinity "
+                "(a training that diverged, or a damaged file), so every photo would come out "
+                f"black; write it again from a sound generator payload: {EXPORT_COMMAND}"
+            )
+        return ab
 
 
 def graph_problem(
