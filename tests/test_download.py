@@ -5,8 +5,10 @@ import hashlib
 import io
 import os
 import resource
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +320,39 @@ def test_a_content_length_that_is_no_number_is_named(server: ServerState, tmp_pa
         str(caught.value)
     )
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_tls_handshake_trickled_a_byte_at_a_time_is_given_up(
+    tmp_path: Path,
+) -> None:
+    """Connecting (the TCP and TLS handshakes) comes before the deadline's watch: it is bounded
+    by the timeout alone, which Python applies to a TLS handshake as a whole, so a server
+    announcing a 16 kB handshake record and sending a byte every 0.05 s is given up too."""
+    stop = threading.Event()
+
+    def trickle(listener: socket.socket) -> None:
+        client, _ = listener.accept()
+        with client:
+            client.sendall(b"\x16\x03\x03\x40\x00")  # a TLS handshake record of 16 kB
+            while not stop.wait(0.05):
+                try:
+                    client.sendall(b"\x00")
+                except OSError:  # the client gave up
+                    return
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        thread = threading.Thread(target=trickle, args=(listener,), daemon=True)
+        thread.start()
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/archive.tar.gz"
+        started = time.monotonic()
+        try:
+            with pytest.raises(DownloadError) as caught:
+                download(url, tmp_path / "archive.tar.gz", PAYLOAD_MD5, timeout=0.5, deadline=60)
+        finally:
+            stop.set()
+            thread.join(10)
+    assert time.monotonic() - started < 3
+    assert f"{url} sent nothing for 0.5 s, so the download was given up" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
