@@ -90,8 +90,9 @@ def test_exif_orientation_turns_the_size_and_gray_pictures_are_found() -> None:
 
 
 def test_too_few_photos_say_how_many_are_needed() -> None:
+    """A user error: `kedro run` ends with this one message, not ~300 lines of traceback."""
     few = {f"{n}.png": (lambda n=n: _png(photograph(n))) for n in ("coffee", "rocket")}
-    with pytest.raises(ValueError, match="needs at least 12"):
+    with pytest.raises(UserValueError, match="needs at least 12"):
         index_photos(few, 64, 0.1, 0.1, 0)
 
 
