@@ -436,3 +436,22 @@ def test_hints_are_in_the_upright_photos_pixels(tmp_path: Path) -> None:
         if status == 200:
             assert Image.open(io.BytesIO(body)).size == (20, 40)
     assert "phone.jpg: hint 35,5,#ff0000 is outside the 20x40 photo" in json.loads(body)["detail"]
+
+
+def test_the_page_listens_on_this_computer_only_unless_told_and_says_what_else_exposes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    listened: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: listened.append(host))
+    port = str(free_port())
+    main(["--serve", "--port", port])
+    assert listened == ["127.0.0.1"] and "warning" not in capsys.readouterr().err
+    main(["--serve", "--host", "0.0.0.0", "--port", port])
+    warning = " ".join(capsys.readouterr().err.split())
+    assert listened[-1] == "0.0.0.0"
+    assert "warning: --host 0.0.0.0 lets every computer that can reach this one use this page" in (
+        warning
+    )
+    assert "with no password (docs/page.md)" in warning
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "With `--host 0.0.0.0`" in readme and "anyone who can reach your computer" in readme

@@ -499,7 +499,7 @@ def serve_page(settings: PageSettings, host: str, port: int) -> None:
         print(  # noqa: T201 - the command's own output
             f"warning: --host {host} lets every computer that can reach this one use this page: "
             "colourise with its models, see their list and save copies into the output folder, "
-            "with no password (README: the colourise page)",
+            "with no password (docs/page.md)",
             file=sys.stderr,
         )
     print(f"colourise page: open http://{host}:{port} (Ctrl+C stops it)", file=sys.stderr)  # noqa: T201
