@@ -17,7 +17,11 @@ import numpy as np
 import torch
 import yaml
 
-from image_colourisation.classifier import lab_images, predict, train_classifier
+from image_colourisation.pipelines.evaluation.classifier import (
+    lab_images,
+    predict,
+    train_classifier,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_INPUT = ROOT / "data" / "05_model_input"

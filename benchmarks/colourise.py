@@ -34,8 +34,8 @@ import torch
 from PIL import Image
 from skimage import data
 
-from image_colourisation.models import Generator
-from image_colourisation.render import DEFAULT_RENDER_SIZE, colourise_image
+from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE, colourise_image
+from image_colourisation.models.networks import Generator
 from image_colourisation.serving.model_sources import load_generator
 
 ROOT = Path(__file__).resolve().parents[1]

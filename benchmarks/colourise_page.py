@@ -31,8 +31,8 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from skimage import data
 
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.servers import free_port, serve
 

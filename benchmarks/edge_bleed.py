@@ -18,8 +18,8 @@ from scipy import ndimage
 from skimage import data
 from torch.nn import functional
 
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.render import guided_upsampling
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.render import guided_upsampling
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 

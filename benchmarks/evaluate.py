@@ -21,11 +21,11 @@ import numpy as np
 import torch
 import yaml
 
-from image_colourisation.classifier import Classifier, classifier_payload
-from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.imaging.colour import rgb_to_model_arrays
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.evaluation import nodes, plots
+from image_colourisation.pipelines.evaluation.classifier import Classifier, classifier_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SET = ROOT / "data" / "05_model_input" / "test_set.npz"

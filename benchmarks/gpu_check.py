@@ -32,8 +32,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.cifar_archive builds the tiny archive
 
-from image_colourisation.colour import denormalise_ab  # noqa: E402
-from image_colourisation.models import Generator  # noqa: E402
+from image_colourisation.imaging.colour import denormalise_ab  # noqa: E402
+from image_colourisation.models.networks import Generator  # noqa: E402
 from image_colourisation.pipelines.training import launch  # noqa: E402
 from image_colourisation.pipelines.training.config import (  # noqa: E402
     DistributedParams,

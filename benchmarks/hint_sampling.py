@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import torch
 
-from image_colourisation.hint_sampling import HintSampling, sample_hints
-from image_colourisation.models import Generator
+from image_colourisation.models.hint_sampling import HintSampling, sample_hints
+from image_colourisation.models.networks import Generator
 
 
 def median_ms(work: Callable[[], object], repeats: int) -> float:

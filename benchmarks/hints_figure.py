@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 from skimage import data
 
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import Hint
-from image_colourisation.render import colourise_image
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.hints import Hint
+from image_colourisation.imaging.render import colourise_image
 from image_colourisation.serving.model_sources import default_model_source, load_trained_generator
 
 POINTS = {  # (x, y): the suit twice, the face, the hair, a red stripe of the flag; cup and table

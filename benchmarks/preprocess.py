@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import skimage.color
 
-from image_colourisation.colour import rgb_to_lab
 from image_colourisation.datasets import CIFAR10ArchiveDataset
+from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.pipelines.preprocessing.nodes import to_model_input
 
 REPO = Path(__file__).resolve().parents[1]

@@ -37,11 +37,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from image_colourisation import metrics  # noqa: E402
-from image_colourisation.colour import model_arrays_to_rgb  # noqa: E402
 from image_colourisation.datasets import CIFAR10ArchiveDataset, ModelPayloadDataset  # noqa: E402
-from image_colourisation.hint_sampling import evaluation_hints  # noqa: E402
-from image_colourisation.payloads import generator_from_payload, generator_payload  # noqa: E402
+from image_colourisation.imaging import metrics  # noqa: E402
+from image_colourisation.imaging.colour import model_arrays_to_rgb  # noqa: E402
+from image_colourisation.models.hint_sampling import evaluation_hints  # noqa: E402
+from image_colourisation.models.payloads import generator_from_payload, generator_payload  # noqa: E402
 from image_colourisation.pipelines.evaluation.critic import critic_test  # noqa: E402
 from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402
     colourise_test_set,

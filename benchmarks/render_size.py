@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.metrics import colourfulness
-from image_colourisation.render import colourise_image
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.metrics import colourfulness
+from image_colourisation.imaging.render import colourise_image
 from image_colourisation.serving.model_sources import load_generator
 
 PHOTOS = ["astronaut", "coffee", "chelsea", "rocket"]

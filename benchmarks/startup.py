@@ -32,9 +32,9 @@ from PIL import Image
 from skimage import data
 
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_payload
-from image_colourisation.render import colourise_image
+from image_colourisation.imaging.render import colourise_image
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.serving.model_sources import (
     LATEST_GAN,
     default_model_source,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
 from tests.cifar_archive import write_cifar_archive
 from tests.project_copy import copy_project
 

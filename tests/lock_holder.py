@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from image_colourisation.locks import checkpoint_lock
+from image_colourisation.core.locks import checkpoint_lock
 
 
 def start_lock_holder(folder: Path, seconds: float) -> subprocess.Popen:

@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 from skimage import data
 
-from image_colourisation.colour import rgb_to_lab, rgb_to_model_arrays
-from image_colourisation.hint_sampling import HintSampling, sample_hints
-from image_colourisation.hints import Hint
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.imaging.colour import rgb_to_lab, rgb_to_model_arrays
+from image_colourisation.imaging.hints import Hint
+from image_colourisation.models.hint_sampling import HintSampling, sample_hints
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
 
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]  # L, hints, ab

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from image_colourisation import augment
+from image_colourisation.models import augment
 
 
 def _images(count: int = 3, size: int = 8) -> torch.Tensor:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from image_colourisation.classifier import (
+from image_colourisation.models.payloads import ModelFileError
+from image_colourisation.pipelines.evaluation.classifier import (
     Classifier,
     augment,
     classifier_from_payload,
@@ -16,7 +17,6 @@ from image_colourisation.classifier import (
     predict,
     train_classifier,
 )
-from image_colourisation.payloads import ModelFileError
 
 
 def reddish_or_bluish(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,8 @@ import pytest
 import skimage.color
 import skimage.data
 
-from image_colourisation import colour
 from image_colourisation.datasets import CIFAR10ArchiveDataset
+from image_colourisation.imaging import colour
 
 SHARED_ARCHIVE = (
     Path(__file__).resolve().parents[1] / "../shared/data/cifar-10-subset-python.tar.gz"

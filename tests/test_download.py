@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from image_colourisation import download as download_module
-from image_colourisation.download import DownloadError, download, file_md5, url_basename
+from image_colourisation.datasets import download as download_module
+from image_colourisation.datasets.download import DownloadError, download, file_md5, url_basename
 from tests.http_server import ServerState, serve_directory, silent_server
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB: several read chunks would be needed if smaller
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
-DOWNLOAD_IN_A_CHILD = (
-    "import sys; from image_colourisation.download import download; download(*sys.argv[1:])"
-)
+DOWNLOAD_IN_A_CHILD = "import sys; from image_colourisation.datasets.download import download; download(*sys.argv[1:])"
 
 
 @pytest.fixture

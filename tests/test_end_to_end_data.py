@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.imaging.colour import rgb_to_model_arrays
 from tests.cifar_archive import CLASS_NAMES
 from tests.conftest import archive_params, run_kedro
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from image_colourisation.files import atomic_write, printable
+from image_colourisation.core.files import atomic_write, printable
 
 
 def test_writes_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> N
 _WRITE_FOREVER = """
 import sys, time
 from pathlib import Path
-from image_colourisation.files import atomic_write
+from image_colourisation.core.files import atomic_write
 with atomic_write(Path(sys.argv[1])):
     print("writing", flush=True)
     time.sleep(60)

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from image_colourisation.hint_sampling import HintSampling, _paint, evaluation_hints, sample_hints
+from image_colourisation.models.hint_sampling import (
+    HintSampling,
+    _paint,
+    evaluation_hints,
+    sample_hints,
+)
 
 
 def true_ab(count: int = 64, size: int = 32, seed: int = 0) -> torch.Tensor:

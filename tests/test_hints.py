@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.color import rgb2lab
 
-from image_colourisation.hints import (
+from image_colourisation.imaging.hints import (
     Hint,
     check_hints,
     hint_layer,

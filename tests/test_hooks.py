@@ -12,9 +12,9 @@ import pytest
 from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.pipeline import Pipeline
 
-from image_colourisation.errors import TRACEBACK_SWITCH, UserDatasetError
-from image_colourisation.hooks import TrainingLockHook, UserErrorHook
-from image_colourisation.locks import LOCK_NAME
+from image_colourisation.core.errors import TRACEBACK_SWITCH, UserDatasetError
+from image_colourisation.core.locks import LOCK_NAME
+from image_colourisation.hooks.project import TrainingLockHook, UserErrorHook
 from image_colourisation.pipelines.training import create_pipeline as training
 from tests.lock_holder import start_lock_holder
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from image_colourisation import memory
+from image_colourisation.core import memory
+from image_colourisation.hooks.memory import ReleaseMemoryHook
 from image_colourisation.settings import HOOKS
 
 
@@ -41,6 +42,6 @@ def test_lean_fork_freezes_live_objects_for_its_duration_even_on_errors() -> Non
 
 
 def test_every_kedro_run_releases_memory_after_each_node() -> None:
-    hooks = [hook for hook in HOOKS if isinstance(hook, memory.ReleaseMemoryHook)]
+    hooks = [hook for hook in HOOKS if isinstance(hook, ReleaseMemoryHook)]
     assert len(hooks) == 1
     hooks[0].after_node_run()

@@ -6,7 +6,7 @@ from scipy.linalg import sqrtm
 from skimage.color import deltaE_ciede2000
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from image_colourisation import colour, metrics
+from image_colourisation.imaging import colour, metrics
 
 
 @pytest.fixture

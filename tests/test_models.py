@@ -4,13 +4,13 @@ the class head and capacity options (their payloads: test_payloads.py)."""
 import pytest
 import torch
 
-from image_colourisation.models import (
+from image_colourisation.models.networks import (
     NO_HINT_INPUTS,
     Discriminator,
     Generator,
     generator_parameters,
 )
-from image_colourisation.payloads import generator_from_payload, generator_payload
+from image_colourisation.models.payloads import generator_from_payload, generator_payload
 
 
 @pytest.mark.parametrize("size", [(32, 32), (64, 96), (128, 32), (96, 160)])

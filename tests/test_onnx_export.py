@@ -1,13 +1,13 @@
-"""`python -m image_colourisation.onnx_export PAYLOAD`: the export beside a payload saved before
+"""`python -m image_colourisation.models.onnx_export PAYLOAD`: the export beside a payload saved before
 the catalog wrote them, never over a file already there."""
 
 from pathlib import Path
 
 import torch
 
-from image_colourisation.onnx_export import main
-from image_colourisation.onnx_generator import OnnxGenerator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.models.onnx_export import main
+from image_colourisation.models.onnx_runtime import OnnxGenerator
+from image_colourisation.models.payloads import generator_payload
 from tests.photo_models import tiny_trained_generator
 
 

@@ -9,11 +9,11 @@ import onnx
 import pytest
 import torch
 
-from image_colourisation.hints import Hint
-from image_colourisation.models import Generator
-from image_colourisation.onnx_export import generator_onnx
-from image_colourisation.onnx_generator import OnnxFileError, OnnxGenerator
-from image_colourisation.render import photo_ab, photo_lightness
+from image_colourisation.imaging.hints import Hint
+from image_colourisation.imaging.render import photo_ab, photo_lightness
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.onnx_export import generator_onnx
+from image_colourisation.models.onnx_runtime import OnnxFileError, OnnxGenerator
 from tests.photo_models import page_hint_generator, real_photo, tiny_trained_generator
 
 PARITY = 1e-3  # a*b* units; bytes of the result round at about 0.2

@@ -4,8 +4,12 @@ payloads that do not fit their record refused by name before anything is built."
 import pytest
 import torch
 
-from image_colourisation.models import Generator
-from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import (
+    ModelFileError,
+    generator_from_payload,
+    generator_payload,
+)
 
 
 def test_payload_round_trip_keeps_architecture_and_output() -> None:

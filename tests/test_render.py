@@ -9,18 +9,18 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
-from image_colourisation import photo_files, render
-from image_colourisation.colour import normalise_ab
-from image_colourisation.hints import NO_HINT_INPUTS, Hint
-from image_colourisation.models import Generator
-from image_colourisation.photo_files import is_photo_name, save_photo
-from image_colourisation.render import (
+from image_colourisation.imaging import photo_files, render
+from image_colourisation.imaging.colour import normalise_ab
+from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.imaging.photo_files import is_photo_name, save_photo
+from image_colourisation.imaging.render import (
     colourise_image,
     guided_upsampling,
     join_lightness_and_ab,
     photo_ab,
     photo_lightness,
 )
+from image_colourisation.models.networks import Generator
 from tests.claimed_files import claimed_gif
 from tests.photo_models import PHOTO_NAMES, real_photo, tiny_trained_generator
 

@@ -1,11 +1,11 @@
 """Project settings: the config loader, the telemetry switch and the project's hooks.
 
-kedro-mlflow registers its own hooks as a plugin; the project's (`hooks.py`) make runs started
-side by side safe: the MLflow store is created by one process at a time, and a variant's
-checkpoint folder is trained into by one run at a time; and after a training run the
-registered model's new version (`serving/hooks.py`) gets its evaluation figures and the champion/challenger aliases.
-`memory.py`'s hook gives the memory each node freed back to the system. A run that fails on
-an error the project marks as the user's ends with its message alone (`hooks.UserErrorHook`).
+kedro-mlflow registers its own hooks as a plugin; the project's live in `hooks/`:
+`hooks/project.py` makes runs started side by side safe (the MLflow store is created by one
+process at a time, and a variant's checkpoint folder is trained into by one run at a time) and
+ends a run that fails on the user's error with its message alone; `hooks/registry.py` gives
+the registered model's new version its evaluation figures and the champion/challenger aliases;
+`hooks/memory.py` gives the memory each node freed back to the system.
 """
 
 import logging
@@ -17,9 +17,9 @@ from typing import Any
 import click
 from kedro.config import OmegaConfigLoader
 
-from image_colourisation.hooks import TrackingStoreHook, TrainingLockHook, UserErrorHook
-from image_colourisation.memory import ReleaseMemoryHook
-from image_colourisation.serving.hooks import RegistryHook
+from image_colourisation.hooks.memory import ReleaseMemoryHook
+from image_colourisation.hooks.project import TrackingStoreHook, TrainingLockHook, UserErrorHook
+from image_colourisation.hooks.registry import RegistryHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
 # `consent: false`, and this default covers runs started from outside the Makefile.

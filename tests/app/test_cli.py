@@ -14,11 +14,11 @@ import torch
 from PIL import Image
 
 from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import NO_HINT_INPUTS, Hint
-from image_colourisation.onnx_export import export_beside
-from image_colourisation.payloads import generator_payload
-from image_colourisation.render import DEFAULT_RENDER_SIZE
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE
+from image_colourisation.models.onnx_export import export_beside
+from image_colourisation.models.payloads import generator_payload
 from tests.claimed_files import claimed_gif
 from tests.photo_models import (
     photo_model,
@@ -522,7 +522,7 @@ def test_a_model_without_an_onnx_export_runs_with_pytorch_saying_how_to_export(
     assert run(tmp_path / "coffee.png", "--model", model_file, "-o", tmp_path / "out") == EXIT_OK
     stderr = capsys.readouterr().err
     assert f"runtime: torch ({model_file} has no ONNX export beside it" in stderr
-    assert f"python -m image_colourisation.onnx_export {model_file}" in stderr
+    assert f"python -m image_colourisation.models.onnx_export {model_file}" in stderr
 
 
 @pytest.fixture

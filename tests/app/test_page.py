@@ -25,9 +25,9 @@ from image_colourisation.app.cli import EXIT_USAGE, main
 from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.app.page import PageSettings, create_app, open_upload
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import NO_HINT_INPUTS, Hint
-from image_colourisation.render import colourise_image, photo_ab, photo_lightness
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
+from image_colourisation.imaging.render import colourise_image, photo_ab, photo_lightness
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
 from tests.photo_models import (

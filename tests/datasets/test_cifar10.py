@@ -19,7 +19,7 @@ from kedro.io import DataCatalog, DatasetError
 
 from image_colourisation.datasets import CIFAR10ArchiveDataset
 from image_colourisation.datasets import cifar10 as cifar10_module
-from image_colourisation.download import file_md5
+from image_colourisation.datasets.download import file_md5
 from tests.cifar_archive import (
     CLASS_NAMES,
     TRAIN_BATCHES,

@@ -8,10 +8,10 @@ import pytest
 import torch
 from kedro.io import DatasetError, Version
 
-from image_colourisation import payloads
 from image_colourisation.datasets import ModelPayloadDataset, OnnxModelDataset
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_from_payload, generator_payload
+from image_colourisation.models import payloads
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_from_payload, generator_payload
 
 
 def _payload(seed: int) -> dict:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from image_colourisation.app.model_choices import _registered_model_from_mlflow
-from image_colourisation.onnx_generator import OnnxGenerator
+from image_colourisation.models.onnx_runtime import OnnxGenerator
 from image_colourisation.serving import local_store
 from image_colourisation.serving.model_sources import _from_mlflow
 from image_colourisation.serving.registry import (

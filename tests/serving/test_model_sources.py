@@ -10,12 +10,12 @@ import torch
 import yaml
 from kedro.io import Version
 
-from image_colourisation import payloads
+from image_colourisation.core.errors import ModelFileError
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.errors import ModelFileError
-from image_colourisation.models import Generator
-from image_colourisation.onnx_generator import OnnxGenerator
-from image_colourisation.payloads import generator_payload
+from image_colourisation.models import payloads
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.onnx_runtime import OnnxGenerator
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.training.tracking import log_generator
 from image_colourisation.serving import model_sources
 from image_colourisation.serving.model_sources import load_generator, load_trained_generator
@@ -222,7 +222,7 @@ def test_without_an_export_pytorch_runs_and_says_how_to_write_one(
     trained = load_trained_generator(tmp_path / "generator_gan.pt", "onnx")
     assert isinstance(trained.generator, Generator) and trained.runtime == "torch"
     assert trained.render_size == 96
-    assert f"python -m image_colourisation.onnx_export {payload}" in trained.fallback
+    assert f"python -m image_colourisation.models.onnx_export {payload}" in trained.fallback
     assert "colourising with PyTorch instead" in trained.fallback
 
 

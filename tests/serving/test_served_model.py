@@ -17,9 +17,9 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.onnx_export import payload_onnx
-from image_colourisation.payloads import generator_payload
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.models.onnx_export import payload_onnx
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.serving import local_store
 from image_colourisation.serving.registry import (
     CHAMPION,

@@ -34,8 +34,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from image_colourisation.app.project import find_project, is_project, no_project_advice
-from image_colourisation.files import entry_problem, printable
-from image_colourisation.hints import (
+from image_colourisation.core.files import entry_problem, printable
+from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
     NO_HINT_INPUTS,
     Hint,
@@ -43,20 +43,20 @@ from image_colourisation.hints import (
     parse_hint,
     read_hints_file,
 )
-from image_colourisation.onnx_generator import RUNTIMES
-from image_colourisation.photo_files import (
+from image_colourisation.imaging.photo_files import (
     save_photo,
     scan_photo_folder,
     too_many_pixels,
     upright_size,
 )
-from image_colourisation.render import (
+from image_colourisation.imaging.render import (
     DEFAULT_RENDER_SIZE,
     MAX_RENDER_SIZE,
     AbModel,
     check_render_size,
     colourise_frames,
 )
+from image_colourisation.models.onnx_runtime import RUNTIMES
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
     LATEST_GAN,

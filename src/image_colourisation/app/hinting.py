@@ -10,9 +10,9 @@ generators here predict one a*b* per pixel, so the choice comes from the neighbo
 import numpy as np
 from PIL import Image, ImageOps
 
-from image_colourisation.colour import lab_to_rgb, rgb_to_lab, to_uint8
-from image_colourisation.hints import Hint
-from image_colourisation.render import AbModel, photo_ab, photo_lightness
+from image_colourisation.imaging.colour import lab_to_rgb, rgb_to_lab, to_uint8
+from image_colourisation.imaging.hints import Hint
+from image_colourisation.imaging.render import AbModel, photo_ab, photo_lightness
 
 # Suggestions: the model's a*b* in the (2r+1)^2 working pixels around a point; the colour at
 # the point first, then each the one farthest from those already offered, while it differs by

@@ -40,22 +40,22 @@ from PIL import Image
 
 from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
-from image_colourisation.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
-from image_colourisation.onnx_generator import Runtime
-from image_colourisation.photo_files import (
+from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
+from image_colourisation.imaging.photo_files import (
     photo_format,
     save_photo,
     too_many_pixels,
     upright_size,
     write_photo,
 )
-from image_colourisation.render import (
+from image_colourisation.imaging.render import (
     DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
     AbModel,
     check_render_size,
     colourise_frames,
 )
+from image_colourisation.models.onnx_runtime import Runtime
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
     TrainedGenerator,

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset
 
-from image_colourisation.errors import UserDatasetError
-from image_colourisation.files import atomic_write
+from image_colourisation.core.errors import UserDatasetError
+from image_colourisation.core.files import atomic_write
 
 
 class NpzDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):

@@ -31,7 +31,9 @@ from typing import Any, BinaryIO
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
-from image_colourisation.download import (
+from image_colourisation.core.errors import UserDatasetError
+from image_colourisation.core.files import printable
+from image_colourisation.datasets.download import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
@@ -39,8 +41,6 @@ from image_colourisation.download import (
     file_md5,
     url_basename,
 )
-from image_colourisation.errors import UserDatasetError
-from image_colourisation.files import printable
 
 logger = logging.getLogger(__name__)
 

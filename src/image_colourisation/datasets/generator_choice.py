@@ -6,9 +6,9 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError, Version
 
+from image_colourisation.core.errors import UserDatasetError
 from image_colourisation.datasets.torch_models import ModelPayloadDataset
-from image_colourisation.errors import UserDatasetError
-from image_colourisation.payloads import generator_payload
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.serving.model_sources import load_generator
 from image_colourisation.serving.registry import CHAMPION_URI, champion_exists
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset
 
-from image_colourisation.files import atomic_write
+from image_colourisation.core.files import atomic_write
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from image_colourisation.pipelines.training.tracking import CIFAR10, run_name
+from image_colourisation.serving.run_names import CIFAR10, run_name
 
 logger = logging.getLogger(__name__)
 

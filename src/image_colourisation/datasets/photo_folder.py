@@ -11,9 +11,9 @@ from kedro_datasets.partitions import PartitionedDataset
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.errors import UserDatasetError
-from image_colourisation.files import printable
-from image_colourisation.photo_files import open_photo, save_photo, scan_photo_folder
+from image_colourisation.core.errors import UserDatasetError
+from image_colourisation.core.files import printable
+from image_colourisation.imaging.photo_files import open_photo, save_photo, scan_photo_folder
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from kedro.io import AbstractDataset, DatasetError
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.errors import UserDatasetError
-from image_colourisation.photo_files import scan_photo_folder
+from image_colourisation.core.errors import UserDatasetError
+from image_colourisation.imaging.photo_files import scan_photo_folder
 
 logger = logging.getLogger(__name__)
 

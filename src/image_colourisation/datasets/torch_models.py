@@ -10,10 +10,10 @@ from typing import Any
 import torch
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
-from image_colourisation.files import atomic_write
-from image_colourisation.onnx_export import payload_onnx
-from image_colourisation.onnx_generator import onnx_beside
-from image_colourisation.payloads import PAYLOAD_KEYS, load_payload
+from image_colourisation.core.files import atomic_write
+from image_colourisation.models.onnx_export import payload_onnx
+from image_colourisation.models.onnx_runtime import onnx_beside
+from image_colourisation.models.payloads import PAYLOAD_KEYS, load_payload
 
 logger = logging.getLogger(__name__)
 

@@ -25,11 +25,16 @@ from typing import Any
 
 from kedro.io import DatasetError
 
-from image_colourisation.errors import ModelFileError, UserValueError
-from image_colourisation.files import entry_problem, newest_version
-from image_colourisation.generator_record import GENERATOR_ARCHITECTURE, architecture_problem
-from image_colourisation.onnx_generator import EXPORT_COMMAND, OnnxGenerator, Runtime, onnx_beside
-from image_colourisation.render import DEFAULT_RENDER_SIZE, AbModel, check_render_size
+from image_colourisation.core.errors import ModelFileError, UserValueError
+from image_colourisation.core.files import entry_problem, newest_version
+from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE, AbModel, check_render_size
+from image_colourisation.models.onnx_runtime import (
+    EXPORT_COMMAND,
+    OnnxGenerator,
+    Runtime,
+    onnx_beside,
+)
+from image_colourisation.models.record import GENERATOR_ARCHITECTURE, architecture_problem
 from image_colourisation.serving.local_store import alias_artifact
 from image_colourisation.serving.registry import (
     CHAMPION_URI,
@@ -97,7 +102,7 @@ def load_trained_generator(source: str | Path, runtime: Runtime = "torch") -> Tr
             fallback = f"{missing}; colourising with PyTorch instead."
     else:
         fallback = None
-    from image_colourisation.payloads import generator_from_payload  # noqa: PLC0415 - torch
+    from image_colourisation.models.payloads import generator_from_payload  # noqa: PLC0415 - torch
 
     payload = _load_payload(source)
     size = _checked_render_size(payload.get("render_size"), where)
@@ -159,7 +164,7 @@ def _checked_render_size(size: Any, where: str) -> int | None:
 
 def _load_payload(source: str | Path) -> Mapping[str, Any]:
     """The generator payload (architecture, weights, ...) that `source` names."""
-    from image_colourisation.payloads import load_payload  # noqa: PLC0415 - imports torch
+    from image_colourisation.models.payloads import load_payload  # noqa: PLC0415 - imports torch
 
     text = str(source)
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/", text)
@@ -273,7 +278,7 @@ def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
     """
     import mlflow.artifacts  # noqa: PLC0415
 
-    from image_colourisation.payloads import load_payload  # noqa: PLC0415 - imports torch
+    from image_colourisation.models.payloads import load_payload  # noqa: PLC0415 - imports torch
 
     artifacts = (info.flavors.get("python_function") or {}).get("artifacts") or {}
     entry = artifacts.get(SERVED_GENERATOR)
@@ -290,7 +295,7 @@ def _check_inflated_size(uri: str, folder: Path) -> None:
     """Refuse an MLflow model whose zip files (the pt2 program and its weights) say they
     inflate past what any generator of this project needs, before torch inflates them: the
     bound a payload file gets (`payloads.MAX_PAYLOAD_BYTES`)."""
-    from image_colourisation.payloads import MAX_PAYLOAD_BYTES, declared_bytes  # noqa: PLC0415
+    from image_colourisation.models.payloads import MAX_PAYLOAD_BYTES, declared_bytes  # noqa: PLC0415
 
     inflated = sum(declared_bytes(file) for file in folder.rglob("*") if file.is_file())
     if inflated > MAX_PAYLOAD_BYTES:

@@ -11,11 +11,11 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from PIL import Image
 
-from image_colourisation.colour import rgb_to_lab
-from image_colourisation.hints import NO_HINT_INPUTS
-from image_colourisation.models import Generator
-from image_colourisation.onnx_export import generator_onnx
-from image_colourisation.payloads import generator_payload
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.hints import NO_HINT_INPUTS
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.onnx_export import generator_onnx
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
 from tests.photo_models import (

@@ -11,10 +11,10 @@ from kedro.io import DataCatalog, DatasetError, Version
 from PIL import Image
 
 from image_colourisation.datasets import ModelPayloadDataset
-from image_colourisation.models import Generator
-from image_colourisation.payloads import generator_from_payload, generator_payload
+from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_from_payload, generator_payload
 from image_colourisation.pipelines.colourisation.nodes import colourise_photos
-from image_colourisation.render import DEFAULT_RENDER_SIZE
 from image_colourisation.serving.model_sources import DEFAULT_RUNTIME
 from tests.conftest import run_kedro
 from tests.photo_models import real_photo, tiny_trained_generator

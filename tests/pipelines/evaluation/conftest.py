@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from image_colourisation.classifier import Classifier, classifier_payload
-from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.imaging.colour import rgb_to_model_arrays
+from image_colourisation.pipelines.evaluation.classifier import Classifier, classifier_payload
 
 
 @pytest.fixture

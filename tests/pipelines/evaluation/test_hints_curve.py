@@ -9,12 +9,13 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from image_colourisation import metrics
-from image_colourisation.colour import model_arrays_to_rgb
-from image_colourisation.hint_sampling import evaluation_hints
-from image_colourisation.models import Generator, predict_ab
-from image_colourisation.payloads import generator_payload
+from image_colourisation.imaging import metrics
+from image_colourisation.imaging.colour import model_arrays_to_rgb
+from image_colourisation.models.hint_sampling import evaluation_hints
+from image_colourisation.models.networks import Generator, predict_ab
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.evaluation import hints_curve, nodes
+from image_colourisation.pipelines.evaluation.helpers import gray_rgb
 
 CURVE = {"counts": [0, 2, 10], "seed": 0, "sample_images": 4, "sample_hints": 5}
 COLUMNS = ["model", "hints", "mae", "psnr", "delta_e2000", "colourfulness"]
@@ -65,7 +66,7 @@ def test_the_curve_has_a_row_per_model_and_count(test_set, hint_generator) -> No
     assert records == table.to_dict(orient="records") and records[0]["hints"] == 0
     naive = table.set_index(["model", "hints"]).loc["naive"]
     # With no hints the naive row is the gray baseline: no colour, gray's error.
-    gray = nodes.gray_rgb(test_set["L"])
+    gray = gray_rgb(test_set["L"])
     truth = model_arrays_to_rgb(test_set["L"], test_set["ab"])
     assert naive.loc[0, "colourfulness"] == pytest.approx(0, abs=1e-3)
     assert naive.loc[0, "mae"] == pytest.approx(

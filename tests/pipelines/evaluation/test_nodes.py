@@ -11,11 +11,16 @@ import plotly.graph_objects as go
 import pytest
 from matplotlib.figure import Figure
 
-from image_colourisation import metrics
-from image_colourisation.classifier import classifier_from_payload, lab_images, predict
-from image_colourisation.colour import model_arrays_to_rgb
 from image_colourisation.datasets import JSONCacheDataset, ModelPayloadDataset
+from image_colourisation.imaging import metrics
+from image_colourisation.imaging.colour import model_arrays_to_rgb
 from image_colourisation.pipelines.evaluation import critic, nodes, plots
+from image_colourisation.pipelines.evaluation.classifier import (
+    classifier_from_payload,
+    lab_images,
+    predict,
+)
+from image_colourisation.pipelines.evaluation.helpers import gray_rgb
 
 TINY_CLASSIFIER = {"width": 4, "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "seed": 0}
 
@@ -26,7 +31,7 @@ def rendered(test_set, generator) -> tuple[dict[str, np.ndarray], dict[str, str]
 
 
 def test_gray_baseline_is_exactly_gray_and_keeps_the_lightness(test_set) -> None:
-    gray = nodes.gray_rgb(test_set["L"])
+    gray = gray_rgb(test_set["L"])
     assert gray.dtype == np.uint8 and gray.shape == (12, 32, 32, 3)
     assert (gray[..., 0] == gray[..., 1]).all() and (gray[..., 1] == gray[..., 2]).all()
     np.testing.assert_array_equal(metrics.colourfulness(gray), 0.0)
@@ -62,7 +67,7 @@ def test_no_generator_at_all_is_a_clear_error(test_set) -> None:
 
 def test_a_perfect_row_scores_perfectly_and_gray_has_no_colour(test_set, classifier) -> None:
     truth = model_arrays_to_rgb(test_set["L"], test_set["ab"])
-    images = {"truth": truth, "gan": truth.copy(), "gray": nodes.gray_rgb(test_set["L"])}
+    images = {"truth": truth, "gan": truth.copy(), "gray": gray_rgb(test_set["L"])}
     sources = {"gan": "perfect", "gray": "ab = 0"}
     scores = nodes.score_colourisations(images, test_set, classifier, 5)
     table, records, per_class = nodes.summarise_scores(scores, sources, test_set)
@@ -254,7 +259,7 @@ def test_the_critic_tells_gray_from_colour_and_reuses_unchanged_rows(
     test_set, caplog: pytest.LogCaptureFixture
 ) -> None:
     truth = model_arrays_to_rgb(test_set["L"], test_set["ab"])
-    gray = nodes.gray_rgb(test_set["L"])
+    gray = gray_rgb(test_set["L"])
     many = {
         name: np.concatenate([images] * 4) for name, images in (("truth", truth), ("gray", gray))
     }

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from image_colourisation.core.errors import UserValueError
 from image_colourisation.datasets.photo_training import PhotoSourceDataset
-from image_colourisation.errors import UserValueError
 from image_colourisation.pipelines.photos.ingestion import (
     MIN_HELD_OUT,
     index_photos,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from image_colourisation.core.errors import UserDatasetError, UserValueError
 from image_colourisation.datasets.photo_folder import NamedPhotoFolderDataset
-from image_colourisation.errors import UserDatasetError, UserValueError
 from image_colourisation.pipelines.photos.to_colourise import photos_to_colourise
 from tests.photo_folders import photograph
 

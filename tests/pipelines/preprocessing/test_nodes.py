@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.imaging.colour import rgb_to_model_arrays
 from image_colourisation.pipelines.preprocessing import create_pipeline
 from image_colourisation.pipelines.preprocessing.nodes import (
     report_split_counts,

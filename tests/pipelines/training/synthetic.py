@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from image_colourisation.models import Generator
+from image_colourisation.models.networks import Generator
 from image_colourisation.pipelines.training.checkpoints import checkpoint_path, prior_checkpoint
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.data import ImageArrays

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from image_colourisation.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
+from image_colourisation.core.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
 from image_colourisation.pipelines.training.checkpoints import CheckpointError, checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
 from tests.lock_holder import start_lock_holder

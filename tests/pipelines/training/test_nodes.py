@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from image_colourisation.models import Generator
-from image_colourisation.payloads import ModelFileError, generator_from_payload, generator_payload
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import (
+    ModelFileError,
+    generator_from_payload,
+    generator_payload,
+)
 from image_colourisation.pipelines.training.config import TrainingParams
 from image_colourisation.pipelines.training.data import model_arrays
 from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline

@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.pipelines.training.data import PhotoImages
-from image_colourisation.pipelines.training.photo_crops import (
-    PhotoCrops,
+from image_colourisation.imaging.crops import (
     check_crop_size,
     decode_at_working_size,
     generator_depth,
 )
+from image_colourisation.pipelines.training.data import PhotoImages
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 from image_colourisation.pipelines.training.world import ALONE
 from tests.photo_folders import PHOTOGRAPHS, photograph
 

@@ -12,23 +12,23 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.hints import (
+from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
     NO_HINT_INPUTS,
     Hint,
     check_hints,
     hints_from_json,
 )
-from image_colourisation.models import Generator
-from image_colourisation.onnx_generator import OnnxGenerator, Runtime
-from image_colourisation.payloads import generator_from_payload
-from image_colourisation.photo_files import too_many_pixels, upright_size
-from image_colourisation.render import (
+from image_colourisation.imaging.photo_files import too_many_pixels, upright_size
+from image_colourisation.imaging.render import (
     AbModel,
     check_render_size,
     colourise_frames,
     colourise_image,
 )
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.onnx_runtime import OnnxGenerator, Runtime
+from image_colourisation.models.payloads import generator_from_payload
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"

@@ -3,7 +3,7 @@ names; and the inference pipeline that kedro-mlflow logs as the registered model
 
 from kedro.pipeline import Node, Pipeline
 
-from image_colourisation.onnx_export import payload_onnx
+from image_colourisation.models.onnx_export import payload_onnx
 from image_colourisation.pipelines.colourisation.nodes import (
     colourise_photos,
     colourise_request_photos,

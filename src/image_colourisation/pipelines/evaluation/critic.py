@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from image_colourisation.classifier import predict, train_classifier
-from image_colourisation.colour import rgb_to_lab
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.pipelines.evaluation.classifier import predict, train_classifier
 
-from .nodes import TRUTH, classifier_input
+from .helpers import TRUTH, classifier_input
 
 logger = logging.getLogger(__name__)
 

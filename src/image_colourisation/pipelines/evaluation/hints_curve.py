@@ -23,13 +23,13 @@ from plotly.subplots import make_subplots
 from scipy.ndimage import distance_transform_edt
 from tqdm.auto import tqdm
 
-from image_colourisation import metrics
-from image_colourisation.colour import model_arrays_to_rgb, rgb_to_lab
-from image_colourisation.hint_sampling import evaluation_hints
-from image_colourisation.models import Generator, predict_ab
-from image_colourisation.payloads import generator_from_payload
+from image_colourisation.imaging import metrics
+from image_colourisation.imaging.colour import model_arrays_to_rgb, rgb_to_lab
+from image_colourisation.models.hint_sampling import evaluation_hints
+from image_colourisation.models.networks import Generator, predict_ab
+from image_colourisation.models.payloads import generator_from_payload
 
-from .nodes import GRAY, NHWC, TRUTH, gray_rgb
+from .helpers import GRAY, NHWC, TRUTH, gray_rgb
 from .plots import COLOURS, REFERENCES, TITLES, image_grid, reference_line, row_title
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,14 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from image_colourisation import metrics
-from image_colourisation.classifier import (
+from image_colourisation.imaging import metrics
+from image_colourisation.imaging.colour import (
+    model_arrays_to_rgb,
+    rgb_to_lab,
+)
+from image_colourisation.models.networks import predict_ab
+from image_colourisation.models.payloads import generator_from_payload
+from image_colourisation.pipelines.evaluation.classifier import (
     classifier_from_payload,
     classifier_payload,
     classify_features,
@@ -29,22 +35,11 @@ from image_colourisation.classifier import (
     lab_images,
     train_classifier,
 )
-from image_colourisation.colour import (
-    denormalise_l,
-    lab_to_rgb,
-    model_arrays_to_rgb,
-    normalise_ab,
-    normalise_l,
-    rgb_to_lab,
-    to_uint8,
-)
-from image_colourisation.models import predict_ab
-from image_colourisation.payloads import generator_from_payload
+
+from .helpers import GRAY, NHWC, TRUTH, classifier_input, gray_rgb
 
 logger = logging.getLogger(__name__)
 
-TRUTH = "truth"
-GRAY = "gray"
 MODEL_ROWS = ("gan", "l1")
 # Reported per row. Higher is better for psnr, ssim, auc, accuracy_2pct and semantic_accuracy;
 # lower for mae, delta_e2000 and fd_classifier; colourfulness is best close to the truth's
@@ -79,7 +74,6 @@ TRUTH_REFERENCES = {
 # Seeds the random split of the true images into the two halves that give the FD floor.
 FD_FLOOR_SEED = 0
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 1000, 0
-NHWC = torch.channels_last  # faster convolutions on CPU, as in training
 # Bump when `train_classifier` changes what it trains from the same data and parameters, so
 # that classifiers saved by the older code are retrained rather than reused.
 CLASSIFIER_RECIPE = 2
@@ -163,19 +157,6 @@ def train_semantic_classifier(
     return {**classifier_payload(classifier), "training": record}
 
 
-def gray_rgb(lightness: np.ndarray) -> np.ndarray:
-    """The gray baseline as uint8 RGB (N, H, W, 3): ab = 0 rendered, with R = G = B exactly.
-
-    `colour.lab_to_rgb` renders ab = 0 neutral up to float32 rounding, which still tips about
-    one pixel in 10^5 to another uint8 level in one channel; averaging the channels keeps the
-    baseline exactly gray (colourfulness 0).
-    """
-    lab = np.zeros((*lightness.shape[:1], *lightness.shape[2:], 3), dtype=np.float32)
-    lab[..., 0] = denormalise_l(lightness[:, 0])
-    gray = to_uint8(lab_to_rgb(lab).mean(axis=-1, keepdims=True))
-    return np.repeat(gray, 3, axis=-1)
-
-
 def colourise_test_set(
     test_set: dict[str, np.ndarray],
     gan_payload: dict[str, Any] | None,
@@ -217,12 +198,6 @@ def colourise_test_set(
                 images[row][rows] = model_arrays_to_rgb(batch, predicted.numpy())
             bar.update(len(batch))
     return images, sources
-
-
-def classifier_input(lab: np.ndarray) -> np.ndarray:
-    """Lab images (N, H, W, 3) -> the classifier's normalised Lab input (N, 3, H, W)."""
-    planar = lab.transpose(0, 3, 1, 2)
-    return lab_images(normalise_l(planar[:, :1]), normalise_ab(planar[:, 1:]))
 
 
 def score_colourisations(

@@ -9,9 +9,9 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure  # not pyplot: no backend, no global figure to close
 from plotly.subplots import make_subplots
 
-from image_colourisation.colour import rgb_to_lab
+from image_colourisation.imaging.colour import rgb_to_lab
 
-from .nodes import GRAY, TRUTH
+from .helpers import GRAY, TRUTH
 
 COLOURS = {"gan": "#d62728", "l1": "#1f77b4", GRAY: "#7f7f7f", TRUTH: "#2ca02c"}
 TITLES = {

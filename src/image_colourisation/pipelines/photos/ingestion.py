@@ -19,10 +19,10 @@ import pandas as pd
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from image_colourisation.errors import UserValueError
-from image_colourisation.files import printable
-from image_colourisation.pipelines.training.photo_crops import check_crop_size
-from image_colourisation.ranges import Setting
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.files import printable
+from image_colourisation.core.ranges import Setting
+from image_colourisation.imaging.crops import check_crop_size
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.colour import rgb_to_model_arrays
+from image_colourisation.imaging.colour import rgb_to_model_arrays
+from image_colourisation.imaging.crops import centre_square, decode_at_working_size
 from image_colourisation.pipelines.photos.ingestion import class_labels
-from image_colourisation.pipelines.training.photo_crops import (
-    PhotoCrops,
-    centre_square,
-    decode_at_working_size,
-)
+from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
 NO_OTHER_FOLDER = "(no other sub-folder)"  # second class name of a folder with one label
 

@@ -8,8 +8,8 @@ from functools import partial
 import pandas as pd
 from PIL import Image
 
-from image_colourisation.errors import UserValueError
-from image_colourisation.photo_files import photo_from_bytes
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.imaging.photo_files import photo_from_bytes
 
 logger = logging.getLogger(__name__)
 

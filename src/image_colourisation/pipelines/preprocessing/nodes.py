@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from image_colourisation.colour import rgb_to_model_arrays
-from image_colourisation.errors import UserValueError
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.imaging.colour import rgb_to_model_arrays
 from image_colourisation.pipelines.ingestion.nodes import count_per_class
 
 _IMAGES_PER_CHUNK = 1024  # converting in chunks keeps the float temporaries small

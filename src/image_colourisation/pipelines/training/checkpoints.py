@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from image_colourisation.files import atomic_write
-from image_colourisation.payloads import (
+from image_colourisation.core.files import atomic_write
+from image_colourisation.models.payloads import (
     MAX_PAYLOAD_BYTES,
     declared_bytes,
     non_finite_problem,

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from image_colourisation.colour import AB_SCALE
+from image_colourisation.imaging.colour import AB_SCALE
 
 CELL = 10.0  # Lab units per bin side, as in the paper
 SIGMA = 5.0  # soft-encoding spread, Lab units

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from image_colourisation.hint_sampling import HintSampling
-from image_colourisation.ranges import Setting
+from image_colourisation.core.ranges import Setting
+from image_colourisation.models.hint_sampling import HintSampling
 
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCALINGS = ("none", "linear", "sqrt")

@@ -29,11 +29,12 @@ from typing import Protocol, Self
 import numpy as np
 import torch
 
-from image_colourisation import augment
-from image_colourisation.memory import lean_fork
+from image_colourisation.core.memory import lean_fork
+from image_colourisation.imaging.crops import generator_depth
+from image_colourisation.models import augment
+from image_colourisation.serving.run_names import CIFAR10
 
-from .photo_crops import PhotoCrops, generator_depth
-from .tracking import CIFAR10
+from .photo_crops import PhotoCrops
 from .world import ALONE, World
 
 # Normalised L (B, 1, H, W), ab (B, 2, H, W) and the class labels (B,), None when unlabelled.
@@ -56,7 +57,7 @@ class TrainingImages(Protocol):
     render_size: int | None  # recorded in the trained generator's payload
     classes: int  # number of classes its labels name; 0: unlabelled
     unlabelled: str  # why it has no class labels ("" when it has)
-    data: str  # what the images are, in MLflow run names and tags (`tracking.run_name`)
+    data: str  # what the images are, in MLflow run names and tags (`serving/run_names.py`)
 
     def batches(
         self, batch_size: int, flip: bool, padding: int, device: torch.device, world: World

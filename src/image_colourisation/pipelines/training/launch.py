@@ -20,7 +20,7 @@ import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from image_colourisation.models import Generator
+from image_colourisation.models.networks import Generator
 
 from .config import TrainingParams
 from .data import ImageArrays, TrainingImages

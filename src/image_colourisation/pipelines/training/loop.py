@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from image_colourisation.colour import model_arrays_to_rgb
-from image_colourisation.metrics import psnr, squared_error
-from image_colourisation.models import Generator, predict_ab
+from image_colourisation.imaging.colour import model_arrays_to_rgb
+from image_colourisation.imaging.metrics import psnr, squared_error
+from image_colourisation.models.networks import Generator, predict_ab
 
 from .checkpoints import checkpoint_path, checkpoint_state, restore, save_checkpoint
 from .colour_bins import colour_bin_grid

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from image_colourisation.locks import checkpoint_lock
-from image_colourisation.models import Generator, predict_ab
-from image_colourisation.payloads import generator_from_payload, generator_payload
+from image_colourisation.core.locks import checkpoint_lock
+from image_colourisation.models.networks import Generator, predict_ab
+from image_colourisation.models.payloads import generator_from_payload, generator_payload
 
 from . import launch
 from .checkpoints import checkpoint_path, prior_checkpoint

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from image_colourisation.hint_sampling import sample_hints
-from image_colourisation.models import Discriminator, Generator, autocast
+from image_colourisation.models.hint_sampling import sample_hints
+from image_colourisation.models.networks import Discriminator, Generator, autocast
 
 from . import losses
 from .colour_bins import ColourBinGrid, bins_loss

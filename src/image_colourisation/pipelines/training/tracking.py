@@ -16,19 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from image_colourisation.colour import model_arrays_to_rgb
-from image_colourisation.models import Generator
+from image_colourisation.imaging.colour import model_arrays_to_rgb
+from image_colourisation.models.networks import Generator
+from image_colourisation.serving.run_names import CIFAR10, run_name
 
 GENERATOR_ARTIFACT = "generator"
-CIFAR10 = "cifar10"  # the training data whose runs keep the bare variant names
 logger = logging.getLogger(__name__)
-
-
-def run_name(variant: str, data: str = CIFAR10) -> str:
-    """The MLflow run name of `variant` trained on `data`: `gan` for CIFAR-10, `photos-gan`
-    for a photo folder, so the runs of the two sources read apart in MLflow. Lookups go by
-    the `variant` and `data` tags, never by this name."""
-    return variant if data == CIFAR10 else f"{data}-{variant}"
 
 
 def tracking_active() -> bool:

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from image_colourisation.augment import random_crop
-from image_colourisation.payloads import rebuild_model
-from image_colourisation.ranges import Setting
+from image_colourisation.core.ranges import Setting
+from image_colourisation.models.augment import random_crop
+from image_colourisation.models.payloads import rebuild_model
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from kedro.framework.hooks import hook_impl
-
 
 @cache
 def _malloc_trim() -> Any | None:
@@ -49,11 +47,3 @@ def lean_fork() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-class ReleaseMemoryHook:
-    """After every node, the memory it freed goes back to the system."""
-
-    @hook_impl
-    def after_node_run(self) -> None:
-        release_free_memory()

@@ -6,7 +6,7 @@ MLflow model and an ONNX export) and what it tells every runtime that runs it (P
 from collections.abc import Mapping
 from typing import Any
 
-from image_colourisation.ranges import Setting
+from image_colourisation.core.ranges import Setting
 
 # Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
 # 529 colour bins), far below what would exhaust memory. The parameter count then bounds the

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from image_colourisation.colour import normalise_ab, rgb_to_lab
+from image_colourisation.imaging.colour import normalise_ab, rgb_to_lab
 
 HINT_FORM = "X,Y,#rrggbb (the pixel's column and row in the photo, from 0 at the top left)"
 HINTS_JSON_FORM = '[{"x": 412, "y": 230, "colour": "#c0392b"}, ...] ("color" also works)'

@@ -27,16 +27,16 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageOps
 
-from image_colourisation.colour import (
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.imaging.colour import (
     denormalise_ab,
     lab_to_rgb,
     normalise_l,
     rgb_to_lab,
     to_uint8,
 )
-from image_colourisation.errors import UserValueError
-from image_colourisation.hints import Hint, check_hints, hint_layer
-from image_colourisation.photo_files import can_hold_frames, check_frames, frame_count
+from image_colourisation.imaging.hints import Hint, check_hints, hint_layer
+from image_colourisation.imaging.photo_files import can_hold_frames, check_frames, frame_count
 
 DEFAULT_RENDER_SIZE = 64  # longer side of the working image; keep in step with the parameters
 RENDER_MULTIPLE = 32  # the default U-Net (depth 5) halves the size five times

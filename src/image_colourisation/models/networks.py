@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from image_colourisation.generator_record import GeneratorRecord
-from image_colourisation.hints import NO_HINT_INPUTS
+from image_colourisation.imaging.hints import NO_HINT_INPUTS
+from image_colourisation.models.record import GeneratorRecord
 
 
 def _down(in_ch: int, out_ch: int, *, norm: bool = True) -> nn.Sequential:

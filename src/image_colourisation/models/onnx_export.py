@@ -4,7 +4,7 @@ render size in the file's metadata, so the file alone is enough to colourise.
 
 The catalog writes one beside every generator payload it saves (`ModelPayloadDataset` with
 `onnx: true`) and one for the registered model (`served_generator_onnx`). For a payload saved
-before that, `python -m image_colourisation.onnx_export PAYLOAD...` writes `PAYLOAD`'s `.onnx`
+before that, `python -m image_colourisation.models.onnx_export PAYLOAD...` writes `PAYLOAD`'s `.onnx`
 beside it (never over an existing file).
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 import onnx
 import torch
 
-from image_colourisation.errors import UserError
-from image_colourisation.files import atomic_write
-from image_colourisation.models import Generator
-from image_colourisation.onnx_generator import (
+from image_colourisation.core.errors import UserError
+from image_colourisation.core.files import atomic_write
+from image_colourisation.models.networks import Generator
+from image_colourisation.models.onnx_runtime import (
     AB,
     ARCHITECTURE_KEY,
     CHANNELS,
@@ -30,7 +30,7 @@ from image_colourisation.onnx_generator import (
     RENDER_SIZE_KEY,
     onnx_beside,
 )
-from image_colourisation.payloads import generator_from_payload, load_payload
+from image_colourisation.models.payloads import generator_from_payload, load_payload
 
 OPSET = 17
 _EXAMPLE_SIZE = 64  # any multiple of 2**depth: the axes are exported free
@@ -86,7 +86,7 @@ def export_beside(payload_file: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m image_colourisation.onnx_export PAYLOAD...`: each payload's `.onnx` beside it."""
+    """`python -m image_colourisation.models.onnx_export PAYLOAD...`: each payload's `.onnx` beside it."""
     failed = 0
     for name in argv if argv is not None else sys.argv[1:]:
         try:

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 
 from tqdm.auto import tqdm
 
-from image_colourisation.errors import UserError
+from image_colourisation.core.errors import UserError
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from image_colourisation.errors import ModelFileError, UserDatasetError
-from image_colourisation.generator_record import GENERATOR_ARCHITECTURE, architecture_problem
-from image_colourisation.models import Generator, generator_parameters
-from image_colourisation.ranges import Setting
+from image_colourisation.core.errors import ModelFileError, UserDatasetError
+from image_colourisation.core.ranges import Setting
+from image_colourisation.models.networks import Generator, generator_parameters
+from image_colourisation.models.record import GENERATOR_ARCHITECTURE, architecture_problem
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
 MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million

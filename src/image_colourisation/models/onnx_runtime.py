@@ -14,20 +14,22 @@ from typing import Any, Literal
 import numpy as np
 import onnxruntime
 
-from image_colourisation.errors import UserValueError
-from image_colourisation.generator_record import (
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.imaging.hints import NO_HINT_INPUTS
+from image_colourisation.models.record import (
     GENERATOR_ARCHITECTURE,
     GeneratorRecord,
     architecture_problem,
 )
-from image_colourisation.hints import NO_HINT_INPUTS
 
 Runtime = Literal["onnx", "torch"]  # what runs a generator: ONNX Runtime, or PyTorch
 RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
 LIGHTNESS, HINTS, AB = "lightness", "hints", "ab"  # the graph's input and output names
 CHANNELS = {LIGHTNESS: 1, HINTS: 3, AB: 2}
 ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata entries
-EXPORT_COMMAND = "python -m image_colourisation.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
+EXPORT_COMMAND = (
+    "python -m image_colourisation.models.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
+)
 
 
 def onnx_beside(payload_file: Path) -> Path:

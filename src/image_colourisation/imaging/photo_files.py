@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from PIL import ExifTags, Image
 
-from image_colourisation.files import atomic_write, entry_problem
+from image_colourisation.core.files import atomic_write, entry_problem
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
 # An animation's cost grows with its frames (one generator pass each) and with their pixels (all

@@ -26,8 +26,8 @@ from urllib.parse import urlparse
 import click
 from kedro.framework.hooks import hook_impl
 
-from image_colourisation.errors import TRACEBACK_SWITCH, user_error_in
-from image_colourisation.locks import (
+from image_colourisation.core.errors import TRACEBACK_SWITCH, user_error_in
+from image_colourisation.core.locks import (
     CheckpointInUseError,
     LockBusyError,
     checkpoint_lock,
