@@ -181,3 +181,84 @@ def test_frechet_distance_needs_two_feature_matrices_of_one_width() -> None:
         metrics.frechet_distance(np.zeros((4, 3)), np.zeros((4, 2)))
     with pytest.raises(ValueError, match="at least two samples"):
         metrics.frechet_distance(np.zeros((1, 3)), np.zeros((4, 3)))
+
+
+def lab_image(ab: list[list[float]]) -> np.ndarray:
+    """A (1, 1, W, 3) Lab image at L* 50 with the given a*, b* per pixel."""
+    pixels = np.array(ab, dtype=np.float64)
+    return np.concatenate([np.full((len(pixels), 1), 50.0), pixels], axis=1)[None, None]
+
+
+def test_blotch_share_needs_strong_colour_far_from_the_truth() -> None:
+    truth = lab_image([[0, 0], [0, 0], [50, 0], [-30, 0]])
+    prediction = lab_image(
+        [
+            [20, 0],  # chroma 20 > 15, but only 20 from the truth
+            [40, 0],  # chroma 40, 40 from the truth: a blotch
+            [10, 0],  # 40 from the truth, but chroma 10: too weak to be one
+            [0, 12],  # chroma 12, √(30² + 12²) = 32.3 from the truth: too weak
+        ]
+    )
+    assert metrics.blotch_share(truth, prediction).tolist() == [0.25]
+    assert metrics.blotch_share(truth, lab_image([[0, 0]] * 4)).tolist() == [0.0]  # gray
+    assert metrics.blotch_share(truth, prediction, min_chroma=11).tolist() == [0.5]
+
+
+def test_colourfulness_ratio_is_the_ratio_of_the_means() -> None:
+    assert metrics.colourfulness_ratio(np.array([10.0, 20.0]), np.array([20.0, 40.0])) == 0.5
+    assert np.isnan(metrics.colourfulness_ratio(np.array([1.0]), np.array([0.0])))
+
+
+def test_kid_by_hand_with_the_cubic_kernel() -> None:
+    # d = 1: k(x, y) = (xy + 1)³. Within a: k(0, 1) = 1; within b: k(1, 2) = 27; across:
+    # k(0, 1) = 1, k(0, 2) = 1, k(1, 1) = 8, k(1, 2) = 27, mean 9.25. 1 + 27 - 2 · 9.25 = 9.5.
+    a, b = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    assert metrics.kernel_inception_distance(a, b) == pytest.approx(9.5)
+    # d = 2 divides the dot product: k = (x·y / 2 + 1)³; within a, k((1, 1), (0, 0)) = 1 and
+    # within b likewise; across, (1, 1)·(1, 1) / 2 + 1 = 2 → 8, the other three pairs 1.
+    a2 = np.array([[1.0, 1.0], [0.0, 0.0]])
+    assert metrics.kernel_inception_distance(a2, a2) == pytest.approx(
+        1 + 1 - 2 * (8 + 1 + 1 + 1) / 4
+    )
+
+
+def test_kid_is_unbiased_for_samples_of_one_distribution() -> None:
+    rng = np.random.default_rng(0)
+    values = [
+        metrics.kernel_inception_distance(rng.normal(size=(20, 8)), rng.normal(size=(20, 8)))
+        for _ in range(300)
+    ]
+    assert abs(np.mean(values)) < 3 * np.std(values) / np.sqrt(len(values))  # 0 within noise
+    shifted = metrics.kernel_inception_distance(rng.normal(size=(50, 8)), rng.normal(1, 1, (50, 8)))
+    assert shifted > 10 * np.std(values)
+
+
+def test_kid_bootstrap_leaves_out_a_photo_paired_with_its_own_duplicate() -> None:
+    # Two photos: a draw of both (either order) gives 9.5; a draw of one photo twice has no
+    # distinct pair and is dropped. Counting its k(x, x) would give 1 + 8 - 2 · 1 = 7 for [0, 0].
+    a, b = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    assert metrics.kid_bootstrap(a, b, draws=200) == pytest.approx((9.5, 9.5))
+
+
+def test_kid_bootstrap_interval_holds_the_estimate() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=(40, 16))
+    row = truth + rng.normal(0.5, 1, size=truth.shape)
+    low, high = metrics.kid_bootstrap(truth, row, draws=300, seed=3)
+    assert low < metrics.kernel_inception_distance(truth, row) < high
+    assert metrics.kid_bootstrap(truth, row, draws=300, seed=3) == (low, high)  # seeded
+    with pytest.raises(ValueError, match="one size"):
+        metrics.kid_bootstrap(truth, row[:-1])
+
+
+def test_semantic_recovery_against_the_originals_labels() -> None:
+    # The original agrees with itself on every photo: (agree - agree_gray) / (1 - agree_gray).
+    row, gray = np.array([1.0, 1, 0, 0]), np.array([1.0, 0, 0, 0])
+    assert metrics.semantic_recovery(row, gray, np.ones(4)) == pytest.approx((0.5 - 0.25) / 0.75)
+
+
+def test_paired_bootstrap_of_a_mean_is_a_seeded_percentile_interval() -> None:
+    values = np.arange(10.0)
+    low, high = metrics.paired_bootstrap(np.mean, [values], draws=1000, seed=0)
+    assert 2.0 < low < 4.5 < high < 7.0  # the mean 4.5, standard error 0.91
+    assert metrics.paired_bootstrap(np.mean, [np.full(5, 3.0)]) == (3.0, 3.0)
