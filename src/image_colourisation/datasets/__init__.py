@@ -3,6 +3,7 @@
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
+from .imagenet import ImageNetClassifierDataset
 from .json_cache import JSONCacheDataset
 from .model_runs import ModelRunMetricsDataset
 from .torch_models import ModelPayloadDataset, OnnxModelDataset
@@ -10,6 +11,7 @@ from .torch_models import ModelPayloadDataset, OnnxModelDataset
 __all__ = [
     "CIFAR10ArchiveDataset",
     "GeneratorChoiceDataset",
+    "ImageNetClassifierDataset",
     "JSONCacheDataset",
     "ModelRunMetricsDataset",
     "ModelPayloadDataset",

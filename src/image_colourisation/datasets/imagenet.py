@@ -1,0 +1,32 @@
+"""A read-only Kedro dataset: the ImageNet classifier that judges the real-photo benchmark."""
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from kedro.io import AbstractDataset, DatasetError
+
+from image_colourisation.models.imagenet import ImageNetClassifier, load_imagenet_classifier
+
+
+class ImageNetClassifierDataset(AbstractDataset[None, Callable[[], ImageNetClassifier]]):
+    """Loads torchvision's ImageNet MobileNetV2 (`models/imagenet.py`), its weights from torch's
+    hub cache, seeded from `weights_folder` when the cache lacks them, hash-checked.
+
+    Lazy, as the photo folder's partitions are: `load` returns a function that loads the
+    classifier, so a benchmark on an empty folder needs no weights at all.
+    """
+
+    def __init__(self, weights_folder: str, metadata: dict[str, Any] | None = None) -> None:
+        self._weights_folder = Path(weights_folder)
+        self.metadata = metadata
+
+    def load(self) -> Callable[[], ImageNetClassifier]:
+        return partial(load_imagenet_classifier, self._weights_folder)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("ImageNetClassifierDataset is read-only: torchvision's weights are.")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"weights_folder": str(self._weights_folder)}
