@@ -13,6 +13,7 @@ from image_colourisation.imaging.hints import (
     hints_from_json,
     parse_hint,
     read_hints_file,
+    truth_hints,
 )
 
 
@@ -127,3 +128,22 @@ def test_a_later_hint_covers_an_earlier_one() -> None:
     )
     np.testing.assert_allclose(layer[:2, 10, 10], reference_ab("#00ff00"), atol=2e-4)
     np.testing.assert_allclose(layer[:2, 10, 9], reference_ab("#ff0000"), atol=2e-4)
+
+
+def test_truth_hints_hold_the_mean_true_colour_of_their_patch() -> None:
+    photo = np.zeros((64, 128, 3), dtype=np.uint8)
+    photo[:, :64] = (200, 40, 40)  # red left half, blue right half
+    photo[:, 64:] = (20, 40, 220)
+    hints = truth_hints(photo, 12, (0, 7), render_size=64)  # 2 photo pixels per working pixel
+    assert hints == truth_hints(photo, 12, (0, 7), render_size=64)  # the seed alone decides
+    assert hints != truth_hints(photo, 12, (1, 7), render_size=64)
+    check_hints(hints, 128, 64)
+    for hint in hints:
+        # a 3x3 working patch: 6x6 photo pixels around the hint, cut at the photo's edge
+        left, right = max(hint.x - 3, 0), min(hint.x + 3, 128)
+        red_share = (min(right, 64) - min(left, 64)) / (right - left)
+        expected = np.round(
+            red_share * np.array([200, 40, 40]) + (1 - red_share) * np.array([20, 40, 220])
+        )
+        assert hint.colour == "#" + expected.astype(np.uint8).tobytes().hex()
+    assert {hint.colour for hint in hints} >= {"#c82828", "#1428dc"}  # some fall inside a half

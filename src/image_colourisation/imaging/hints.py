@@ -142,3 +142,20 @@ def hint_layer(
 def _patch(position: int, photo_length: int, small_length: int) -> slice:
     centre = min(int((position + 0.5) * small_length / photo_length), small_length - 1)
     return slice(max(centre - HINT_RADIUS, 0), min(centre + HINT_RADIUS + 1, small_length))
+
+
+def truth_hints(photo: np.ndarray, count: int, seed: Sequence[int], render_size: int) -> list[Hint]:
+    """`count` hints drawn from a photo's true colours (H, W, 3 uint8), as the hints curve draws
+    them from CIFAR-10's (Zhang et al. 2017's protocol): each at a uniform place (`seed` alone
+    decides where, so every model gets the same hints), holding the mean true colour of the
+    patch it covers at the working size, `2 * HINT_RADIUS + 1` working pixels on a side at
+    `render_size` pixels on the photo's longer side."""
+    height, width = photo.shape[:2]
+    half = max(1, round((HINT_RADIUS + 0.5) * max(height, width) / render_size))
+    places = np.random.default_rng(list(seed)).integers(0, (width, height), size=(count, 2))
+    hints = []
+    for x, y in places:
+        patch = photo[max(y - half, 0) : y + half, max(x - half, 0) : x + half]
+        mean = np.round(patch.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
+        hints.append(Hint(int(x), int(y), f"#{mean.tobytes().hex()}"))
+    return hints
