@@ -233,11 +233,24 @@ def test_kid_is_unbiased_for_samples_of_one_distribution() -> None:
     assert shifted > 10 * np.std(values)
 
 
-def test_kid_bootstrap_leaves_out_a_photo_paired_with_its_own_duplicate() -> None:
-    # Two photos: a draw of both (either order) gives 9.5; a draw of one photo twice has no
-    # distinct pair and is dropped. Counting its k(x, x) would give 1 + 8 - 2 · 1 = 7 for [0, 0].
+def test_paired_kid_leaves_each_photos_own_pair_out_of_the_cross_term() -> None:
+    # As above, across without (0, 1) and (1, 2), the pairs of one photo: (1 + 8) / 2 = 4.5.
     a, b = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
-    assert metrics.kid_bootstrap(a, b, draws=200) == pytest.approx((9.5, 9.5))
+    assert metrics.kernel_inception_distance(a, b, paired=True) == pytest.approx(1 + 27 - 9)
+    # A set against itself: 0 when paired; every cross pair of a photo with itself, k(x, x),
+    # pulls the unpaired estimate below 0.
+    same = np.random.default_rng(0).normal(size=(10, 4))
+    assert metrics.kernel_inception_distance(same, same, paired=True) == pytest.approx(0)
+    assert metrics.kernel_inception_distance(same, same) < -0.1
+    with pytest.raises(ValueError, match="one size"):
+        metrics.kernel_inception_distance(same, same[:-1], paired=True)
+
+
+def test_kid_bootstrap_leaves_out_a_photo_paired_with_its_own_duplicate() -> None:
+    # Two photos: a draw of both (either order) gives 19; a draw of one photo twice has no
+    # distinct pair and is dropped (counting its k(x, x) would give 1 + 8 - 2 · 1 = 7).
+    a, b = np.array([[0.0], [1.0]]), np.array([[1.0], [2.0]])
+    assert metrics.kid_bootstrap(a, b, draws=200) == pytest.approx((19, 19))
 
 
 def test_kid_bootstrap_interval_holds_the_estimate() -> None:
@@ -245,7 +258,7 @@ def test_kid_bootstrap_interval_holds_the_estimate() -> None:
     truth = rng.normal(size=(40, 16))
     row = truth + rng.normal(0.5, 1, size=truth.shape)
     low, high = metrics.kid_bootstrap(truth, row, draws=300, seed=3)
-    assert low < metrics.kernel_inception_distance(truth, row) < high
+    assert low < metrics.kernel_inception_distance(truth, row, paired=True) < high
     assert metrics.kid_bootstrap(truth, row, draws=300, seed=3) == (low, high)  # seeded
     with pytest.raises(ValueError, match="one size"):
         metrics.kid_bootstrap(truth, row[:-1])

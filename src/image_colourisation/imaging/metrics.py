@@ -251,52 +251,60 @@ def _polynomial_kernel(features_a: np.ndarray, features_b: np.ndarray) -> np.nda
     return (features_a @ features_b.T / features_a.shape[1] + 1.0) ** 3
 
 
-def _feature_pair(features_a: np.ndarray, features_b: np.ndarray) -> tuple[np.ndarray, ...]:
+def _kernels(
+    features_a: np.ndarray, features_b: np.ndarray, paired: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel matrices within a, within b and across, of checked feature sets."""
     a, b = (np.asarray(features, dtype=np.float64) for features in (features_a, features_b))
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(
             "KID compares two feature matrices (N, D) and (M, D) of at least two rows each, "
             f"got {a.shape} and {b.shape}"
         )
-    return a, b
+    if paired and len(a) != len(b):
+        raise ValueError(f"paired sets have one size, got {len(a)} and {len(b)}")
+    return _polynomial_kernel(a, a), _polynomial_kernel(b, b), _polynomial_kernel(a, b)
 
 
-def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """KID (Bińkowski et al. 2018, "Demystifying MMD GANs"): the unbiased estimate of the
-    squared MMD between two feature sets (N, D) and (M, D) with the cubic polynomial kernel
-    k(x, y) = (x·y / d + 1)³.
+def kernel_inception_distance(
+    features_a: np.ndarray, features_b: np.ndarray, paired: bool = False
+) -> float:
+    """KID (Bińkowski et al. 2018, "Demystifying MMD GANs"): an unbiased estimate of the squared
+    MMD between the distributions of two feature sets (N, D) and (M, D), with the cubic
+    polynomial kernel k(x, y) = (x·y / d + 1)³.
 
-    Mean k over distinct pairs within a, plus the same within b, minus twice the mean k over
-    all pairs across. Unlike the Fréchet distance it has no bias from few samples, so tens of
-    photos give an honest figure (its spread is wide: give it an interval); it can be slightly
-    negative when two sets are alike.
+    The mean k over distinct pairs within a, plus the same within b, minus twice the mean k
+    across. Unlike the Fréchet distance it has no bias from few samples, so tens of photos give
+    an honest figure (a wide one: give it an interval); it can be slightly negative when two
+    sets are alike. Across independent sets every pair counts. `paired` sets (row i of both is
+    one photo: an original and its colourisation) leave each photo's own pair out of the cross
+    term too, Gretton et al. 2012's MMD²_u: a colourisation resembles its own original more
+    than the distribution does, which would pull the estimate down.
     """
-    a, b = _feature_pair(features_a, features_b)
-    return _kid(
-        _polynomial_kernel(a, a),
-        _polynomial_kernel(b, b),
-        _polynomial_kernel(a, b),
-        np.arange(len(a)),
-        np.arange(len(b)),
-    )
+    kernels = _kernels(features_a, features_b, paired)
+    return _kid(kernels, np.arange(len(kernels[0])), np.arange(len(kernels[1])), paired)
 
 
 def _kid(
-    within_a: np.ndarray,
-    within_b: np.ndarray,
-    across: np.ndarray,
+    kernels: tuple[np.ndarray, np.ndarray, np.ndarray],
     chosen_a: np.ndarray,
     chosen_b: np.ndarray,
+    paired: bool,
 ) -> float:
-    """The unbiased MMD² of the rows `chosen_a` of a and `chosen_b` of b from their kernel
-    matrices; pairs of a row with itself (also a resampled duplicate of it) are left out."""
+    """The estimate on the rows `chosen_a` of a and `chosen_b` of b, from the kernel matrices
+    (within a, within b, across); pairs of a row with itself (also with a resampled duplicate
+    of it) are left out within a set, and across when the sets are paired."""
 
-    def within(kernel: np.ndarray, chosen: np.ndarray) -> float:
-        distinct = chosen[:, None] != chosen[None, :]
-        return float(kernel[np.ix_(chosen, chosen)][distinct].mean())
+    def mean(kernel: np.ndarray, rows: np.ndarray, columns: np.ndarray, distinct: bool) -> float:
+        block = kernel[np.ix_(rows, columns)]
+        return float(block[rows[:, None] != columns[None, :]].mean() if distinct else block.mean())
 
-    cross = across[np.ix_(chosen_a, chosen_b)].mean()
-    return within(within_a, chosen_a) + within(within_b, chosen_b) - 2 * float(cross)
+    within_a, within_b, across = kernels
+    return (
+        mean(within_a, chosen_a, chosen_a, True)
+        + mean(within_b, chosen_b, chosen_b, True)
+        - 2 * mean(across, chosen_a, chosen_b, paired)
+    )
 
 
 def kid_bootstrap(
@@ -306,16 +314,13 @@ def kid_bootstrap(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """`paired_bootstrap`'s interval of `kernel_inception_distance` for paired sets (row i of
-    both is the same photo): each draw resamples the photos, and the within-set sums leave out
-    pairs of a photo with its own duplicate, whose k(x, x) would bias the estimate upwards."""
-    a, b = _feature_pair(features_a, features_b)
-    if len(a) != len(b):
-        raise ValueError(f"a paired bootstrap needs sets of one size, got {len(a)} and {len(b)}")
-    kernels = _polynomial_kernel(a, a), _polynomial_kernel(b, b), _polynomial_kernel(a, b)
+    """`paired_bootstrap`'s interval of the paired `kernel_inception_distance` (row i of both
+    sets is one photo): each draw resamples the photos, and pairs of a photo with its own
+    duplicate are left out, whose k(x, x) would bias the estimate upwards."""
+    kernels = _kernels(features_a, features_b, paired=True)
 
     def statistic(chosen: np.ndarray) -> float:
         # a draw of one photo only has no distinct pair: no estimate (nan, dropped)
-        return _kid(*kernels, chosen, chosen) if len(np.unique(chosen)) > 1 else float("nan")
+        return _kid(kernels, chosen, chosen, True) if len(np.unique(chosen)) > 1 else np.nan
 
-    return paired_bootstrap(statistic, [np.arange(len(a))], draws, seed, level)
+    return paired_bootstrap(statistic, [np.arange(len(kernels[0]))], draws, seed, level)
