@@ -18,7 +18,7 @@ from dataclasses import replace
 import torch
 from train_throughput import step_flops, synthetic_batch
 
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
 from image_colourisation.pipelines.training.steps import build_models, gan_step
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--residual-blocks", type=int, default=2)
     args = parser.parse_args()
-    today = replace(TrainingParams(), device="cpu")
+    today = project_training_params(device="cpu")
     variants = {
         "today": today,
         "attention": replace(today, attention=True),

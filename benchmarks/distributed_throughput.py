@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from image_colourisation.pipelines.training import launch
-from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
 from image_colourisation.pipelines.training.data import ImageArrays
 
 
@@ -48,14 +48,14 @@ def synthetic(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def measure(processes: int, args: argparse.Namespace, folder: Path) -> tuple[float, float]:
     """(images/s of the last epoch, wall seconds) for `processes` processes."""
-    params = TrainingParams(
+    params = project_training_params(
         epochs=args.epochs,
         batch_size=args.global_batch // processes,
         width=args.width,
         discriminator_width=args.width,
         device=args.device,
         checkpoint_dir=str(folder / f"checkpoints{processes}"),
-        distributed=DistributedParams(processes=processes, port=args.port, lr_scaling="none"),
+        distributed={"processes": processes, "port": args.port, "lr_scaling": "none"},
     )
     record = Record(folder / f"metrics{processes}.jsonl")
     started = time.perf_counter()

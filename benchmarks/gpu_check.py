@@ -35,10 +35,7 @@ sys.path.insert(0, str(REPO))  # tests.cifar_archive builds the tiny archive
 from image_colourisation.imaging.colour import denormalise_ab  # noqa: E402
 from image_colourisation.models.networks import Generator  # noqa: E402
 from image_colourisation.pipelines.training import launch  # noqa: E402
-from image_colourisation.pipelines.training.config import (  # noqa: E402
-    DistributedParams,
-    TrainingParams,
-)
+from image_colourisation.pipelines.training.config import project_training_params  # noqa: E402
 from image_colourisation.pipelines.training.data import ImageArrays  # noqa: E402
 from image_colourisation.pipelines.training.steps import build_models, gan_step  # noqa: E402
 from tests.cifar_archive import write_cifar_archive  # noqa: E402
@@ -93,7 +90,7 @@ def step_rows(device: torch.device, sizes: list[int], dry_run: bool) -> list[Row
     """images/s of `gan_step` (default recipe, hints on) at each batch size."""
     rows = []
     for batch in sizes:
-        params = TrainingParams(
+        params = project_training_params(
             batch_size=batch, device=device.type, width=8 if dry_run else 32,
             discriminator_width=8 if dry_run else 32, channels_last=device.type == "cpu",
         )  # fmt: skip
@@ -130,10 +127,10 @@ def ddp_rows(device: torch.device, dry_run: bool) -> list[Row]:
     if processes < 2:
         return [("DDP", f"skipped: {processes} GPU here, DDP over nccl needs 2 or more")]
     with tempfile.TemporaryDirectory() as folder:
-        params = TrainingParams(
+        params = project_training_params(
             epochs=1, batch_size=8 if dry_run else 512, width=8, discriminator_width=8,
             device=device.type, checkpoint_dir=folder, channels_last=device.type == "cpu",
-            distributed=DistributedParams(processes=processes, port=_free_port()),
+            distributed={"processes": processes, "port": _free_port()},
         )  # fmt: skip
         rng = np.random.default_rng(0)
         count = 64 if dry_run else 8192

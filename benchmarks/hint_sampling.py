@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import torch
 
-from image_colourisation.models.hint_sampling import HintSampling, sample_hints
+from image_colourisation.models.hint_sampling import sample_hints
 from image_colourisation.models.networks import Generator
+from image_colourisation.pipelines.training.config import project_training_params
 
 
 def median_ms(work: Callable[[], object], repeats: int) -> float:
@@ -44,7 +45,7 @@ def main() -> None:
     shape = (args.batch, 1, args.size, args.size)
     lightness, ab = torch.rand(shape) * 2 - 1, torch.rand(args.batch, 2, args.size, args.size)
     draws = torch.Generator().manual_seed(0)
-    settings = HintSampling()
+    settings = project_training_params().hints
     generator = Generator(width=args.width, hints=True)
     optimiser = torch.optim.Adam(generator.parameters(), lr=2e-4)
     hints = sample_hints(ab, settings, draws)

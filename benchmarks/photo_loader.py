@@ -26,7 +26,7 @@ from generated_photos import write_generated_folder
 from image_colourisation.datasets.photo_training import PhotoSourceDataset, WorkingImageCacheDataset
 from image_colourisation.pipelines.photos.ingestion import index_photos
 from image_colourisation.pipelines.photos.preprocessing import training_crops, working_size_images
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
 from image_colourisation.pipelines.training.data import PhotoImages
 from image_colourisation.pipelines.training.steps import build_models, gan_step
 from image_colourisation.pipelines.training.world import ALONE
@@ -65,7 +65,7 @@ def main() -> None:
         cache.load(), index, args.crop_size, crops_per_photo=8, flip=True, workers=args.workers
     )
 
-    params = TrainingParams(**DEFAULTS["training"], device="cpu")
+    params = project_training_params(**DEFAULTS["training_changes"], device="cpu")
     images = PhotoImages(crops)
     params = replace(params, batch_size=args.batch_size, depth=images.depth)
     batches = images.batches(params.batch_size, params.flip, 0, torch.device("cpu"), ALONE)

@@ -242,7 +242,7 @@ def hinted_scores(payload: dict[str, Any], validation: dict[str, np.ndarray]) ->
     if not generator.takes_hints:
         return dict.fromkeys(names, float("nan"))
     lightness, ab = validation["L"], validation["ab"]
-    hints = evaluation_hints(ab, HINT_COUNT, seed=0)
+    hints = evaluation_hints(ab, HINT_COUNT, seed=0, max_patch=3)
     with torch.no_grad():
         predicted = torch.cat(
             [

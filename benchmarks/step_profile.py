@@ -17,7 +17,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 from train_throughput import synthetic_batch
 
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.steps import build_models, gan_step
 
 
@@ -34,7 +34,7 @@ def profile_table(params: TrainingParams, steps: int, warmup: int, rows: int) ->
 
 
 def main() -> None:
-    defaults = TrainingParams()
+    defaults = project_training_params()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--l1", action="store_true", help="profile the L1 baseline's step")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)

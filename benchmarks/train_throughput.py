@@ -22,7 +22,7 @@ from dataclasses import replace
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.steps import build_models, gan_step
 
 GEMM_SIZE = 2048
@@ -84,7 +84,7 @@ def _rates(name: str, mean: float, best: float, flops: float, peak: float) -> li
 
 
 def main() -> None:
-    defaults = TrainingParams()
+    defaults = project_training_params()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=defaults.width)
     parser.add_argument("--discriminator-width", type=int, default=defaults.discriminator_width)

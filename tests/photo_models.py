@@ -14,9 +14,10 @@ from skimage import data
 
 from image_colourisation.imaging.colour import rgb_to_lab, rgb_to_model_arrays
 from image_colourisation.imaging.hints import Hint
-from image_colourisation.models.hint_sampling import HintSampling, sample_hints
+from image_colourisation.models.hint_sampling import sample_hints
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_payload
+from tests.test_hint_sampling import sampling
 
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]  # L, hints, ab
@@ -67,7 +68,7 @@ def tiny_hint_generator(steps: int = 300, p_none: float = 0.0) -> Generator:
     """
     lightness, ab = photo_arrays()
     draws = torch.Generator().manual_seed(0)
-    sampling = HintSampling(p_none=p_none)
+    hint_sampling = sampling(p_none=p_none)
 
     def batch() -> Batch:
         angle = torch.rand(len(ab), 1, 1, generator=draws) * 2 * math.pi
@@ -78,7 +79,7 @@ def tiny_hint_generator(steps: int = 300, p_none: float = 0.0) -> Generator:
             ],
             dim=1,
         )
-        return lightness, sample_hints(turned, sampling, draws), turned
+        return lightness, sample_hints(turned, hint_sampling, draws), turned
 
     return _fitted(lambda: Generator(width=8, dropout=0.0, hints=True), steps, batch)
 

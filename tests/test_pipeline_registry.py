@@ -13,7 +13,10 @@ from image_colourisation.pipeline_registry import (
     refuse_unknown_pipelines,
 )
 
-LISTED = "Its pipelines are: colourisation, evaluation, ingestion, photos, preprocessing, training"
+LISTED = (
+    "Its pipelines are: benchmark, colourisation, evaluation, ingestion, photos, preprocessing, "
+    "training"
+)
 
 
 def test_the_pipelines_are_the_folders_under_pipelines() -> None:

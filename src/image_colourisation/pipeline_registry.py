@@ -17,21 +17,31 @@ from image_colourisation.pipelines.colourisation.pipeline import (
 )
 from image_colourisation.serving.registry import log_model_kwargs
 
-EVERY_PIPELINE = ("ingestion", "preprocessing", "training", "evaluation", "colourisation")
-# Alone, evaluation and colourisation read their generators through GeneratorChoiceDataset
-# entries (`latest`, or a model named with --params); after training they take its outputs.
+EVERY_PIPELINE = (
+    "ingestion",
+    "preprocessing",
+    "training",
+    "evaluation",
+    "colourisation",
+    "benchmark",
+)
+# Alone, evaluation, colourisation and the benchmark read their generators through
+# GeneratorChoiceDataset entries (`latest`, or a model named with --params); after training they
+# take its outputs.
 TRAINED_GENERATORS = {
     "evaluation_gan_generator": "generator_gan",
     "evaluation_l1_generator": "generator_l1",
     "colourisation_generator": "generator_gan",
+    "benchmark_gan_generator": "generator_gan",
+    "benchmark_l1_generator": "generator_l1",
 }
 
 
 def after_training(pipeline: Pipeline) -> Pipeline:
     """`pipeline` fed by the training pipeline's generators instead of the choice datasets.
 
-    Without this data dependency Kedro is free to run the evaluation or the colourisation
-    before the training nodes, on an older model or none.
+    Without this data dependency Kedro is free to run the evaluation, the colourisation or the
+    benchmark before the training nodes, on an older model or none.
     """
     chosen = pipeline.inputs() & TRAINED_GENERATORS.keys()
     return Pipeline(pipeline, inputs={name: TRAINED_GENERATORS[name] for name in chosen})
@@ -52,8 +62,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     """`kedro run --pipelines <name>` for each pipeline; plain `kedro run` runs every one.
 
     Kedro discovers only the pipelines a run asks for, so `__default__` is built only when all
-    are there. In it the evaluation and the colourisation use the generators this very run
-    trained, which also makes Kedro order them after training. `training` and `__default__`
+    are there. In it the evaluation, the colourisation and the benchmark use the generators this
+    very run trained, which also makes Kedro order them after training. `training` and `__default__`
     log and register the served model (`with_served_model`); a sum of pipelines named on the
     command line (`--pipelines training,evaluation`) is a plain pipeline to kedro-mlflow and
     registers nothing.
@@ -67,7 +77,9 @@ def register_pipelines() -> dict[str, Pipeline]:
             pipelines["ingestion"]
             + pipelines["preprocessing"]
             + pipelines["training"]
-            + after_training(pipelines["evaluation"] + pipelines["colourisation"])
+            + after_training(
+                pipelines["evaluation"] + pipelines["colourisation"] + pipelines["benchmark"]
+            )
         )
     if "training" in pipelines:
         pipelines["training"] = with_served_model(pipelines["training"])

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from kedro.config import OmegaConfigLoader
+from omegaconf import OmegaConf
 
 from image_colourisation.hooks.memory import ReleaseMemoryHook
 from image_colourisation.hooks.project import TrackingStoreHook, TrainingLockHook, UserErrorHook
@@ -94,6 +95,9 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # An environment (`--env gpu`) overrides single parameters, not whole sections.
     "merge_strategy": {"parameters": "soft"},
+    # `${merge:${training},${photos.training_changes}}`: a section that is another one with a
+    # few keys changed, so each default is written once (parameters_photos.yml).
+    "custom_resolvers": {"merge": OmegaConf.merge},
 }
 
 HOOKS = (

@@ -56,7 +56,7 @@ def test_mlflow_run_uri_gives_a_fully_convolutional_generator(
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
         with mlflow.start_run() as run:
-            log_generator(generator, np.zeros((2, 1, 32, 32), np.float32))
+            log_generator(generator)
         loaded = load_generator(f"runs:/{run.info.run_id}/generator")
         assert isinstance(loaded, Generator) and not loaded.training
         assert _same_output(loaded, generator, size=(64, 96))  # not tied to the logged size
@@ -144,15 +144,13 @@ def test_an_mlflow_model_inflating_past_the_payload_bound_is_refused_before_load
     """The bound a payload file gets holds for `runs:/` models too. A width-4 generator's
     weights alone are 263 kB: with the bound lowered below that, the model is refused by its
     size before torch inflates anything (the bomb itself need not be built)."""
-    import mlflow.pytorch  # noqa: PLC0415
-
     monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
         with mlflow.start_run() as run:
-            log_generator(generator, np.zeros((2, 1, 32, 32), np.float32))
+            log_generator(generator)
         monkeypatch.setattr(payloads, "MAX_PAYLOAD_BYTES", 10_000)
-        monkeypatch.setattr(mlflow.pytorch, "load_model", pytest.fail)  # never reached
+        monkeypatch.setattr(payloads, "load_payload", pytest.fail)  # never reached
         with pytest.raises(
             ModelFileError,
             match=r"its files inflate to [\d,]+ bytes, more than "

@@ -1,6 +1,6 @@
 """`colourise PATH... [-o OUTDIR] [--model SOURCE] [--runtime onnx|torch] [--render-size N]
 [--overwrite] [--hint X,Y,#rrggbb ...] [--hints FILE]`, or `colourise --serve [--host H] [--port P]
-[--max-upload-mb N]` for the page (`colourise_page.py`).
+[--max-upload-mb N]` for the page (`page.py`).
 
 Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates.
 The model runs as its ONNX export with ONNX Runtime when it has one (the default: no torch to
@@ -18,8 +18,9 @@ written), 2 usage error (bad option, OUTDIR inside an input folder or not a fold
 that cannot be loaded, a bad hint or one outside the photo, hints for a model without hint
 inputs or for more than one photo).
 
-(Not named `cli.py`: Kedro imports `<package>.cli` for project commands and refuses one
-without a click group called `cli`, which would break every `kedro` command.)
+(In `app/`, not at the package's top: Kedro imports `image_colourisation.cli` for project
+commands and refuses one without a click group called `cli`, which would break every `kedro`
+command.)
 """
 
 import argparse

@@ -4,7 +4,7 @@ colourised result, download it at full resolution under its own name.
 A FastAPI app with one HTML page (`page.html`), run by uvicorn; both come with MLflow
 and Kedro-Viz already. Each photo is one request: its bytes are the body, read into memory up
 to the size limit (never written to disk), colourised by `render.colourise_frames` (what the
-`colourise` command runs) and encoded by `photos.write_photo`; the answer is the result file.
+`colourise` command runs) and encoded by `photo_files.write_photo`; the answer is the result file.
 A person's colour hints (clicks of colour, in the photo's own pixels) come with the photo as
 JSON in the `hints` query parameter, in the form `colourise --hints FILE` reads, and the
 photo is sent again with each change: the page stays stateless. `POST /api/suggest` offers

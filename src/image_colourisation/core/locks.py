@@ -4,7 +4,7 @@
 when its process ends in any way (kill -9 included), so a lock left by a dead process is
 simply taken over. While held, the file names the holder (PID, host, start time), so whoever
 waits or is refused is told who holds it. Used for a variant's checkpoint folder
-(`checkpoint_lock`: refuse at once) and for creating the MLflow store (`hooks.py`: wait).
+(`checkpoint_lock`: refuse at once) and for creating the MLflow store (`hooks/project.py`: wait).
 """
 
 import logging

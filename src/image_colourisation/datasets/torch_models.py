@@ -92,7 +92,7 @@ class ModelPayloadDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any
 
 class OnnxModelDataset(AbstractDataset[bytes, bytes]):
     """An ONNX file's bytes (`onnx_export.payload_onnx`), written atomically: the registered
-    model's `served_generator_onnx`, which ONNX Runtime runs (`onnx_generator.OnnxGenerator`)."""
+    model's `served_generator_onnx`, which ONNX Runtime runs (`onnx_runtime.OnnxGenerator`)."""
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         self._filepath = Path(filepath)

@@ -4,7 +4,7 @@ The generator was trained on small images, so it predicts a*b* at a working reso
 (`render_size` pixels on the longer side), given the photo's L* there and, optionally, a
 person's colour hints (`hints.py`). Colour is low-frequency, so that ab is upsampled to the
 photo's full size and joined with the photo's own full-resolution L*. The upsampling is
-guided by that L* (joint bilateral upsampling, `upsample_ab`), so colour stops at the photo's
+guided by that L* (joint bilateral upsampling, `guided_upsampling`), so colour stops at the photo's
 edges instead of bleeding a few pixels across them as plain bilinear upsampling does
 (`benchmarks/edge_bleed.py` measures it). Both ends run in row strips so that a 12-megapixel
 photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
@@ -16,7 +16,7 @@ This is the one place that turns a photo into a colourised photo: the `colourise
 its page (`app/`), the served model and the Kedro pipeline (`pipelines/colourisation`) all call
 `colourise_frames`; files are read and written by `photo_files.py`, and all Lab maths comes
 from `colour.py`. The model is anything that maps L* (+ hints) to ab (`AbModel`): a PyTorch
-`models.Generator` or its ONNX export run by ONNX Runtime (`onnx_generator.OnnxGenerator`).
+`networks.Generator` or its ONNX export run by ONNX Runtime (`onnx_runtime.OnnxGenerator`).
 Nothing here imports torch, so the ONNX path starts without it.
 """
 

@@ -31,10 +31,10 @@ class HintSampling:
         patches over which a mean means something.
     """
 
-    p_none: float = 0.5
-    geometric_p: float = 1 / 8
-    max_hints: int = 32
-    max_patch: int = 3
+    p_none: float
+    geometric_p: float
+    max_hints: int
+    max_patch: int
 
     def __post_init__(self) -> None:
         checks = {
@@ -49,8 +49,7 @@ class HintSampling:
         for name, (fine, allowed) in checks.items():
             if not fine:
                 raise ValueError(
-                    f"hint sampling: {name} is {getattr(self, name)!r}; give {allowed} "
-                    f"(default {getattr(HintSampling, name):g})."
+                    f"hint sampling: {name} is {getattr(self, name)!r}; give {allowed}."
                 )
 
 
@@ -99,8 +98,9 @@ def _uniform_start(last: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return torch.floor(uniform * (last + 1)).long()
 
 
-def evaluation_hints(ab: np.ndarray, count: int, seed: int) -> np.ndarray:
-    """Exactly `count` hints per image (N, 3, H, W) from the true normalised ab (N, 2, H, W).
+def evaluation_hints(ab: np.ndarray, count: int, seed: int, max_patch: int) -> np.ndarray:
+    """Exactly `count` hints per image (N, 3, H, W) from the true normalised ab (N, 2, H, W),
+    squares of side 1..`max_patch`.
 
     The places and sides come from `seed` alone, drawn as training draws them, and are the same
     for every image; each hint holds its own image's mean ab there. The first k hints of a
@@ -110,7 +110,7 @@ def evaluation_hints(ab: np.ndarray, count: int, seed: int) -> np.ndarray:
     generator = torch.Generator().manual_seed(seed)
     places = torch.zeros(3, 1, count, dtype=torch.long)  # top, left, side of each hint
     for index in range(count):  # one at a time, so the k-th hint never depends on the count
-        side = torch.randint(1, HintSampling.max_patch + 1, (1,), generator=generator)
+        side = torch.randint(1, max_patch + 1, (1,), generator=generator)
         places[2, 0, index] = side
         places[0, 0, index] = _uniform_start(height - side, generator)
         places[1, 0, index] = _uniform_start(width - side, generator)

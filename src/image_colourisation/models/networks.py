@@ -339,38 +339,6 @@ def _input_channels(hints: bool) -> int:
     return 1 + HINT_CHANNELS if hints else 1
 
 
-def generator_parameters(
-    width: int,
-    depth: int,
-    dropout: float = 0.5,
-    bins: int = 0,
-    temperature: float = 0.38,
-    *,
-    hints: bool = False,
-    classes: int = 0,
-    attention: bool = False,
-    residual_blocks: int = 0,
-) -> int:
-    """The number of weights `Generator(width, depth, ..., bins, hints, classes, attention,
-    residual_blocks)` has, by arithmetic alone."""
-    channels = [min(width * 2**level, width * 8) for level in range(depth)]
-    count = (16 * _input_channels(hints) + 1) * channels[0]  # first conv (with bias, no norm)
-    for level in range(1, depth):  # conv + BatchNorm (weight, bias)
-        count += 16 * channels[level - 1] * channels[level] + 2 * channels[level]
-    for level in range(depth - 1, 0, -1):  # transposed conv + BatchNorm
-        in_ch = channels[level] * (1 if level == depth - 1 else 2)
-        count += 16 * in_ch * channels[level - 1] + 2 * channels[level - 1]
-    count += (channels[-1] + 1) * classes  # the class head, when there is one
-    if attention:  # 1x1 query, key (C/8 each) and value (C) convs with bias, and gamma
-        reduced = max(channels[1] // 8, 1)
-        count += 2 * (channels[1] + 1) * reduced + (channels[1] + 1) * channels[1] + 1
-    count += residual_blocks * 2 * (9 * channels[-1] ** 2 + 2 * channels[-1])
-    joined = 2 * channels[0]
-    if bins:  # ColourBins: _up(joined, c0) then a 1x1 conv to the bins
-        return count + 16 * joined * channels[0] + 2 * channels[0] + (channels[0] + 1) * bins
-    return count + 16 * joined * 2 + 2  # transposed conv to ab, with bias
-
-
 def autocast(device: torch.device) -> AbstractContextManager:
     """bf16 mixed precision on CUDA (no loss scaling needed); a no-op on the CPU."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")

@@ -1,4 +1,4 @@
-"""A generator payload exported to ONNX, for ONNX Runtime (`onnx_generator.py`): free height and
+"""A generator payload exported to ONNX, for ONNX Runtime (`onnx_runtime.py`): free height and
 width (and batch), the hint inputs when the generator takes hints, and the architecture and
 render size in the file's metadata, so the file alone is enough to colourise.
 

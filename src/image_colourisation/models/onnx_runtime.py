@@ -1,5 +1,5 @@
 """A generator exported to ONNX (`onnx_export.py`), run by ONNX Runtime: the same L* (+ hints)
--> ab as `models.Generator` (`render.AbModel`), without importing torch, which is most of the
+-> ab as `networks.Generator` (`render.AbModel`), without importing torch, which is most of the
 start-up of a one-photo `colourise` run.
 
 The file is checked before use: its inputs and output must be the ones the exporter writes

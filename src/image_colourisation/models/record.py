@@ -1,6 +1,6 @@
 """A generator's architecture record: what it may say (checked the same way for a payload, an
 MLflow model and an ONNX export) and what it tells every runtime that runs it (PyTorch's
-`models.Generator` and ONNX Runtime's `onnx_generator.OnnxGenerator`), in one place, torch-free.
+`networks.Generator` and ONNX Runtime's `onnx_runtime.OnnxGenerator`), in one place, torch-free.
 """
 
 from collections.abc import Mapping

@@ -9,15 +9,15 @@ that knows the three forms it can take:
   or the registered colouriser (`models:/image-colourisation@champion`, `models:/<name>/<version>`),
   whose generator payload is read from the model's artifacts.
 
-Each runs with PyTorch (`models.Generator`) or, with `runtime="onnx"`, as its ONNX export with
-ONNX Runtime (`onnx_generator.py`): the `.onnx` file beside a payload file, or the registered
+Each runs with PyTorch (`networks.Generator`) or, with `runtime="onnx"`, as its ONNX export with
+ONNX Runtime (`models/onnx_runtime.py`): the `.onnx` file beside a payload file, or the registered
 version's `served_generator_onnx` artifact; an `.onnx` file can also be given itself. Torch is
 imported only when PyTorch runs, which is most of a one-photo `colourise` run's start-up.
 """
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from image_colourisation.models.onnx_runtime import (
     onnx_beside,
 )
 from image_colourisation.models.record import GENERATOR_ARCHITECTURE, architecture_problem
+from image_colourisation.serving import logged_generator
 from image_colourisation.serving.local_store import alias_artifact
 from image_colourisation.serving.registry import (
     CHAMPION_URI,
@@ -206,11 +207,13 @@ def _registered_locally(uri: str) -> Path | None:
 
 
 def _from_mlflow(uri: str) -> Mapping[str, Any]:
-    """A generator payload from an MLflow model: weights from the model, shape from metadata.
+    """A generator payload from an MLflow model.
 
-    The training pipeline logs the generator in MLflow's safe `pt2` format (torch.export),
-    which loads as a traced graph fixed to the logged input size and without `eval()`. Copying
-    its weights into a fresh `Generator` gives back the fully convolutional module.
+    The training pipeline logs the generator's payload file (`serving/logged_generator.py`),
+    read here as any payload file is. Runs logged before December 2026 hold MLflow's `pt2`
+    format (torch.export), which loads as a traced graph fixed to the logged input size and
+    without `eval()`: its weights, copied into a fresh `Generator`, give back the fully
+    convolutional module, shaped by the architecture in the model's metadata.
 
     Nothing in a model may run code: MLflow would unpickle a model saved as a pickle (its
     default allows it) and put a model's bundled `code` on the import path, so both are
@@ -237,6 +240,9 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
         info = mlflow.models.get_model_info(uri)
     except Exception as error:  # MlflowException, OSError from the artifact store, ...
         raise unreadable(error) from error
+    pyfunc = info.flavors.get("python_function") or {}
+    if pyfunc.get("loader_module") == logged_generator.__name__:
+        return _from_logged_generator(uri, str(pyfunc.get("data", "")), unreadable)
     if "pytorch" not in info.flavors:
         return _from_registered_colouriser(uri, info)
     if (info.flavors.get("pytorch") or {}).get("code"):
@@ -268,6 +274,29 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
             ) from error
         raise unreadable(error) from error
     return {"architecture": architecture, "state_dict": module.state_dict()}
+
+
+def _from_logged_generator(
+    uri: str, data: str, unreadable: Callable[[Exception], ValueError]
+) -> Mapping[str, Any]:
+    """The payload of a generator logged by `logged_generator`, bounded and read with
+    `weights_only=True` like a payload file; nothing of the model is imported or unpickled."""
+    import mlflow.artifacts  # noqa: PLC0415
+
+    from image_colourisation.models.payloads import load_payload  # noqa: PLC0415 - imports torch
+
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(uri))
+    except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        raise unreadable(error) from error
+    _check_inflated_size(uri, local)
+    path = logged_generator.payload_file(local, data)
+    if path is None:
+        raise ModelFileError(
+            f"Model source {uri!r} is not a usable generator: its data folder {data!r} lies "
+            "outside the model; give a generator logged by this project's training pipeline."
+        )
+    return load_payload(path, f"Model source {uri!r}")
 
 
 def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:

@@ -17,7 +17,7 @@ from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.evaluation import hints_curve, nodes
 from image_colourisation.pipelines.evaluation.helpers import gray_rgb
 
-CURVE = {"counts": [0, 2, 10], "seed": 0, "sample_images": 4, "sample_hints": 5}
+CURVE = {"counts": [0, 2, 10], "seed": 0, "max_patch": 3, "sample_images": 4, "sample_hints": 5}
 COLUMNS = ["model", "hints", "mae", "psnr", "delta_e2000", "colourfulness"]
 
 
@@ -50,7 +50,7 @@ def test_predict_ab_cuts_the_hints_into_the_batches_of_the_lightness(test_set) -
     torch.manual_seed(0)
     generator = Generator(width=4, hints=True)
     lightness = torch.from_numpy(test_set["L"])
-    hints = torch.from_numpy(evaluation_hints(test_set["ab"], 10, seed=0))
+    hints = torch.from_numpy(evaluation_hints(test_set["ab"], 10, seed=0, max_patch=3))
     whole = predict_ab(generator, lightness, 12, hints=hints)
     np.testing.assert_allclose(predict_ab(generator, lightness, 5, hints=hints), whole, atol=1e-6)
     assert not torch.allclose(predict_ab(generator, lightness, 12), whole)  # hints count
@@ -76,7 +76,9 @@ def test_the_curve_has_a_row_per_model_and_count(test_set, hint_generator) -> No
 
 def test_more_hints_bring_the_naive_baseline_towards_the_truth(test_set) -> None:
     rows = {hints_curve.NAIVE: hints_curve.naive_ab}
-    table = hints_curve.score_curve(test_set, rows, [0, 20, 50, 200], seed=0, batch_size=5)
+    table = hints_curve.score_curve(
+        test_set, rows, [0, 20, 50, 200], seed=0, max_patch=3, batch_size=5
+    )
     # Measured: MAE 54.3, 30.7, 20.0, 11.9; PSNR 11.2, 13.2, 15.2, 18.3 dB; ΔE2000 24.8, 16.1,
     # 10.4, 5.9. (The fixture's 8x8 blocks have unrelated random colours, so a block without
     # a hint takes a neighbour's wrong one: below 20 hints the naive row is worse than gray.)
@@ -89,7 +91,9 @@ def test_a_perfect_colouriser_scores_perfectly_at_every_count(test_set) -> None:
     def truth(lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
         return test_set["ab"]  # one batch of all 12 images
 
-    table = hints_curve.score_curve(test_set, {"truth": truth}, [0, 5], seed=0, batch_size=12)
+    table = hints_curve.score_curve(
+        test_set, {"truth": truth}, [0, 5], seed=0, max_patch=3, batch_size=12
+    )
     assert (table["mae"] == 0).all() and (table["delta_e2000"] == 0).all()
     assert (table["psnr"] == metrics.PSNR_MAX_DB).all()
     colourful = metrics.colourfulness(model_arrays_to_rgb(test_set["L"], test_set["ab"])).mean()
@@ -159,7 +163,7 @@ def test_figures(test_set, generator, hint_generator) -> None:
         "ship",
     ]  # images 0, 3, 7, 11
     gray, painted = (samples.axes[index].get_images()[0].get_array() for index in (0, 1))
-    hinted = evaluation_hints(test_set["ab"][:1], 5, seed=0)[0, 2] > 0
+    hinted = evaluation_hints(test_set["ab"][:1], 5, seed=0, max_patch=3)[0, 2] > 0
     assert (painted[~hinted] == gray[~hinted]).all() and (painted[hinted] != gray[hinted]).any()
     older = hints_curve.plot_hint_samples(test_set, generator, CURVE)
     assert [axis.get_title() for axis in older.axes[:4]] == ["gray", "hints", "naive", "truth"]

@@ -17,9 +17,10 @@ from image_colourisation.pipelines.photos.preprocessing import (
     validation_set,
     working_size_images,
 )
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline
 from tests.photo_folders import write_class_folders
+from tests.project_copy import PROJECT_ROOT
 
 
 def index_of(*rows: tuple[str, str, str]) -> pd.DataFrame:
@@ -113,7 +114,7 @@ def _validation(tmp_path: Path, index: pd.DataFrame) -> dict:
 
 
 def _params(tmp_path: Path) -> TrainingParams:
-    return TrainingParams(
+    return project_training_params(PROJECT_ROOT,
         epochs=1, gan_epochs=1, batch_size=4, width=4, discriminator_width=4, device="cpu",
         checkpoint_dir=str(tmp_path / "checkpoints"), class_weight=0.5, class_conditional=True,
     )  # fmt: skip

@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
+from tests.project_copy import PROJECT_ROOT
 
 
 @pytest.fixture
 def params(tmp_path: Path) -> TrainingParams:
-    return TrainingParams(
+    return project_training_params(
+        PROJECT_ROOT,
         epochs=2,
         batch_size=8,
         width=4,

@@ -2,11 +2,12 @@
 
 import pytest
 
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
+from tests.project_copy import PROJECT_ROOT
 
 
 def test_defaults_are_valid_and_floats_stay_floats() -> None:
-    params = TrainingParams(l1_weight=100, lr=1)
+    params = project_training_params(PROJECT_ROOT, l1_weight=100, lr=1)
     assert params.l1_weight == 100.0 and isinstance(params.l1_weight, float)
     assert isinstance(params.lr, float)
 
@@ -33,27 +34,27 @@ def test_defaults_are_valid_and_floats_stay_floats() -> None:
 )
 def test_bad_values_are_named_with_what_is_allowed(override: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        TrainingParams(**override)
+        project_training_params(PROJECT_ROOT, **override)
 
 
 def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(ValueError) as error:
-        TrainingParams(epochs=-2, batch_size=0, device="gpu")
+        project_training_params(PROJECT_ROOT, epochs=-2, batch_size=0, device="gpu")
     assert str(error.value).count("training.") == 3
 
 
 def test_unknown_parameter_is_refused() -> None:
     with pytest.raises(TypeError, match="widht"):
-        TrainingParams(widht=32)  # type: ignore[call-arg]
+        project_training_params(PROJECT_ROOT, widht=32)  # type: ignore[call-arg]
 
 
 def test_hint_parameters_take_a_partial_mapping_and_name_bad_values() -> None:
-    params = TrainingParams(hints={"max_patch": 5})
+    params = project_training_params(PROJECT_ROOT, hints={"max_patch": 5})
     assert params.hints.max_patch == 5 and params.hints.p_none == 0.5 and params.hints.enabled
-    assert not TrainingParams(hints={"enabled": False}).hints.enabled
+    assert not project_training_params(PROJECT_ROOT, hints={"enabled": False}).hints.enabled
     with pytest.raises(ValueError, match=r"training.hints: hint sampling: p_none is 2"):
-        TrainingParams(hints={"p_none": 2})
+        project_training_params(PROJECT_ROOT, hints={"p_none": 2})
     with pytest.raises(ValueError, match=r"training.hints has unknown keys \['count'\]"):
-        TrainingParams(hints={"count": 3})
+        project_training_params(PROJECT_ROOT, hints={"count": 3})
     with pytest.raises(ValueError, match="training.hints.enabled is 'yes'; allowed: true, false"):
-        TrainingParams(hints={"enabled": "yes"})
+        project_training_params(PROJECT_ROOT, hints={"enabled": "yes"})

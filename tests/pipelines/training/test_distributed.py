@@ -16,7 +16,7 @@ import yaml
 from torch.utils.data import DistributedSampler
 
 from image_colourisation.pipelines.training import launch
-from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.distributed import scale_learning_rates
 from image_colourisation.pipelines.training.nodes import l1_params
 from image_colourisation.pipelines.training.steps import build_models
@@ -38,7 +38,7 @@ def free_port() -> int:
 def on(params: TrainingParams, **distributed: object) -> TrainingParams:
     """`params` on the processes and nodes asked for, meeting at a free port of this machine."""
     spec = {"port": free_port(), "lr_scaling": "none", **distributed}
-    return replace(params, distributed=DistributedParams(**spec))
+    return replace(params, distributed=replace(params.distributed, **spec))
 
 
 @pytest.mark.parametrize(("size", "items"), [(2, 24), (3, 31)])
@@ -62,14 +62,15 @@ def test_a_shard_is_what_distributed_sampler_gives_each_rank(size: int, items: i
 )
 def test_bad_distributed_parameters_are_named(distributed: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace("[", r"\[")):
-        TrainingParams(distributed=distributed)
+        project_training_params(PROJECT_ROOT, distributed=distributed)
 
 
 @pytest.mark.parametrize(("rule", "target"), [("linear", 4.0), ("sqrt", 2.0), ("none", 1.0)])
 def test_learning_rates_warm_up_to_the_scaled_rate(
     params: TrainingParams, rule: str, target: float
 ) -> None:
-    params = replace(params, distributed=DistributedParams(lr_scaling=rule, warmup_epochs=2))
+    distributed = replace(params.distributed, lr_scaling=rule, warmup_epochs=2)
+    params = replace(params, distributed=distributed)
     models = build_models(params, torch.device("cpu"))
     rates = []
     for epochs in (0.0, 1.0, 2.0, 5.0):
@@ -127,13 +128,13 @@ import sys
 import torch
 from dataclasses import replace
 from image_colourisation.pipelines.training import launch
-from image_colourisation.pipelines.training.config import DistributedParams, TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
 from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 if __name__ == "__main__":
     rank, port, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    spec = DistributedParams(nodes=2, node_rank=rank, port=port, lr_scaling="none")
-    params = TrainingParams(
+    spec = {"nodes": 2, "node_rank": rank, "port": port, "lr_scaling": "none"}
+    params = project_training_params(
         epochs=1, batch_size=4, width=4, discriminator_width=4, device="cpu", ema_decay=0.0,
         checkpoint_dir=f"{folder}/node{rank}", distributed=spec,
     )

@@ -13,11 +13,12 @@ from image_colourisation.models.payloads import (
     generator_from_payload,
     generator_payload,
 )
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import project_training_params
 from image_colourisation.pipelines.training.data import model_arrays
 from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline
 from image_colourisation.pipelines.training.tracking import sample_grid
 from tests.pipelines.training.synthetic import synthetic_set
+from tests.project_copy import PROJECT_ROOT
 
 
 def _dataset(count: int, seed: int) -> dict[str, np.ndarray]:
@@ -30,8 +31,14 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    params = TrainingParams(
-        epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu", checkpoint_dir="ckpt"
+    params = project_training_params(
+        PROJECT_ROOT,
+        epochs=1,
+        batch_size=8,
+        width=4,
+        discriminator_width=4,
+        device="cpu",
+        checkpoint_dir="ckpt",
     )
     try:
         l1_payload = train_l1_baseline(_dataset(16, 0), _dataset(4, 1), params)
@@ -69,7 +76,7 @@ def test_sample_grid_rows_are_gray_prediction_truth() -> None:
 
 def test_a_warm_start_from_a_baseline_that_does_not_fit_is_refused(tmp_path: Path) -> None:
     """`kedro run --nodes train_gan` reads generator_l1 from disk: it is checked first."""
-    params = TrainingParams(
+    params = project_training_params(PROJECT_ROOT,
         epochs=1, batch_size=8, width=4, discriminator_width=4, device="cpu",
         checkpoint_dir=str(tmp_path / "ckpt"),
     )  # fmt: skip

@@ -162,7 +162,7 @@ def classifier_payload(classifier: Classifier) -> dict[str, Any]:
     return {"architecture": dict(classifier.architecture), "state_dict": classifier.state_dict()}
 
 
-# What a classifier payload's architecture record may say (as `generator_record.GENERATOR_ARCHITECTURE`).
+# What a classifier payload's architecture record may say (as `record.GENERATOR_ARCHITECTURE`).
 CLASSIFIER_ARCHITECTURE = {"width": Setting(int, 1, 1024), "classes": Setting(int, 2, 10_000)}
 
 

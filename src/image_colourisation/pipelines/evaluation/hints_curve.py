@@ -105,7 +105,9 @@ def score_curve(
     test_set: dict[str, np.ndarray],
     rows: dict[str, Colouriser],
     counts: list[int],
+    *,
     seed: int,
+    max_patch: int,
     batch_size: int,
 ) -> pd.DataFrame:
     """Every row's dataset-level scores at every count of hints, one table row per (model,
@@ -122,7 +124,7 @@ def score_curve(
             truth_rgb = model_arrays_to_rgb(gray_l, true_ab)
             truth_lab = rgb_to_lab(truth_rgb)
             for count in counts:
-                hints = evaluation_hints(true_ab, count, seed)
+                hints = evaluation_hints(true_ab, count, seed, max_patch)
                 for row, colourise in rows.items():
                     rgb = model_arrays_to_rgb(gray_l, colourise(gray_l, hints))
                     for name, values in _image_scores(truth_rgb, truth_lab, rgb).items():
@@ -177,7 +179,12 @@ def hints_curve(
             row,
         )
     table = score_curve(
-        test_set, colourisers(generators), parameters["counts"], parameters["seed"], batch_size
+        test_set,
+        colourisers(generators),
+        parameters["counts"],
+        seed=parameters["seed"],
+        max_patch=parameters["max_patch"],
+        batch_size=batch_size,
     )
     for row, points in table.groupby("model", sort=False):
         logger.info(
@@ -227,7 +234,9 @@ def plot_hint_samples(
     count = len(test_set["labels"])
     picked = np.linspace(0, count - 1, min(count, parameters["sample_images"])).astype(int)
     lightness, ab = test_set["L"][picked], test_set["ab"][picked]
-    hints = evaluation_hints(ab, parameters["sample_hints"], parameters["seed"])
+    hints = evaluation_hints(
+        ab, parameters["sample_hints"], parameters["seed"], parameters["max_patch"]
+    )
     gray = gray_rgb(lightness)
     hinted = hints[:, 2, ..., None] > 0
     columns = {

@@ -7,8 +7,11 @@ pipeline does work, with a message that names the parameter and what it may be.
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from image_colourisation.core.ranges import Setting
 from image_colourisation.models.hint_sampling import HintSampling
@@ -60,13 +63,13 @@ _BOOLS = (
 class DistributedParams:
     """`training.distributed`: how many processes on how many machines (`launch.py`)."""
 
-    processes: int = 1
-    nodes: int = 1
-    node_rank: int = 0
-    address: str = "127.0.0.1"
-    port: int = 29500
-    lr_scaling: str = "sqrt"
-    warmup_epochs: int = 1
+    processes: int
+    nodes: int
+    node_rank: int
+    address: str
+    port: int
+    lr_scaling: str
+    warmup_epochs: int
 
     @property
     def world_size(self) -> int:
@@ -108,7 +111,7 @@ class HintParams(HintSampling):
     """`training.hints`: train the generator with colour hints drawn from the true colours
     (`enabled`), as `HintSampling`'s fields say (parameters_training.yml explains each)."""
 
-    enabled: bool = True
+    enabled: bool
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -120,15 +123,22 @@ Section = TypeVar("Section", "DistributedParams", "HintParams")
 
 
 def section(value: Any, kind: type[Section], name: str) -> Section:
-    """`training.<name>` as YAML gives it (a mapping, missing keys at their defaults) or as
-    code does (the dataclass); a value that is neither, or a bad key, named."""
+    """`training.<name>` as YAML gives it (a mapping with every key) or as code does (the
+    dataclass); a value that is neither, or a bad or missing key, named."""
     if isinstance(value, kind):
         return value
     allowed = [item.name for item in fields(kind)]
-    if not isinstance(value, Mapping) or set(value) - set(allowed):
-        problem = (
-            f"has unknown keys {sorted(set(value) - set(allowed))}"
+    if not isinstance(value, Mapping) or set(value) ^ set(allowed):
+        unknown, missing = (
+            (sorted(set(value) - set(allowed)), sorted(set(allowed) - set(value)))
             if isinstance(value, Mapping)
+            else ([], [])
+        )
+        problem = (
+            f"has unknown keys {unknown}"
+            if unknown
+            else f"misses keys {missing}"
+            if missing
             else f"is {value!r}"
         )
         raise ValueError(
@@ -145,43 +155,43 @@ def section(value: Any, kind: type[Section], name: str) -> Section:
 class TrainingParams:
     """`conf/base/parameters_training.yml` -> `training`; each field is documented there."""
 
-    epochs: int = 30
-    gan_epochs: int = 20
-    warm_start: bool = True
-    batch_size: int = 128
-    width: int = 32
-    depth: int = 5
-    dropout: float = 0.5
-    discriminator_width: int = 32
-    discriminator_layers: int = 3
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    l1_weight: float = 100.0
-    adversarial_weight: float = 0.5
-    feature_matching_weight: float = 10.0
-    real_label: float = 0.9
-    colour_bins: bool = False
-    temperature: float = 0.38
-    rebalance: float = 0.5
-    bins_weight: float = 1.0
-    class_weight: float = 0.0
-    class_conditional: bool = False
-    attention: bool = False
-    residual_blocks: int = 0
-    ema_decay: float = 0.995
-    flip: bool = True
-    crop_padding: int = 4
-    gan_crop_padding: int = 0
-    channels_last: bool = True
-    device: str = "auto"
-    seed: int = 0
-    sample_every: int = 5
-    sample_images: int = 8
-    checkpoint_dir: str = "data/06_models/checkpoints"
-    resume: bool = False
-    distributed: DistributedParams = field(default_factory=DistributedParams)
-    hints: HintParams = field(default_factory=HintParams)
+    epochs: int
+    gan_epochs: int
+    warm_start: bool
+    batch_size: int
+    width: int
+    depth: int
+    dropout: float
+    discriminator_width: int
+    discriminator_layers: int
+    lr: float
+    beta1: float
+    beta2: float
+    l1_weight: float
+    adversarial_weight: float
+    feature_matching_weight: float
+    real_label: float
+    colour_bins: bool
+    temperature: float
+    rebalance: float
+    bins_weight: float
+    class_weight: float
+    class_conditional: bool
+    attention: bool
+    residual_blocks: int
+    ema_decay: float
+    flip: bool
+    crop_padding: int
+    gan_crop_padding: int
+    channels_last: bool
+    device: str
+    seed: int
+    sample_every: int
+    sample_images: int
+    checkpoint_dir: str
+    resume: bool
+    distributed: DistributedParams
+    hints: HintParams
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -213,3 +223,16 @@ class TrainingParams:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def project_training_params(project: Path = Path(), **changes: Any) -> TrainingParams:
+    """The project's `training` parameters (`conf/base/parameters_training.yml`, their one
+    home) with `changes`; a change to `hints` or `distributed` replaces single keys of it.
+
+    For scripts and tests that train outside `kedro run` (benchmarks, the test suite)."""
+    path = project / "conf" / "base" / "parameters_training.yml"
+    values = yaml.safe_load(path.read_text(encoding="utf-8"))["training"]
+    for name in ("hints", "distributed"):
+        if isinstance(changes.get(name), Mapping):
+            changes[name] = {**values[name], **changes[name]}
+    return TrainingParams(**{**values, **changes})

@@ -1,5 +1,5 @@
 """Where and how tensors live in training: the device and the memory layout (mixed precision:
-`models.autocast`)."""
+`networks.autocast`)."""
 
 import torch
 

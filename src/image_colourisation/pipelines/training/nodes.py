@@ -116,7 +116,7 @@ def train_generator(
                 images, validation, params, variant, on_epoch, init=init, resume=resume
             )
             if tracking:
-                log_generator(generator, validation.numpy()[0][:2])
+                log_generator(generator)
     payload = generator_payload(generator)
     return payload if images.render_size is None else payload | {"render_size": images.render_size}
 

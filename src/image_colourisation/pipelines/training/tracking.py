@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import torch
 
 from image_colourisation.imaging.colour import model_arrays_to_rgb
 from image_colourisation.models.networks import Generator
+from image_colourisation.models.payloads import generator_payload
+from image_colourisation.serving import logged_generator
 from image_colourisation.serving.run_names import CIFAR10, run_name
 
 GENERATOR_ARTIFACT = "generator"
@@ -50,7 +51,7 @@ def variant_run(
     the active run, tagged with both; yield whether it did.
 
     `resumes` is (run id, last finished epoch) of the checkpoint this run continues from
-    (`checkpoints.resumed_run`). That run, left RUNNING by a killed process (or FAILED), is
+    (the checkpoint's `mlflow_run_id` and `epoch`, `checkpoints.prior_checkpoint`). That run, left RUNNING by a killed process (or FAILED), is
     reopened rather than a new one started, so its metrics continue at the next step; its old
     parent, left RUNNING by the same kill, is marked KILLED; both parents get a tag naming
     the other. A finished run, or one this tracking store does not hold, is not reopened: the
@@ -149,37 +150,9 @@ def log_sample_grid(grid: np.ndarray, epoch: int, run_id: str | None = None) -> 
     mlflow.MlflowClient().log_image(run_id, grid, f"samples/epoch_{epoch:03d}.png")
 
 
-def log_generator(generator: Generator, input_example: np.ndarray) -> str:
-    """Log the generator with mlflow.pytorch in the safe `pt2` format; return its model URI.
-
-    pt2 (torch.export) needs an input example; MLflow marks the signature's -1 sizes dynamic.
-    A 32-pixel example makes the U-Net's bottleneck 1×1, and the exporter would fix every size
-    to 32 (it special-cases sizes 0 and 1) unless told not to (`backed_size_oblivious`), so the
-    served graph takes any multiple of 32. The architecture goes into the model metadata, for
-    `model_sources.load_generator` to rebuild the `Generator` from the logged weights.
-    """
-    import mlflow  # noqa: PLC0415
-    import mlflow.pytorch  # noqa: PLC0415
-    from mlflow.models import ModelSignature  # noqa: PLC0415
-    from mlflow.types import Schema, TensorSpec  # noqa: PLC0415
-    from torch.fx.experimental import _config as symbolic_shapes  # noqa: PLC0415
-
-    float32 = np.dtype(np.float32)
-    # Unnamed tensors: a named one turns the serving example into a dict, which the pytorch
-    # flavour rejects ("does not support List or Dict input types") when MLflow validates it.
-    signature = ModelSignature(
-        inputs=Schema([TensorSpec(float32, (-1, 1, -1, -1))]),  # normalised L
-        outputs=Schema([TensorSpec(float32, (-1, 2, -1, -1))]),  # normalised ab
+def log_generator(generator: Generator) -> str:
+    """Log the generator to the active run as its payload and ONNX export, read by one stable
+    module (`serving/logged_generator.py`); return its model URI."""
+    return logged_generator.log_generator(
+        generator_payload(generator.cpu().eval()), GENERATOR_ARTIFACT
     )
-    generator = generator.cpu().eval()
-    with symbolic_shapes.patch(backed_size_oblivious=True):
-        info = mlflow.pytorch.log_model(
-            generator,
-            name=GENERATOR_ARTIFACT,
-            input_example=np.ascontiguousarray(input_example, dtype=np.float32),
-            signature=signature,
-            metadata={"architecture": dict(generator.architecture)},
-            # Pinned here rather than inferred: inference loads the model in a subprocess (slow).
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy"],
-        )
-    return info.model_uri
