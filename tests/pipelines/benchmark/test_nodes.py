@@ -11,7 +11,7 @@ from PIL import Image
 from image_colourisation.imaging import metrics
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.render import colourise_image
-from image_colourisation.models.payloads import generator_from_payload, generator_payload
+from image_colourisation.models.payloads import generator_payload
 from image_colourisation.pipelines.benchmark.nodes import (
     BenchmarkImages,
     benchmark_model_run_metrics,

@@ -279,7 +279,7 @@ def _set_figures(
         "colourfulness_truth": float(column["colourfulness_truth"].mean()),
         "wins_gray": int((column["mae"] < gray["mae"].to_numpy()).sum()),
         "imagenet_agreement_photos": int(hits.sum()),
-        "kid": metrics.kernel_inception_distance(truth_features, features),
+        "kid": metrics.kernel_inception_distance(truth_features, features, paired=True),
     }
     for name, (statistic, arrays) in samples.items():
         figures[name] = float(statistic(*arrays))
