@@ -11,14 +11,8 @@ import torch
 from torchvision.models import mobilenet_v2
 
 from image_colourisation.models import imagenet
+from tests.imagenet_weights import SHARED_WEIGHTS, needs_shared_weights
 from tests.photo_models import PHOTO_NAMES, real_photo
-from tests.project_copy import PROJECT_ROOT
-
-SHARED_WEIGHTS = PROJECT_ROOT.parent / "shared/data/weights"
-needs_shared_weights = pytest.mark.skipif(
-    not (SHARED_WEIGHTS / imagenet.weights_name()).is_file(),
-    reason=f"torchvision's MobileNetV2 checkpoint is not in {SHARED_WEIGHTS}",
-)
 
 
 @pytest.fixture
