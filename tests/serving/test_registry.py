@@ -4,8 +4,10 @@ from collections.abc import Iterator
 
 import mlflow
 import pytest
+import yaml
 
 from image_colourisation.serving.registry import MODEL_NAME, Criterion, register_run
+from tests.project_copy import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,8 @@ def test_the_champion_moves_only_when_the_criterion_improves(client) -> None:
 
 
 def test_the_default_criterion_is_the_validation_psnr_training_logs(client) -> None:
-    criterion = Criterion()
+    settings = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_registry.yml").read_text())
+    criterion = Criterion(**settings["registry"]["criterion"])
     assert (criterion.metric, criterion.goal) == ("val_psnr", "maximize")
     register_run(client, training_run(client, 14.0, val_psnr=22.0), criterion)
     message = register_run(client, training_run(client, 12.0, val_psnr=21.5), criterion)

@@ -36,10 +36,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Criterion:
-    """The metric of the `gan` run that decides the champion (its last logged value)."""
+    """The metric of the `gan` run that decides the champion (its last logged value);
+    `registry.criterion` in conf/base/parameters_registry.yml holds the default."""
 
-    metric: str = "val_psnr"
-    goal: Literal["minimize", "maximize"] = "maximize"
+    metric: str
+    goal: Literal["minimize", "maximize"]
 
     def __post_init__(self) -> None:
         if self.goal not in ("minimize", "maximize"):
