@@ -7,7 +7,11 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from image_colourisation.models.imagenet import ImageNetClassifier, load_imagenet_classifier
+from image_colourisation.models.imagenet import (
+    ImageNetClassifier,
+    cached_weights,
+    load_imagenet_classifier,
+)
 
 
 class ImageNetClassifierDataset(AbstractDataset[None, Callable[[], ImageNetClassifier]]):
@@ -27,6 +31,12 @@ class ImageNetClassifierDataset(AbstractDataset[None, Callable[[], ImageNetClass
 
     def save(self, data: Any) -> None:
         raise DatasetError("ImageNetClassifierDataset is read-only: torchvision's weights are.")
+
+    def _exists(self) -> bool:
+        """Whether the weights are here without a download: in the hub cache or the folder."""
+        return (
+            cached_weights().is_file() or (self._weights_folder / cached_weights().name).is_file()
+        )
 
     def _describe(self) -> dict[str, Any]:
         return {"weights_folder": str(self._weights_folder)}

@@ -91,12 +91,15 @@ def test_every_photo_is_colourised_as_colourise_does_it(colourised) -> None:
     assert hinted.all()  # true colours help
 
 
-def test_onnx_runtime_colours_as_pytorch_does() -> None:
+def test_the_default_runtime_onnx_colours_as_pytorch_does() -> None:
     payload = generator_payload(tiny_trained_generator())
     folder = dict(list(photo_folder().items())[:1])
     torch_images, _ = colourise_benchmark_photos(folder, payload, None, PARAMETERS)
     onnx_images, _ = colourise_benchmark_photos(
-        folder, payload, None, PARAMETERS | {"runtime": "onnx"}
+        folder,
+        payload,
+        None,
+        PARAMETERS | {"runtime": None},  # as `colourise`: ONNX Runtime
     )
     difference = np.abs(
         onnx_images.rows["gan", 0][0].astype(int) - torch_images.rows["gan", 0][0].astype(int)

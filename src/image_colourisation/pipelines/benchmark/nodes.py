@@ -24,7 +24,7 @@ from image_colourisation.imaging.render import colourise_image
 from image_colourisation.models.onnx_export import payload_onnx
 from image_colourisation.models.onnx_runtime import OnnxGenerator, Runtime
 from image_colourisation.models.payloads import generator_from_payload
-from image_colourisation.serving.model_sources import TrainedGenerator
+from image_colourisation.serving.model_sources import DEFAULT_RUNTIME, TrainedGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def colourise_benchmark_photos(
     """
     payloads = {"gan": gan_payload, "l1": l1_payload}
     models = {
-        model: colouriser(payload, parameters["runtime"])
+        model: colouriser(payload, parameters["runtime"] or DEFAULT_RUNTIME)
         for model, payload in payloads.items()
         if payload is not None
     }
