@@ -83,12 +83,21 @@ def test_the_preprocessing_is_torchvisions_within_one_level() -> None:
     assert np.abs(imagenet.network_input(portrait) - theirs).max() <= 1.01 / 255 / min(preset.std)
 
 
-def test_classify_gives_the_same_answers_in_any_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_classify_answers_as_the_torch_network_does_in_any_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     torch.manual_seed(0)
-    classifier = imagenet.ImageNetClassifier(mobilenet_v2().eval(), [str(i) for i in range(1000)])
+    network = mobilenet_v2().eval()
+    classifier = imagenet.ImageNetClassifier(network, [str(i) for i in range(1000)])
+    assert not network.training  # as it was given
     photos = [np.asarray(real_photo(name).resize((96, 64))) for name in PHOTO_NAMES[:3]]
     classes, features = classifier.classify(photos)
-    assert classes.shape == (3,) and features.shape == (3, imagenet.FEATURES)
+    with torch.inference_mode():  # its ONNX export in ONNX Runtime is the same network
+        inputs = torch.from_numpy(np.stack([imagenet.network_input(photo) for photo in photos]))
+        pooled = torch.nn.functional.adaptive_avg_pool2d(network.features(inputs), 1).flatten(1)
+        np.testing.assert_array_equal(classes, network.classifier(pooled).argmax(dim=1).numpy())
+    np.testing.assert_allclose(features, pooled.numpy(), rtol=1e-4, atol=1e-5)
+    assert features.shape == (3, imagenet.FEATURES)
     monkeypatch.setattr(imagenet, "BATCH", 2)
     batched_classes, batched_features = classifier.classify(photos)
     np.testing.assert_array_equal(batched_classes, classes)

@@ -9,16 +9,21 @@ it there instead of downloading. Either file must match the SHA-256 prefix its n
 
 The classifier gives each photo its top-1 ImageNet class and its 1280 pooled penultimate
 features (for KID), after torchvision's own preprocessing for these weights: the shorter side
-resized to 256, the centre 224 × 224 cropped, ImageNet's mean and standard deviation.
+resized to 256, the centre 224 × 224 cropped, ImageNet's mean and standard deviation. The
+network runs as its ONNX export in ONNX Runtime, as the generators do: 17 against 47 ms a photo
+with PyTorch on 2 cores (PyTorch's unfused batch norms are a third of its time).
 """
 
 import hashlib
+import io
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+import onnxruntime
 import torch
 from PIL import Image
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
@@ -30,7 +35,7 @@ WEIGHTS = MobileNet_V2_Weights.IMAGENET1K_V1
 PRESET = WEIGHTS.transforms()  # torchvision's preprocessing for these weights (`network_input`)
 FEATURES = 1280  # MobileNetV2's pooled channels before its linear layer
 BATCH = 32  # photos per forward pass: 32 × 3 × 224² floats, about 20 MB in
-NHWC = torch.channels_last  # MobileNetV2's depthwise convolutions run 1.7x faster so on CPU
+OPSET = 17  # as the generators' exports
 
 
 class WeightsFileError(UserError):
@@ -99,7 +104,11 @@ class ImageNetClassifier:
     """Top-1 ImageNet classes and pooled features of uint8 RGB photos of any size."""
 
     def __init__(self, network: torch.nn.Module, categories: Sequence[str]) -> None:
-        self._network = network.to(memory_format=NHWC)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        self._session = onnxruntime.InferenceSession(
+            classifier_onnx(network), options, providers=["CPUExecutionProvider"]
+        )
         self.categories = list(categories)
 
     def classify(self, photos: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -107,14 +116,47 @@ class ImageNetClassifier:
         features (N, 1280) float32, which MobileNetV2's linear layer turns into the logits."""
         classes = [np.zeros(0, dtype=np.int64)]
         features = [np.zeros((0, FEATURES), dtype=np.float32)]
-        with torch.inference_mode():
-            for start in range(0, len(photos), BATCH):
-                batch = np.stack([network_input(photo) for photo in photos[start : start + BATCH]])
-                maps = self._network.features(torch.from_numpy(batch).to(memory_format=NHWC))
-                pooled = torch.nn.functional.adaptive_avg_pool2d(maps, 1).flatten(1)
-                classes.append(self._network.classifier(pooled).argmax(dim=1).numpy())
-                features.append(pooled.numpy())
+        for start in range(0, len(photos), BATCH):
+            batch = np.stack([network_input(photo) for photo in photos[start : start + BATCH]])
+            top, pooled = self._session.run(None, {"photos": batch})
+            classes.append(top)
+            features.append(pooled)
         return np.concatenate(classes), np.concatenate(features)
+
+
+class _ClassAndFeatures(torch.nn.Module):
+    """MobileNetV2 answering its top-1 class and the pooled features its linear layer reads."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, photos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = self.network.features(photos)
+        pooled = torch.nn.functional.adaptive_avg_pool2d(maps, 1).flatten(1)
+        return self.network.classifier(pooled).argmax(dim=1), pooled
+
+
+def classifier_onnx(network: torch.nn.Module) -> bytes:
+    """The MobileNetV2 `network` in eval mode as an ONNX file (bytes), any batch size: photos
+    (N, 3, 224, 224) in, classes (N,) and features (N, 1280) out."""
+    buffer = io.BytesIO()
+    (crop,) = PRESET.crop_size
+    example = torch.zeros(1, 3, crop, crop)
+    with warnings.catch_warnings():  # the TorchScript exporter's notice that it is legacy
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            _ClassAndFeatures(network.eval()),
+            (example,),
+            buffer,
+            input_names=["photos"],
+            output_names=["classes", "features"],
+            dynamic_axes={name: {0: "batch"} for name in ("photos", "classes", "features")},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    network.eval()  # the TorchScript exporter leaves the module in training mode
+    return buffer.getvalue()
 
 
 def network_input(photo: np.ndarray) -> np.ndarray:

@@ -1,10 +1,8 @@
 """The colourisation pipeline: nodes, parameters, and a real `kedro run --pipelines colourisation`."""
 
-import base64
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 import yaml
@@ -16,10 +14,8 @@ from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_from_payload, generator_payload
-from image_colourisation.pipelines.colourisation.nodes import (
-    colourise_photos,
-    decode_request_photos,
-)
+from image_colourisation.pipelines.colourisation.nodes import colourise_photos
+from image_colourisation.serving.model_sources import DEFAULT_RUNTIME
 from tests.conftest import run_kedro
 from tests.photo_models import real_photo, tiny_trained_generator
 from tests.project_copy import PROJECT_ROOT
@@ -106,25 +102,14 @@ def test_colourise_photos_checks_render_size_before_any_work():
         colourise_photos({}, generator_payload(tiny_trained_generator()), 48)
 
 
-def test_pipeline_defaults_are_the_commands_written_once():
-    """null in the YAML: the size the payload records, else the command's default."""
+def test_pipeline_default_render_size_is_the_command_default():
     parameters = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_colourisation.yml").read_text()
     )
-    assert parameters["colourisation"] == {"render_size": None, "runtime": None}
-    payload = generator_payload(tiny_trained_generator())
-    photo = {"cat": lambda: real_photo("chelsea")}
-
-    def pixels(payload: dict, render_size: int | None) -> np.ndarray:
-        (frame,) = colourise_photos(photo, payload, render_size)["cat"]()
-        return np.asarray(frame)
-
-    assert np.array_equal(pixels(payload, None), pixels(payload, DEFAULT_RENDER_SIZE))
-    recorded = payload | {"render_size": 32}
-    assert np.array_equal(pixels(recorded, None), pixels(payload, 32))
-    assert not np.array_equal(pixels(payload, 32), pixels(payload, DEFAULT_RENDER_SIZE))
-    requests = pd.DataFrame({"image": [base64.b64encode(b"not a photo").decode()]})
-    assert decode_request_photos(requests, None)[0].render_size == DEFAULT_RENDER_SIZE
+    assert parameters["colourisation"] == {
+        "render_size": DEFAULT_RENDER_SIZE,
+        "runtime": DEFAULT_RUNTIME,
+    }
 
 
 def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):

@@ -21,7 +21,6 @@ from image_colourisation.imaging.hints import (
 )
 from image_colourisation.imaging.photo_files import too_many_pixels, upright_size
 from image_colourisation.imaging.render import (
-    DEFAULT_RENDER_SIZE,
     AbModel,
     check_render_size,
     colourise_frames,
@@ -30,7 +29,6 @@ from image_colourisation.imaging.render import (
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.onnx_runtime import OnnxGenerator, Runtime
 from image_colourisation.models.payloads import generator_from_payload
-from image_colourisation.serving.model_sources import DEFAULT_RUNTIME
 
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
@@ -51,7 +49,7 @@ class RequestPhoto:
 def colourise_photos(
     photos: dict[str, Callable[[], Image.Image]],
     generator_payload: dict[str, Any],
-    render_size: int | None,
+    render_size: int,
 ) -> dict[str, Callable[[], list[Image.Image]]]:
     """One lazy colourised photo per input photo, under the same relative path.
 
@@ -59,14 +57,11 @@ def colourise_photos(
     multi-page TIFF (with their durations), as `render.colourise_frames` makes them.
 
     `generator_payload` is what the catalog's GeneratorChoiceDataset loaded: the latest GAN, or
-    the model named with `--params colourisation.model=...`. `render_size` None: the size the
-    payload records, else `DEFAULT_RENDER_SIZE`, as `colourise` chooses.
+    the model named with `--params colourisation.model=...`.
 
     Lazy: each photo is read, colourised and written one after another when the output
     folder saves, so a folder of 12-megapixel photos never sits in memory at once.
     """
-    if render_size is None:
-        render_size = generator_payload.get("render_size") or DEFAULT_RENDER_SIZE
     check_render_size(render_size)
     generator = generator_from_payload(generator_payload)
     return {
@@ -81,18 +76,14 @@ def _colourise_loaded(
     return colourise_frames(load(), generator, render_size)
 
 
-def decode_request_photos(
-    requests: pd.DataFrame, default_render_size: int | None
-) -> list[RequestPhoto]:
+def decode_request_photos(requests: pd.DataFrame, default_render_size: int) -> list[RequestPhoto]:
     """Each request row, read: the `image` column's base64 bytes opened by Pillow, its own
-    `render_size` when given, else `default_render_size` (None: `DEFAULT_RENDER_SIZE`), and
-    its `hints` when given (JSON
+    `render_size` when given, else `default_render_size`, and its `hints` when given (JSON
     text, `hints.HINTS_JSON_FORM`, in the upright photo's own pixels).
 
     A row that cannot be read keeps its place with an error saying what is wrong and what to
     send instead, so the other rows are still answered.
     """
-    default_render_size = default_render_size or DEFAULT_RENDER_SIZE
     if IMAGE_COLUMN not in requests.columns:
         raise ValueError(
             f"The request has columns {list(requests.columns)}; it needs an {IMAGE_COLUMN!r} "
@@ -166,19 +157,19 @@ def colourise_request_photos(
     decoded: list[RequestPhoto],
     generator_payload: dict[str, Any],
     generator_onnx: bytes | None = None,
-    runtime: Runtime | None = "torch",
+    runtime: Runtime = "torch",
 ) -> list[tuple[Image.Image | None, str | None]]:
     """Colourise each readable photo with `render.colourise_image`, as `colourise` does: the
     photo's own full-size L* with ab predicted at its render size, guided by its hints. A
     failure stays its row's; hints for a generator without hint inputs are such a failure.
 
     The generator runs as its ONNX export with ONNX Runtime when `runtime` is "onnx"
-    (`colourisation.runtime`; None: `DEFAULT_RUNTIME`, the command's), else with PyTorch. Versions registered before ONNX export
+    (`colourisation.runtime`), else with PyTorch. Versions registered before ONNX export
     existed pass neither (their pipeline has two inputs) and run with PyTorch.
     """
     generator: AbModel = (
         OnnxGenerator(generator_onnx, "the served generator's ONNX export")
-        if (runtime or DEFAULT_RUNTIME) == "onnx" and generator_onnx is not None
+        if runtime == "onnx" and generator_onnx is not None
         else generator_from_payload(generator_payload)
     )
     results: list[tuple[Image.Image | None, str | None]] = []
