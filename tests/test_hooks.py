@@ -16,7 +16,9 @@ from image_colourisation.core.errors import TRACEBACK_SWITCH, UserDatasetError
 from image_colourisation.core.locks import LOCK_NAME
 from image_colourisation.hooks.project import TrainingLockHook, UserErrorHook
 from image_colourisation.pipelines.training import create_pipeline as training
+from image_colourisation.pipelines.training.config import project_training_params
 from tests.lock_holder import start_lock_holder
+from tests.project_copy import PROJECT_ROOT
 
 PROCESS_TIMEOUT_S = 240  # each process imports Kedro, MLflow and torch: slow on a busy CPU
 
@@ -134,8 +136,12 @@ def test_a_photos_run_locks_its_own_checkpoint_folders(tmp_path: Path) -> None:
     holder = start_lock_holder(cifar / "gan", PROCESS_TIMEOUT_S)
     catalog = DataCatalog(
         {
-            "params:training": MemoryDataset({"checkpoint_dir": str(cifar)}),
-            "params:photos.training": MemoryDataset({"checkpoint_dir": str(photos)}),
+            "params:training": MemoryDataset(
+                project_training_params(PROJECT_ROOT, checkpoint_dir=str(cifar))
+            ),
+            "params:photos.training": MemoryDataset(
+                project_training_params(PROJECT_ROOT, checkpoint_dir=str(photos))
+            ),
         }
     )
     pipeline = Pipeline(training(), namespace="photos")

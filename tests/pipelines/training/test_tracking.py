@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 
 from image_colourisation.datasets.model_runs import ModelRunMetricsDataset
-from image_colourisation.pipelines.training.config import TrainingParams
+from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.nodes import train_l1_baseline
 from image_colourisation.pipelines.training.tracking import variant_run
 from tests.pipelines.training.synthetic import synthetic_set
@@ -48,7 +48,9 @@ def dataset(count: int, seed: int) -> dict[str, np.ndarray]:
 
 def tiny_params(checkpoint_dir: str, **changes: object) -> TrainingParams:
     settings = {"epochs": 3, "batch_size": 8, "width": 4, "sample_every": 100, "device": "cpu"}
-    return TrainingParams(**{**settings, "checkpoint_dir": checkpoint_dir, **changes})
+    return project_training_params(
+        PROJECT_ROOT, **{**settings, "checkpoint_dir": checkpoint_dir, **changes}
+    )
 
 
 @pytest.fixture
