@@ -123,7 +123,8 @@ def test_scores_per_photo_and_row(colourised) -> None:
     truth, picture = images.truth[0], images.rows["gan", 5][0]
     assert row["photo"] == images.names[0]
     assert row["mae"] == pytest.approx(metrics.absolute_error(truth[None], picture[None])[0])
-    assert row["psnr"] == pytest.approx(metrics.psnr(row["mse"]))
+    mse = metrics.squared_error(truth[None], picture[None])[0]
+    assert row["psnr"] == pytest.approx(10 * np.log10(255**2 / mse))
     assert row["colourfulness_truth"] == pytest.approx(metrics.colourfulness(truth[None])[0])
     assert row["imagenet_agrees"] == (row["imagenet_class"] == row["imagenet_class_truth"])
 
@@ -153,8 +154,8 @@ def hand_scores() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     ]:
         for photo, mae, agree in zip("abc", maes, agrees, strict=True):
             rows.append({
-                "photo": photo, "model": model, "hints": 0, "mae": mae, "mse": mae**2,
-                "psnr": metrics.psnr(mae**2), "delta_e2000": mae / 2,
+                "photo": photo, "model": model, "hints": 0, "mae": mae,
+                "psnr": 40.0 - mae / 10, "delta_e2000": mae / 2,
                 "colourfulness": 0.0 if model == "gray" else 20.0, "colourfulness_truth": 40.0,
                 "blotch_share": 0.0 if model == "gray" else 0.1 * (1 + "abc".index(photo)),
                 "imagenet_class": "x", "imagenet_class_truth": "x", "imagenet_agrees": bool(agree),
@@ -172,7 +173,7 @@ def test_the_summary_by_hand() -> None:
     gan, gray = summary.loc["gan"], summary.loc["gray"]
     assert gan["source"] == "gan.pt" and gan["photos"] == 3
     assert gan["mae"] == pytest.approx(47 / 3) and gray["mae"] == pytest.approx(20)
-    assert gan["psnr"] == pytest.approx(metrics.psnr((144 + 225 + 400) / 3))
+    assert gan["psnr"] == pytest.approx(40 - 47 / 30)  # the mean of each photo's
     assert gan["delta_e2000"] == pytest.approx(47 / 6)
     assert gan["wins_gray"] == 2  # 15 < 20 and 20 < 30; 12 > 10
     assert gan["colourfulness_ratio"] == pytest.approx(0.5) and gray["colourfulness_ratio"] == 0
