@@ -2,6 +2,7 @@
 the photos that colour gains and loses most on (matplotlib)."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,12 +89,12 @@ def plot_gains_and_losses(
         columns[f"{hinted[0]} hints"] = images.rows[model, hinted[0]]
     columns["truth"] = images.truth
     picks = [
-        (f"{images.names[index][:24]}\nMAE {change[index]:+.1f} vs gray", int(index))
+        (f"{Path(images.names[index]).stem[:14]}\nΔMAE {change[index]:+.1f}", int(index))
         for index in chosen
     ]
     grid = image_grid(columns, picks)
     grid.suptitle(
-        f"{row_title(model)}: where colour lowers the MAE most (top), raises it most (bottom)"
+        f"{row_title(model)}: ΔMAE against gray, lowered most (top), raised most (bottom)"
     )
     return grid
 
