@@ -17,7 +17,7 @@ from image_colourisation.imaging.hints import Hint
 from image_colourisation.models.hint_sampling import sample_hints
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_payload
-from tests.test_hint_sampling import sampling
+from tests.models.test_hint_sampling import sampling
 
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]  # L, hints, ab

@@ -11,7 +11,7 @@ from image_colourisation.datasets import CIFAR10ArchiveDataset
 from image_colourisation.imaging import colour
 
 SHARED_ARCHIVE = (
-    Path(__file__).resolve().parents[1] / "../shared/data/cifar-10-subset-python.tar.gz"
+    Path(__file__).resolve().parents[2] / "../shared/data/cifar-10-subset-python.tar.gz"
 )
 SHARED_MD5 = "6c9bc4d9db7e170d984047b75e787a60"
 FIRST_BATCH_ROWS = 4000  # data_batch_1 of the shared subset

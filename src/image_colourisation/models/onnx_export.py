@@ -45,7 +45,7 @@ def generator_onnx(generator: Generator, render_size: int | None = None) -> byte
     """`generator` in eval mode as an ONNX file (bytes) with free batch, height and width.
 
     The TorchScript exporter (`dynamo=False`) is used: it takes `dynamic_axes` directly and
-    needs no `onnxscript`; its graph matches PyTorch within 1e-6 here (tests/test_onnx_*.py).
+    needs no `onnxscript`; its graph matches PyTorch within 1e-6 here (tests/models/test_onnx_*.py).
     """
     generator.eval()
     names = [LIGHTNESS, HINTS] if generator.takes_hints else [LIGHTNESS]
