@@ -29,7 +29,6 @@ from image_colourisation.serving.model_sources import DEFAULT_RUNTIME, TrainedGe
 logger = logging.getLogger(__name__)
 
 GRAY, TRUTH = "gray", "truth"
-MODEL_ROWS = ("gan", "l1")
 Row = tuple[str, int]  # (model, hints)
 # Set-level figures, each with a bootstrap interval (<name>_low, <name>_high) in the table.
 # Lower is better for mae, delta_e2000, blotch_share and kid; higher for psnr,
@@ -121,13 +120,12 @@ def colourise_benchmark_photos(
         model: str(payloads[model].get("source", f"generator_{model} from this run"))
         for model in models
     }
-    images = BenchmarkImages(names=sorted(photos))
-    rows: dict[Row, list[np.ndarray]] = {(GRAY, 0): []}
+    images = BenchmarkImages(names=sorted(photos), rows={(GRAY, 0): []})
     for name in tqdm(images.names, desc="benchmark: colourising", unit="photo"):
         truth = np.asarray(ImageOps.exif_transpose(photos[name]()).convert("RGB"))
         gray = gray_photo(truth)
         images.truth.append(truth)
-        rows[GRAY, 0].append(np.repeat(gray[..., None], 3, axis=-1))
+        images.rows[GRAY, 0].append(np.repeat(gray[..., None], 3, axis=-1))
         for model, trained in models.items():
             size = trained.render_size_for(None)
             settings: list[tuple[int, Sequence[Hint]]] = [(0, ())]
@@ -136,8 +134,7 @@ def colourise_benchmark_photos(
                 settings.append((count, truth_hints(truth, count, seed, size)))
             for hints, chosen in settings:
                 coloured = colourise_image(Image.fromarray(gray), trained.generator, size, chosen)
-                rows.setdefault((model, hints), []).append(np.asarray(coloured))
-    images.rows = rows
+                images.rows.setdefault((model, hints), []).append(np.asarray(coloured))
     return images, {**sources, GRAY: "ab = 0"}
 
 
