@@ -28,7 +28,7 @@ export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,team]"
 	touch $@
 
 install: $(BIN)/kedro
@@ -69,7 +69,7 @@ gpu-check: install
 
 # The documentation site (docs/, mkdocs.yml) with its tools: the `docs` extra of pyproject.toml.
 $(BIN)/mkdocs: $(BIN)/kedro
-	$(BIN)/pip install --quiet -e ".[test,docs]"
+	$(BIN)/pip install --quiet -e ".[test,team,docs]"
 	touch $@
 
 # Read the documentation on http://127.0.0.1:8008 (8000 is the colourise page's); reloads on edits.

@@ -17,7 +17,7 @@ def test_an_environment_that_is_no_folder_of_conf_is_refused(kedro_project: Path
         CONFIG_LOADER_CLASS(str(kedro_project / "conf"), env, **CONFIG_LOADER_ARGS)
     assert refused.value.message == (
         f"--env {env!r} is not a configuration environment of this project; the environments "
-        f"are the folders of {kedro_project / 'conf'} read over base/: gpu, local."
+        f"are the folders of {kedro_project / 'conf'} read over base/: gpu, local, team."
     )
     for known in [None, "gpu", "local"]:
         CONFIG_LOADER_CLASS(str(kedro_project / "conf"), known, **CONFIG_LOADER_ARGS)
@@ -33,5 +33,5 @@ def test_kedro_run_with_an_unknown_environment_is_one_usage_error(kedro_project:
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 2, output
     assert "Error: --env 'nosuch' is not a configuration environment" in output
-    assert "gpu, local" in output and "Traceback" not in output and "Mlflow" not in output
+    assert "gpu, local, team" in output and "Traceback" not in output and "Mlflow" not in output
     assert not (kedro_project / "mlflow.db").exists()

@@ -17,6 +17,7 @@ from typing import Any
 import click
 from kedro.config import OmegaConfigLoader
 from omegaconf import OmegaConf
+from omegaconf.resolvers import oc
 
 from image_colourisation.hooks.memory import ReleaseMemoryHook
 from image_colourisation.hooks.project import TrackingStoreHook, TrainingLockHook, UserErrorHook
@@ -97,7 +98,9 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft"},
     # `${merge:${training},${photos.training_changes}}`: a section that is another one with a
     # few keys changed, so each default is written once (parameters_photos.yml).
-    "custom_resolvers": {"merge": OmegaConf.merge},
+    # `${oc.env:MLFLOW_TRACKING_URI}`: conf/team/mlflow.yml names the team's tracking server by an
+    # environment variable (Kedro allows `oc.env` only in credentials unless registered here).
+    "custom_resolvers": {"merge": OmegaConf.merge, "oc.env": oc.env},
 }
 
 HOOKS = (

@@ -3,7 +3,8 @@
 - `TrackingStoreHook` creates the local MLflow store (the `mlflow.db` tables and the
   experiment) under a lock (`locks.py`) before kedro-mlflow touches it. Two fresh `kedro run`s would
   otherwise both create the tables, and one dies with `sqlite3.OperationalError: table
-  latest_metrics already exists` (or with "experiment already exists").
+  latest_metrics already exists` (or with "experiment already exists"). A tracking server is
+  asked first whether it answers and takes the login (`tracking_server.py`).
 - `TrainingLockHook` takes the checkpoint-folder lock of every variant a run will train
   before anything runs, so a second `kedro run --pipelines training` stops at once, naming the
   first one's PID and the lock file, instead of after its ingestion or its first variant. It
@@ -25,6 +26,7 @@ from urllib.parse import urlparse
 
 import click
 from kedro.framework.hooks import hook_impl
+from omegaconf.errors import InterpolationResolutionError
 
 from image_colourisation.core.errors import TRACEBACK_SWITCH, user_error_in
 from image_colourisation.core.locks import (
@@ -33,6 +35,7 @@ from image_colourisation.core.locks import (
     checkpoint_lock,
     file_lock,
 )
+from image_colourisation.hooks.tracking_server import check_tracking_server
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class TrackingStoreHook:
             conf = dict(context.config_loader["mlflow"])
         except MissingConfigException:
             conf = {}
+        except InterpolationResolutionError as error:  # `${oc.env:VAR}` of an unset variable
+            # OmegaConf's first line: `KeyError raised while resolving interpolation: "<why>"`
+            reason = str(error).splitlines()[0].split(": ", 1)[-1].strip('"')
+            raise click.UsageError(f"mlflow.yml's {error.full_key}: {reason}.") from None
         config = KedroMlflowConfig.model_validate(conf)
         if conf.get("tracking", {}).get("experiment", {}).get("name") is None:
             # kedro-mlflow's default: the package name
@@ -71,6 +78,8 @@ class TrackingStoreHook:
         uri = config.server.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "mlruns")
         folder = store_folder(uri, Path(context.project_path))
         if folder is None:  # a tracking server: it serialises creation itself
+            if urlparse(uri).scheme in ("http", "https"):
+                check_tracking_server(uri)
             return
         try:
             with file_lock(folder / STORE_LOCK_NAME, wait_s=STORE_LOCK_TIMEOUT_S):
