@@ -5,6 +5,7 @@ ONNX Runtime (`onnx_export.py`, `onnx_runtime.py`), hint sampling and augmentati
 Importing this package imports no torch: `onnx_runtime.py` and `record.py` run without it.
 """
 
+import importlib
 from typing import Any
 
 
@@ -13,6 +14,5 @@ def __getattr__(name: str) -> Any:
     networks moved to `models/networks.py`: torch pickles of earlier runs name them so (the
     test `tests/models/test_legacy_paths.py` loads one). Remove once no saved run predates
     the regroup into packages (December 2026)."""
-    from image_colourisation.models import networks  # noqa: PLC0415 - imports torch
-
+    networks = importlib.import_module(f"{__name__}.networks")  # imports torch
     return getattr(networks, name)
