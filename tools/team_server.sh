@@ -45,8 +45,9 @@ esac
 
 mkdir -p "$state/artifacts"
 if [ ! -f "$pgdata/PG_VERSION" ]; then
-    [ -n "${MLFLOW_AUTH_ADMIN_PASSWORD:-}" ] \
-        || die "the first start creates the login 'admin': set MLFLOW_AUTH_ADMIN_PASSWORD."
+    admin_password=${MLFLOW_AUTH_ADMIN_PASSWORD:-}
+    [ "${#admin_password}" -ge 12 ] \
+        || die "the first start creates the login 'admin': set MLFLOW_AUTH_ADMIN_PASSWORD (12 characters or more)."
     say "a new PostgreSQL cluster in $pgdata"
     mkdir -p "$pgdata"
     if [ "$(id -u)" = 0 ]; then
