@@ -195,11 +195,12 @@ def test_the_champion_loads_from_the_server(team_project: Path, client: MlflowCl
 
 REGISTER = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from mlflow import MlflowClient
-    name, source, model_id, count, start = sys.argv[1:]
+    name, source, model_id, count = sys.argv[1:]
     client = MlflowClient()
-    time.sleep(max(0.0, float(start) - time.time()))  # both processes begin together
+    print("ready", flush=True)
+    sys.stdin.readline()  # "go": both processes begin together
     versions = [client.create_model_version(name, source, model_id=model_id) for _ in range(int(count))]
     print(*[version.version for version in versions])
     """
@@ -213,19 +214,23 @@ def test_two_processes_registering_at_once_get_distinct_version_numbers(
     champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
     name, count = "team-race", 5
     client.create_registered_model(name)
-    start = str(time.time() + 8)  # past both interpreters' start-up
     model_id = champion.source.removeprefix("models:/")  # the logged model: models:/m-...
-    args = [name, champion.source, model_id, str(count), start]
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", REGISTER, *args],
+            [sys.executable, "-c", REGISTER, name, champion.source, model_id, str(count)],
             env=team_server.env(),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
         for _ in range(2)
     ]
+    for racer in racers:
+        assert racer.stdout.readline().strip() == "ready", racer.communicate(timeout=60)
+    for racer in racers:
+        racer.stdin.write("go\n")
+        racer.stdin.flush()
     answers = [racer.communicate(timeout=120) for racer in racers]
     assert all(racer.returncode == 0 for racer in racers), answers
     numbers = [int(number) for out, _ in answers for number in out.split()]
