@@ -23,7 +23,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run test lint browser smoke serve gpu-check docs docs-check clean-venv
+.PHONY: install run test lint browser smoke serve team-server gpu-check docs docs-check clean-venv
 
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ HOST ?= 127.0.0.1
 PORT ?= 5001
 serve:
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/mlflow models serve -m "$(MODEL)" --env-manager local --host $(HOST) --port $(PORT)
+
+# The team's MLflow tracking server (docs/team-server.md): PostgreSQL, an artifact folder, a login;
+# its state in team-server/. The first start needs MLFLOW_AUTH_ADMIN_PASSWORD.
+team-server: install
+	bash tools/team_server.sh start
 
 # The CUDA path in one table (benchmarks/gpu_check.py): on a machine with a GPU, under 8 minutes.
 gpu-check: install
