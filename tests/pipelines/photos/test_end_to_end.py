@@ -53,3 +53,9 @@ def test_kedro_run_photos_trains_evaluates_and_colourises(
     children = {run.info.run_name: run for run in runs if "mlflow.parentRunId" in run.data.tags}
     assert set(children) == {"photos-gan", "photos-l1", "photos-gray"}  # CIFAR-10's: gan, ...
     assert all("test_mae" in run.data.metrics for run in children.values())  # as for CIFAR-10
+    # The real-photo benchmark on the same held-out photos, on the same runs.
+    benchmark = pd.read_csv(reports / "benchmark_metrics.csv")
+    assert benchmark["model"].tolist() == ["gray", "gan", "gan", "l1", "l1"]
+    assert set(benchmark["photos"]) == {len(test_photos)}
+    assert all("photos_mae" in run.data.metrics for run in children.values())
+    assert "photos_hints5_mae" in children["photos-gan"].data.metrics

@@ -9,6 +9,7 @@ generators this run trains; the colourisation renders at the crop size they lear
 
 from kedro.pipeline import Node, Pipeline
 
+from image_colourisation.pipelines.benchmark import create_pipeline as benchmark
 from image_colourisation.pipelines.colourisation import create_pipeline as colourisation
 from image_colourisation.pipelines.evaluation import create_pipeline as evaluation
 from image_colourisation.pipelines.training import create_pipeline as training
@@ -18,10 +19,16 @@ from .preprocessing import test_set, training_crops, validation_set, working_siz
 from .to_colourise import photos_to_colourise
 
 NAMESPACE = "photos"
-# Evaluation parameters shared with CIFAR-10 (figure size, the hints curve's counts and seed);
+# Evaluation and benchmark parameters shared with CIFAR-10 (figure size, the hints curve's counts
+# and seed, the benchmark's hints, bootstrap and blotch thresholds);
 # the batch size and the classifier's are the photos' own (`photos.evaluation_batch_size`,
 # `photos.classifier`: smaller batches for the larger images).
-SHARED_PARAMETERS = {"params:evaluation.ab_distribution_images", "params:evaluation.hints_curve"}
+SHARED_PARAMETERS = {
+    "params:evaluation.ab_distribution_images",
+    "params:evaluation.hints_curve",
+    "params:benchmark",
+    "params:benchmark.grid_photos",
+}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -72,10 +79,12 @@ def folder_pipeline() -> Pipeline:
 
 
 def trained_model_pipelines() -> Pipeline:
-    """Evaluation and colourisation on this run's photo-trained generators. The classifier of
-    semantic accuracy and FD learns the sub-folders from the validation photos (training
-    photos exist only as crops on disk). The colourisation colours `photos.photos_to_colourise`:
-    the held-out test photos, or the folder `--params photos.colourise_folder=DIR` names."""
+    """Evaluation, colourisation and the real-photo benchmark on this run's photo-trained
+    generators. The classifier of semantic accuracy and FD learns the sub-folders from the
+    validation photos (training photos exist only as crops on disk). The colourisation colours
+    `photos.photos_to_colourise`: the held-out test photos, or the folder
+    `--params photos.colourise_folder=DIR` names; the benchmark scores the same photos, with
+    CIFAR-10's benchmark settings and ImageNet judge."""
     choice = Node(
         photos_to_colourise,
         ["named_folder_to_colourise", "index", "training_folder"],
@@ -83,13 +92,17 @@ def trained_model_pipelines() -> Pipeline:
         name="photos_to_colourise",
     )
     return Pipeline(
-        Pipeline([choice]) + evaluation() + colourisation(),
+        Pipeline([choice]) + evaluation() + colourisation() + benchmark(),
         namespace=NAMESPACE,
         inputs={
             "evaluation_gan_generator": "photos.generator_gan",
             "evaluation_l1_generator": "photos.generator_l1",
             "colourisation_generator": "photos.generator_gan",
             "train_set": "photos.validation_set",
+            "benchmark_photos": "photos.photos_to_colourise",
+            "benchmark_gan_generator": "photos.generator_gan",
+            "benchmark_l1_generator": "photos.generator_l1",
+            "benchmark_imagenet_classifier": "benchmark_imagenet_classifier",
         },
         parameters={name: name for name in SHARED_PARAMETERS}
         | {
