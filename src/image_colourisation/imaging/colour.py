@@ -125,6 +125,18 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def gray_levels(lightness: np.ndarray) -> np.ndarray:
+    """The uint8 gray level (...) of each L* (...): the neutral colour a* = b* = 0 rendered.
+
+    `lab_to_rgb` renders ab = 0 neutral up to float32 rounding, which still tips about one
+    pixel in 10^5 to another uint8 level in one channel; the mean of the channels is one level,
+    so a gray picture made of it is exactly gray (colourfulness 0).
+    """
+    lab = np.zeros((*lightness.shape, 3), dtype=np.float32)
+    lab[..., 0] = lightness
+    return to_uint8(lab_to_rgb(lab).mean(axis=-1))
+
+
 def normalise_l(lightness: np.ndarray) -> np.ndarray:
     """L* in [0, 100] -> the generator's input range [-1, 1]."""
     return lightness / (L_MAX / 2) - 1.0

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 
 from image_colourisation.imaging import metrics
-from image_colourisation.imaging.colour import lab_to_rgb, rgb_to_lab, to_uint8
+from image_colourisation.imaging.colour import gray_levels, rgb_to_lab
 from image_colourisation.imaging.hints import Hint, truth_hints
 from image_colourisation.imaging.render import colourise_image
 from image_colourisation.models.onnx_export import payload_onnx
@@ -73,9 +73,7 @@ def row_label(row: Row) -> str:
 def gray_photo(rgb: np.ndarray) -> np.ndarray:
     """The photo turned gray (H, W) uint8: its own L* with a* = b* = 0, the levels R = G = B
     of that neutral colour (what a black-and-white print of it would hold)."""
-    lab = rgb_to_lab(rgb)
-    lab[..., 1:] = 0
-    return to_uint8(lab_to_rgb(lab).mean(axis=-1))
+    return gray_levels(rgb_to_lab(rgb)[..., 0])
 
 
 def colouriser(payload: dict[str, Any], runtime: Runtime) -> TrainedGenerator:

@@ -6,10 +6,9 @@ import torch
 
 from image_colourisation.imaging.colour import (
     denormalise_l,
-    lab_to_rgb,
+    gray_levels,
     normalise_ab,
     normalise_l,
-    to_uint8,
 )
 from image_colourisation.pipelines.evaluation.classifier import lab_images
 
@@ -19,16 +18,9 @@ NHWC = torch.channels_last  # faster convolutions on CPU, as in training
 
 
 def gray_rgb(lightness: np.ndarray) -> np.ndarray:
-    """The gray baseline as uint8 RGB (N, H, W, 3): ab = 0 rendered, with R = G = B exactly.
-
-    `colour.lab_to_rgb` renders ab = 0 neutral up to float32 rounding, which still tips about
-    one pixel in 10^5 to another uint8 level in one channel; averaging the channels keeps the
-    baseline exactly gray (colourfulness 0).
-    """
-    lab = np.zeros((*lightness.shape[:1], *lightness.shape[2:], 3), dtype=np.float32)
-    lab[..., 0] = denormalise_l(lightness[:, 0])
-    gray = to_uint8(lab_to_rgb(lab).mean(axis=-1, keepdims=True))
-    return np.repeat(gray, 3, axis=-1)
+    """The gray baseline as uint8 RGB (N, H, W, 3) of normalised L (N, 1, H, W): ab = 0
+    rendered, with R = G = B exactly (`colour.gray_levels`)."""
+    return np.repeat(gray_levels(denormalise_l(lightness[:, 0]))[..., None], 3, axis=-1)
 
 
 def classifier_input(lab: np.ndarray) -> np.ndarray:
