@@ -221,7 +221,6 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
     what the model's files inflate to is bounded as a payload file's is.
     """
     import mlflow  # noqa: PLC0415 - slow import, only needed for MLflow sources
-    import mlflow.artifacts  # noqa: PLC0415
     import mlflow.pytorch  # noqa: PLC0415
 
     def unreadable(error: Exception) -> ValueError:
@@ -259,11 +258,7 @@ def _from_mlflow(uri: str) -> Mapping[str, Any]:
             f"Model source {uri!r} is not a usable generator: its architecture record {problem}; "
             "give a generator written by this project's training pipeline."
         )
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(uri))
-    except Exception as error:  # MlflowException, OSError from the artifact store, ...
-        raise unreadable(error) from error
-    _check_inflated_size(uri, local)
+    local = _downloaded_model(uri, unreadable)
     try:
         with _pickles_refused():
             module = mlflow.pytorch.load_model(str(local), map_location="cpu")
@@ -281,15 +276,9 @@ def _from_logged_generator(
 ) -> Mapping[str, Any]:
     """The payload of a generator logged by `logged_generator`, bounded and read with
     `weights_only=True` like a payload file; nothing of the model is imported or unpickled."""
-    import mlflow.artifacts  # noqa: PLC0415
-
     from image_colourisation.models.payloads import load_payload  # noqa: PLC0415 - imports torch
 
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(uri))
-    except Exception as error:  # MlflowException, OSError from the artifact store, ...
-        raise unreadable(error) from error
-    _check_inflated_size(uri, local)
+    local = _downloaded_model(uri, unreadable)
     path = logged_generator.payload_file(local, data)
     if path is None:
         raise ModelFileError(
@@ -318,6 +307,19 @@ def _from_registered_colouriser(uri: str, info: Any) -> Mapping[str, Any]:
         )
     path = mlflow.artifacts.download_artifacts(f"{uri.rstrip('/')}/{entry['path']}")
     return load_payload(Path(path), f"Model source {uri!r}")
+
+
+def _downloaded_model(uri: str, unreadable: Callable[[Exception], ValueError]) -> Path:
+    """The MLflow model's files, downloaded, once they are known not to inflate past a
+    payload's bound (`_check_inflated_size`)."""
+    import mlflow.artifacts  # noqa: PLC0415
+
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(uri))
+    except Exception as error:  # MlflowException, OSError from the artifact store, ...
+        raise unreadable(error) from error
+    _check_inflated_size(uri, local)
+    return local
 
 
 def _check_inflated_size(uri: str, folder: Path) -> None:
