@@ -1,7 +1,7 @@
 """Each default is written once: the YAML of conf/base. Photo training, its classifier and its
 critic are CIFAR-10's sections with a few keys changed, so a change to those reaches them."""
 
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, asdict, fields
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from image_colourisation.pipelines.training.config import (
     DistributedParams,
     HintParams,
     TrainingParams,
+    project_training_params,
 )
 from tests.project_copy import PROJECT_ROOT
 
@@ -59,11 +60,4 @@ def test_the_photos_classifier_and_critic_are_the_evaluations_with_smaller_batch
 def test_a_section_missing_a_key_is_named() -> None:
     values = {"p_none": 0.5, "geometric_p": 0.125, "max_hints": 32}  # no max_patch, no enabled
     with pytest.raises(ValueError, match=r"training.hints misses keys \['enabled', 'max_patch'\]"):
-        TrainingParams(**{**_yaml_training(), "hints": values})
-
-
-def _yaml_training() -> dict[str, Any]:
-    import yaml  # noqa: PLC0415
-
-    text = (PROJECT_ROOT / "conf/base/parameters_training.yml").read_text()
-    return yaml.safe_load(text)["training"]
+        TrainingParams(**{**asdict(project_training_params(PROJECT_ROOT)), "hints": values})
