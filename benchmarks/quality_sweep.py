@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from image_colourisation.datasets import CIFAR10ArchiveDataset, ModelPayloadData
 from image_colourisation.imaging import metrics  # noqa: E402
 from image_colourisation.imaging.colour import model_arrays_to_rgb  # noqa: E402
 from image_colourisation.models.hint_sampling import evaluation_hints  # noqa: E402
+from image_colourisation.models.imagenet import load_imagenet_state  # noqa: E402
 from image_colourisation.models.payloads import generator_from_payload, generator_payload  # noqa: E402
 from image_colourisation.pipelines.evaluation.critic import critic_test  # noqa: E402
 from image_colourisation.pipelines.evaluation.nodes import (  # noqa: E402
@@ -57,7 +59,11 @@ from image_colourisation.pipelines.preprocessing.nodes import (  # noqa: E402
 from image_colourisation.pipelines.training.config import TrainingParams  # noqa: E402
 from image_colourisation.pipelines.training.data import ImageArrays  # noqa: E402
 from image_colourisation.pipelines.training.loop import fit  # noqa: E402
-from image_colourisation.pipelines.training.nodes import gan_params, l1_params  # noqa: E402
+from image_colourisation.pipelines.training.nodes import (  # noqa: E402
+    gan_params,
+    imagenet_start,
+    l1_params,
+)
 
 # Each candidate: its recipe as overrides of the GAN variant on top of conf/base (written out
 # in full, so that a candidate means the same whatever the defaults are), and the overrides of
@@ -115,6 +121,7 @@ COLUMNS = [
     "critic_accuracy", f"hints{HINT_COUNT}_mae", f"hints{HINT_COUNT}_psnr",
 ]  # fmt: skip
 SHARED_MD5 = "6c9bc4d9db7e170d984047b75e787a60"
+WEIGHTS = Path("../shared/data/weights")  # the ImageNet encoder's (globals.yml's default)
 
 
 def parse_args() -> argparse.Namespace:
@@ -194,7 +201,10 @@ def run_seed(args: argparse.Namespace, seed: int) -> pd.DataFrame:
             if key not in baselines:
                 began = time.perf_counter()
                 l1 = base_params(budget | l1_overrides | {"checkpoint_dir": f"{checkpoints}/l1"})
-                payload = generator_payload(fit(*arrays, l1_params(l1), f"l1{len(baselines)}"))
+                init = imagenet_start(partial(load_imagenet_state, WEIGHTS), l1)
+                payload = generator_payload(
+                    fit(*arrays, l1_params(l1), f"l1{len(baselines)}", init=init)
+                )
                 baselines[key] = payload, time.perf_counter() - began
                 rows.append(
                     score(f"l1 ({name})", seed, payload, validation, classifier, critic=args.critic)

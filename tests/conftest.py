@@ -9,15 +9,28 @@ from pathlib import Path
 import pytest
 import torch
 
+from image_colourisation.models.imagenet import seed_hub_cache
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_payload
 from tests.cifar_archive import write_cifar_archive
+from tests.imagenet_weights import SHARED_WEIGHTS
 from tests.project_copy import copy_project
 
 # The `tracked_project` fixture: one tiny default `kedro run`, shared by browser and notebook tests.
 pytest_plugins = ["tests.tracked_runs"]
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def torch_hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hub cache of the session's own (never the user's), seeded with the shared ImageNet
+    weights, so that every `kedro run` in a project copy finds the generator's encoder weights
+    as a machine without network does (the copies have no ../shared beside them)."""
+    home = tmp_path_factory.mktemp("torch-home")
+    os.environ["TORCH_HOME"] = str(home)
+    seed_hub_cache(SHARED_WEIGHTS)
+    return home
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from .arrays import NpzDataset
 from .cifar10 import CIFAR10ArchiveDataset
 from .generator_choice import GeneratorChoiceDataset
-from .imagenet import ImageNetClassifierDataset
+from .imagenet import ImageNetClassifierDataset, ImageNetWeightsDataset
 from .json_cache import JSONCacheDataset
 from .model_runs import ModelRunMetricsDataset
 from .torch_models import ModelPayloadDataset, OnnxModelDataset
@@ -12,6 +12,7 @@ __all__ = [
     "CIFAR10ArchiveDataset",
     "GeneratorChoiceDataset",
     "ImageNetClassifierDataset",
+    "ImageNetWeightsDataset",
     "JSONCacheDataset",
     "ModelRunMetricsDataset",
     "ModelPayloadDataset",

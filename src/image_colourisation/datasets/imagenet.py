@@ -1,16 +1,19 @@
-"""A read-only Kedro dataset: the ImageNet classifier that judges the real-photo benchmark."""
+"""Read-only Kedro datasets of torchvision's ImageNet MobileNetV2: the classifier that judges the
+real-photo benchmark, and the weights of the encoder inside the generator (`models/encoder.py`)."""
 
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from image_colourisation.models.imagenet import (
     ImageNetClassifier,
     cached_weights,
     load_imagenet_classifier,
+    load_imagenet_state,
 )
 
 
@@ -40,3 +43,11 @@ class ImageNetClassifierDataset(AbstractDataset[None, Callable[[], ImageNetClass
 
     def _describe(self) -> dict[str, Any]:
         return {"weights_folder": str(self._weights_folder)}
+
+
+class ImageNetWeightsDataset(ImageNetClassifierDataset):
+    """The same weights as a state dict, for the generator's ImageNet encoder; lazy as well, so
+    a training with `imagenet_encoder: 0` needs no weights."""
+
+    def load(self) -> Callable[[], dict[str, torch.Tensor]]:  # type: ignore[override]
+        return partial(load_imagenet_state, self._weights_folder)

@@ -82,8 +82,15 @@ def seed_hub_cache(folder: Path) -> None:
 
 
 def load_imagenet_classifier(folder: Path) -> "ImageNetClassifier":
-    """MobileNetV2 with torchvision's ImageNet weights, from the hub cache (seeded from `folder`
-    when it lacks them) or torchvision's download, hash-checked either way; eval mode, CPU."""
+    """MobileNetV2 with torchvision's ImageNet weights (`load_imagenet_state`); eval mode, CPU."""
+    network = mobilenet_v2()
+    network.load_state_dict(load_imagenet_state(folder))
+    return ImageNetClassifier(network.eval(), list(WEIGHTS.meta["categories"]))
+
+
+def load_imagenet_state(folder: Path) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet MobileNetV2 state dict, from the hub cache (seeded from `folder`
+    when it lacks them) or torchvision's download, hash-checked either way."""
     seed_hub_cache(folder)
     if cached_weights().is_file():  # torchvision checks the hash of downloads only
         check_weights_file(cached_weights())
@@ -93,11 +100,9 @@ def load_imagenet_classifier(folder: Path) -> "ImageNetClassifier":
         raise WeightsFileError(
             f"torchvision's ImageNet MobileNetV2 weights could not be had ({error}): with no "
             f"network, put {weights_name()} (torchvision's file, byte for byte) in {folder} "
-            "or name the folder that holds it with --params benchmark.weights_folder=<folder>."
+            "or name the folder that holds it with --params imagenet.weights_folder=<folder>."
         ) from error
-    network = mobilenet_v2()
-    network.load_state_dict(state)
-    return ImageNetClassifier(network.eval(), list(WEIGHTS.meta["categories"]))
+    return state
 
 
 class ImageNetClassifier:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
+from image_colourisation.models.encoder import GlobalFusion, ImageNetEncoder
 from image_colourisation.models.record import GeneratorRecord
 
 
@@ -144,12 +145,29 @@ HINT_CHANNELS = 3  # a, b, mask
 
 
 class Prediction(NamedTuple):
-    """What the generator's forward pass gives training: ab (N, 2, H, W), the colour bins'
-    logits (`ColourBins`, else None) and the class logits (N, classes) (else None)."""
+    """What the generator's forward pass gives training: ab (N, 2, H, W) before any confidence
+    shrink, the colour bins' logits (`ColourBins`, else None), the class logits (N, classes)
+    (else None) and the predicted ab error (N, 1, H, W) (with `confidence`, else None)."""
 
     ab: torch.Tensor
     bin_logits: torch.Tensor | None
     class_logits: torch.Tensor | None
+    error: torch.Tensor | None = None
+
+
+def shrink_to_gray(
+    ab: torch.Tensor, error: torch.Tensor, strength: float, hints: torch.Tensor | None
+) -> torch.Tensor:
+    """ab pulled towards gray where the model expects to be wrong: each pixel's ab times
+    c² / (c² + strength · e²), c its chroma and e its predicted error (a Wiener gain: colour
+    kept where it is large against the doubt, dropped where the doubt is as large as the
+    colour). Images with any hint keep their colour: there a person has spoken."""
+    chroma = ab.float().square().sum(dim=1, keepdim=True)
+    gain = chroma / (chroma + strength * error.float().square() + 1e-8)
+    if hints is not None:
+        hinted = hints[:, 2:3].amax(dim=(1, 2, 3), keepdim=True) > 0
+        gain = torch.where(hinted, torch.ones_like(gain), gain)
+    return ab * gain.to(ab.dtype)
 
 
 class Generator(nn.Module, GeneratorRecord):
@@ -167,6 +185,12 @@ class Generator(nn.Module, GeneratorRecord):
     Capacity, recorded only when asked for (older payloads load unchanged): `attention` adds
     self-attention after the encoder's second level (8x8 for a 32-pixel image);
     `residual_blocks` adds that many residual blocks at the bottleneck.
+
+    Knowledge and doubt, also recorded only when used: `imagenet_encoder` (a size in pixels)
+    fuses a frozen ImageNet MobileNetV2's global view of the input into the bottleneck
+    (`encoder.py`); `confidence` (> 0) adds a head that predicts each pixel's ab error, trained
+    on the detached features so the colours train as without it, and pulls the automatic
+    colours towards gray where it predicts doubt (`shrink_to_gray`, this strength).
     """
 
     def __init__(
@@ -181,6 +205,8 @@ class Generator(nn.Module, GeneratorRecord):
         classes: int = 0,
         attention: bool = False,
         residual_blocks: int = 0,
+        imagenet_encoder: int = 0,
+        confidence: float = 0.0,
     ) -> None:
         super().__init__()
         self.architecture: dict[str, Any] = {"width": width, "depth": depth, "dropout": dropout}
@@ -194,6 +220,10 @@ class Generator(nn.Module, GeneratorRecord):
             self.architecture["attention"] = True
         if residual_blocks:
             self.architecture["residual_blocks"] = residual_blocks
+        if imagenet_encoder:
+            self.architecture["imagenet_encoder"] = imagenet_encoder
+        if confidence:
+            self.architecture["confidence"] = confidence
         channels = [min(width * 2**level, width * 8) for level in range(depth)]
         self.encoder = nn.ModuleList(
             _down(
@@ -224,10 +254,24 @@ class Generator(nn.Module, GeneratorRecord):
         # Iizuka et al. 2016: a class head on the bottleneck, whose global feature the whole
         # decoder is built from, so training can make G recognise what it colours.
         self.classify = nn.Linear(channels[-1], classes) if classes else None
+        self.error_head = (
+            nn.Sequential(nn.ConvTranspose2d(channels[0] * 2, 1, 4, 2, 1), nn.Softplus())
+            if confidence
+            else None
+        )
+        self.fusion = GlobalFusion(channels[-1]) if imagenet_encoder else None
         init_weights(self)
+        # after init_weights: ImageNet's weights are loaded into it (`load_imagenet`), not drawn
+        self.imagenet = ImageNetEncoder(imagenet_encoder) if imagenet_encoder else None
         for block in self.bottleneck:
             if not block.body[-1].weight.is_meta:
                 nn.init.zeros_(block.body[-1].weight)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A generator pickled whole before the encoder and error head existed has neither."""
+        super().__setstate__(state)
+        for name in ("fusion", "imagenet", "error_head"):
+            self._modules.setdefault(name, None)
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """`forward` on numpy arrays, in eval mode without autograd: `render.AbModel`, the
@@ -242,15 +286,33 @@ class Generator(nn.Module, GeneratorRecord):
         if not self.takes_hints:
             raise ValueError(NO_HINT_INPUTS)
 
-    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        return self.predict(lightness, hints)[0]
+    def forward(
+        self,
+        lightness: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The colours shown: ab, pulled towards gray where the model doubts (`confidence`)."""
+        prediction = self.predict(lightness, hints, context)
+        if prediction.error is None:
+            return prediction.ab
+        return shrink_to_gray(
+            prediction.ab, prediction.error, self.architecture["confidence"], hints
+        )
 
-    def predict(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> "Prediction":
-        """ab and, for training, the bin logits (None for the direct-ab head) and the class
-        logits of the bottleneck's head (None without `classes`).
+    def predict(
+        self,
+        lightness: torch.Tensor,
+        hints: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+    ) -> "Prediction":
+        """ab and, for training, the bin logits (None for the direct-ab head), the class logits
+        of the bottleneck's head (None without `classes`) and the predicted error.
 
         `hints` is (N, 3, H, W): normalised a, b and the mask (`hints.py` makes them); None
         means no hints, which a hint generator reads as all zeros (automatic colourisation).
+        `context` is the ImageNet encoder's features of `lightness` (N, 1280) when computed
+        once beforehand (training's cache); None computes them here.
         """
         multiple = self.size_multiple
         if lightness.shape[-2] % multiple or lightness.shape[-1] % multiple:
@@ -267,12 +329,15 @@ class Generator(nn.Module, GeneratorRecord):
             skips.append(x)
         skips.pop()  # the bottleneck feeds the decoder directly
         x = self.bottleneck(x)
+        if self.fusion is not None:
+            x = self.fusion(x, self.imagenet(lightness) if context is None else context)
         class_logits = self.classify(x.mean(dim=(2, 3))) if self.classify is not None else None
         for block in self.decoder:
             x = torch.cat([block(x), skips.pop()], dim=1)
+        error = self.error_head(x.detach()) if self.error_head is not None else None
         if isinstance(self.head, ColourBins):
-            return Prediction(*self.head(x), class_logits)
-        return Prediction(self.head(x), None, class_logits)
+            return Prediction(*self.head(x), class_logits, error)
+        return Prediction(self.head(x), None, class_logits, error)
 
     def _with_hints(self, lightness: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
         """The first conv's input: L alone, or L stacked with the hint layer (zeros if none)."""
@@ -350,12 +415,14 @@ def predict_ab(
     lightness: torch.Tensor,
     batch_size: int,
     layout: torch.memory_format = torch.contiguous_format,
+    *,
     hints: torch.Tensor | None = None,
+    context: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The generator's ab for a stack of normalised L (N, 1, H, W), batch by batch, in eval
     mode (its mode is restored after), inputs in G's memory `layout`: what validation, the
-    MLflow sample grids and the evaluation all use. `hints` (N, 3, H, W), if given, are cut
-    into the same batches as the lightness (the evaluation's hints curve)."""
+    MLflow sample grids and the evaluation all use. `hints` (N, 3, H, W) and the encoder's
+    `context` (N, 1280), if given, are cut into the same batches as the lightness."""
     was_training = generator.training
     generator.eval()
     try:
@@ -364,8 +431,9 @@ def predict_ab(
             rows = slice(start, start + batch_size)
             batch = lightness[rows].contiguous(memory_format=layout)
             hinted = None if hints is None else hints[rows].contiguous(memory_format=layout)
+            known = None if context is None else context[rows]
             with autocast(lightness.device):
-                parts.append(generator(batch, hinted).float())
+                parts.append(generator(batch, hinted, known).float())
         return torch.cat(parts)
     finally:
         generator.train(was_training)

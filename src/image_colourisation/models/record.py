@@ -21,6 +21,9 @@ GENERATOR_ARCHITECTURE = {
     "classes": Setting(int, 2, 10_000, required=False),  # with a class head (training only)
     "attention": Setting(bool, 0, 1, required=False),  # capacity, recorded only when added
     "residual_blocks": Setting(int, 1, 16, required=False),
+    # ImageNet encoder's input side in pixels; its cost grows with the square (issue 33)
+    "imagenet_encoder": Setting(int, 32, 512, required=False),
+    "confidence": Setting(float, 0.0, 100.0, required=False, low_open=True),
 }
 
 

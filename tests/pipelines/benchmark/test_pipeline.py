@@ -29,7 +29,7 @@ def test_kedro_run_benchmarks_a_folder_of_photos(
     for name in ("coffee", "chelsea", "rocket"):
         real_photo(name).reduce(3).save(photos / f"{name}.jpg")
 
-    params = f"benchmark.folder={photos},benchmark.weights_folder={SHARED_WEIGHTS}"
+    params = f"benchmark.folder={photos},imagenet.weights_folder={SHARED_WEIGHTS}"
     run_kedro(kedro_project, "run", "--pipelines", "benchmark", "--params", params)
 
     reports = kedro_project / "data/08_reporting"

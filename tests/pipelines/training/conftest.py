@@ -1,4 +1,5 @@
-"""The tiny training parameters the loop, step and checkpoint tests share."""
+"""The tiny training parameters the loop, step and checkpoint tests share: without the ImageNet
+encoder (tests/models/test_encoder.py and the end-to-end runs train with it)."""
 
 from pathlib import Path
 
@@ -16,6 +17,7 @@ def params(tmp_path: Path) -> TrainingParams:
         batch_size=8,
         width=4,
         discriminator_width=4,
+        imagenet_encoder=0,
         device="cpu",
         checkpoint_dir=str(tmp_path / "checkpoints"),
     )

@@ -136,7 +136,7 @@ if __name__ == "__main__":
     spec = {"nodes": 2, "node_rank": rank, "port": port, "lr_scaling": "none"}
     params = project_training_params(
         epochs=1, batch_size=4, width=4, discriminator_width=4, device="cpu", ema_decay=0.0,
-        checkpoint_dir=f"{folder}/node{rank}", distributed=spec,
+        imagenet_encoder=0, checkpoint_dir=f"{folder}/node{rank}", distributed=spec,
     )
     generator = train_arrays(synthetic_set(32, 0), synthetic_set(8, 1), params, "l1", via=launch.train)
     torch.save(generator.state_dict(), f"{folder}/generator{rank}.pt")

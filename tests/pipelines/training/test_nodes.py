@@ -5,6 +5,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+import torch
 from mlflow import MlflowClient
 
 from image_colourisation.models.networks import Generator
@@ -17,6 +18,7 @@ from image_colourisation.pipelines.training.config import project_training_param
 from image_colourisation.pipelines.training.data import model_arrays
 from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline
 from image_colourisation.pipelines.training.tracking import sample_grid
+from tests.imagenet_weights import shared_imagenet_weights
 from tests.pipelines.training.synthetic import synthetic_set
 from tests.project_copy import PROJECT_ROOT
 
@@ -41,12 +43,22 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
         checkpoint_dir="ckpt",
     )
     try:
-        l1_payload = train_l1_baseline(_dataset(16, 0), _dataset(4, 1), params)
-        gan_payload = train_gan(_dataset(16, 0), _dataset(4, 1), l1_payload, params)
+        l1_payload = train_l1_baseline(
+            _dataset(16, 0), _dataset(4, 1), shared_imagenet_weights, params
+        )
+        gan_payload = train_gan(
+            _dataset(16, 0), _dataset(4, 1), l1_payload, shared_imagenet_weights, params
+        )
+        imagenet = shared_imagenet_weights()
         for payload in (l1_payload, gan_payload):
             expected = {"width": 4, "depth": 5, "dropout": 0.5, "hints": True}
+            expected |= {"imagenet_encoder": 128, "confidence": 1.0}  # the defaults
             assert payload["architecture"] == expected
             assert not generator_from_payload(payload).training
+            # the encoder is frozen: after training it is still ImageNet's, statistics and all
+            for name, value in imagenet.items():
+                if name.startswith("features."):
+                    assert torch.equal(payload["state_dict"][f"imagenet.{name}"], value), name
         assert mlflow.active_run() is None
         experiments = MlflowClient().search_experiments()
         assert MlflowClient().search_runs([e.experiment_id for e in experiments]) == []
@@ -83,5 +95,5 @@ def test_a_warm_start_from_a_baseline_that_does_not_fit_is_refused(tmp_path: Pat
     baseline = generator_payload(Generator(width=4))
     baseline["architecture"] = {"width": 1_000_000, "depth": 5, "dropout": 0.5}
     with pytest.raises(ModelFileError, match=r"^generator_l1 .* width is 1000000"):
-        train_gan(_dataset(16, 0), _dataset(4, 1), baseline, params)
+        train_gan(_dataset(16, 0), _dataset(4, 1), baseline, shared_imagenet_weights, params)
     assert not (tmp_path / "ckpt" / "gan" / "last.pt").exists()

@@ -56,8 +56,9 @@ def test_crops_are_seeded_lab_and_the_same_with_or_without_workers(
     first = list(inline.epoch(torch.Generator().manual_seed(1)))
     assert len(first) == inline.steps == 2
     second = list(workers.epoch(torch.Generator().manual_seed(1)))
-    for (l1, ab1, labels), (l2, ab2, _) in zip(first, second, strict=True):
+    for (l1, ab1, labels, context), (l2, ab2, _, _) in zip(first, second, strict=True):
         assert l1.shape == (4, 1, 32, 32) and ab1.shape == (4, 2, 32, 32) and labels is None
+        assert context is None  # a crop differs each epoch: the generator encodes it itself
         assert PhotoImages(crops).unlabelled == "the photos carry no class labels"
         assert torch.equal(l1, l2) and torch.equal(ab1, ab2)
         assert l1.min() >= -1 and l1.max() <= 1 and ab1.abs().max() <= 1
@@ -70,7 +71,7 @@ def test_labelled_crops_carry_their_photos_class(cached: tuple[Path, ...]) -> No
     images = PhotoImages(crops)
     assert (images.classes, images.unlabelled) == (4, "")
     plan = crops.epoch_plan(torch.Generator().manual_seed(3))
-    (_, _, labels), *_ = images.batches(4, True, 0, torch.device("cpu"), ALONE).epoch(
+    (_, _, labels, _), *_ = images.batches(4, True, 0, torch.device("cpu"), ALONE).epoch(
         torch.Generator().manual_seed(3)
     )
     assert labels.tolist() == [photo for photo, _ in plan]  # each photo its own class here

@@ -16,6 +16,7 @@ from image_colourisation.pipelines.training.steps import (
     update_ema,
     warm_start,
 )
+from tests.imagenet_weights import shared_imagenet_weights
 from tests.pipelines.training.synthetic import synthetic_set, train_arrays
 
 CPU = torch.device("cpu")
@@ -139,11 +140,18 @@ def test_unlabelled_images_switch_class_information_off(params: TrainingParams, 
     aware = replace(params, epochs=1, class_weight=1.0, class_conditional=True)
     lightness, ab = synthetic_set(16, 0)
     with caplog.at_level("INFO"):
-        payload = train_l1_baseline({"L": lightness, "ab": ab}, _validation(), aware)
+        payload = train_l1_baseline(
+            {"L": lightness, "ab": ab}, _validation(), shared_imagenet_weights, aware
+        )
     assert "off for this run: the training arrays have no labels" in caplog.text
     assert "classes" not in payload["architecture"]
     labelled = {"L": lightness, "ab": ab, "labels": np.arange(16) % 2, "class_names": ["a", "b"]}
-    assert train_l1_baseline(labelled, _validation(), aware)["architecture"]["classes"] == 2
+    assert (
+        train_l1_baseline(labelled, _validation(), shared_imagenet_weights, aware)["architecture"][
+            "classes"
+        ]
+        == 2
+    )
 
 
 def _validation() -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from image_colourisation.datasets.model_runs import ModelRunMetricsDataset
 from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.nodes import train_l1_baseline
 from image_colourisation.pipelines.training.tracking import variant_run
+from tests.imagenet_weights import shared_imagenet_weights
 from tests.pipelines.training.synthetic import synthetic_set
 from tests.project_copy import PROJECT_ROOT
 
@@ -25,6 +26,7 @@ TRAIN_AND_HANG = f"""
 import sys, time
 import mlflow
 from image_colourisation.pipelines.training import nodes
+from tests.imagenet_weights import shared_imagenet_weights
 from tests.pipelines.training.test_tracking import dataset, tiny_params
 
 logged = nodes.log_metrics
@@ -37,7 +39,7 @@ nodes.log_metrics = log_then_hang
 
 mlflow.set_tracking_uri(sys.argv[1])
 with mlflow.start_run(run_name="training"):
-    nodes.train_l1_baseline(dataset(16, 0), dataset(4, 1), tiny_params(sys.argv[2]))
+    nodes.train_l1_baseline(dataset(16, 0), dataset(4, 1), shared_imagenet_weights, tiny_params(sys.argv[2]))
 """
 
 
@@ -97,7 +99,12 @@ def test_a_resumed_training_continues_the_killed_nested_run(
     assert interrupted.info.status == "RUNNING" == tracking.get_run(old_parent).info.status
 
     with mlflow.start_run(run_name="training") as parent:
-        train_l1_baseline(dataset(16, 0), dataset(4, 1), tiny_params(checkpoints, resume=True))
+        train_l1_baseline(
+            dataset(16, 0),
+            dataset(4, 1),
+            shared_imagenet_weights,
+            tiny_params(checkpoints, resume=True),
+        )
 
     (run,) = _variant_runs(tracking, "l1")  # no second nested run
     assert run.info.run_id == interrupted.info.run_id and run.info.status == "FINISHED"
@@ -118,11 +125,19 @@ def test_resuming_a_finished_run_starts_a_new_one_linked_to_it(
     holds the later epochs and names the run it continues."""
     checkpoints = str(tmp_path / "checkpoints")
     with mlflow.start_run(run_name="training"):
-        train_l1_baseline(dataset(16, 0), dataset(4, 1), tiny_params(checkpoints, epochs=1))
+        train_l1_baseline(
+            dataset(16, 0),
+            dataset(4, 1),
+            shared_imagenet_weights,
+            tiny_params(checkpoints, epochs=1),
+        )
     (first,) = _variant_runs(tracking, "l1")
     with mlflow.start_run(run_name="training"):
         train_l1_baseline(
-            dataset(16, 0), dataset(4, 1), tiny_params(checkpoints, epochs=2, resume=True)
+            dataset(16, 0),
+            dataset(4, 1),
+            shared_imagenet_weights,
+            tiny_params(checkpoints, epochs=2, resume=True),
         )
     second = next(
         run for run in _variant_runs(tracking, "l1") if run.info.run_id != first.info.run_id

@@ -74,7 +74,7 @@ def naive_ab(lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
 def generator_ab(generator: Generator, lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
     """A generator's ab for one batch of L with its hints."""
     return predict_ab(
-        generator, torch.from_numpy(lightness), len(lightness), NHWC, torch.from_numpy(hints)
+        generator, torch.from_numpy(lightness), len(lightness), NHWC, hints=torch.from_numpy(hints)
     ).numpy()
 
 

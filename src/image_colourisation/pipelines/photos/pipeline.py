@@ -33,7 +33,11 @@ SHARED_PARAMETERS = {
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
-        [folder_pipeline(), Pipeline(training(), namespace=NAMESPACE), trained_model_pipelines()],
+        [
+            folder_pipeline(),
+            Pipeline(training(), namespace=NAMESPACE, inputs={"imagenet_weights"}),
+            trained_model_pipelines(),
+        ],
         tags=[NAMESPACE],
     )
 

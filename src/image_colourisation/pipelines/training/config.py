@@ -47,6 +47,8 @@ RANGES: dict[str, Setting] = {
     "rebalance": UNIT,
     "ema_decay": replace(UNIT, high_open=True),
     "residual_blocks": Setting(int, 0, 16),
+    "imagenet_encoder": Setting(int, 32, 512, zero_allowed=True),
+    "confidence": Setting(float, 0.0, 100.0),
 }
 _BOOLS = (
     "flip",
@@ -179,6 +181,8 @@ class TrainingParams:
     class_conditional: bool
     attention: bool
     residual_blocks: int
+    imagenet_encoder: int
+    confidence: float
     ema_decay: float
     flip: bool
     crop_padding: int

@@ -23,7 +23,7 @@ would take for a batch `world.size` times larger.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, Self
 
 import numpy as np
@@ -32,13 +32,15 @@ import torch
 from image_colourisation.core.memory import lean_fork
 from image_colourisation.imaging.crops import generator_depth
 from image_colourisation.models import augment
+from image_colourisation.models.encoder import ImageNetEncoder, encode_all
 from image_colourisation.serving.run_names import CIFAR10
 
 from .photo_crops import PhotoCrops
 from .world import ALONE, World
 
-# Normalised L (B, 1, H, W), ab (B, 2, H, W) and the class labels (B,), None when unlabelled.
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+# Normalised L (B, 1, H, W), ab (B, 2, H, W), the class labels (B,) (None when unlabelled) and
+# the ImageNet encoder's features (B, 1280) when computed beforehand (None: the generator's own).
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
 
 class Batches(Protocol):
@@ -67,6 +69,8 @@ class TrainingImages(Protocol):
 
     def for_workers(self) -> Self: ...
 
+    def encoded(self, encoder: ImageNetEncoder) -> Self: ...
+
 
 @dataclass(frozen=True)
 class ImageArrays:
@@ -78,6 +82,7 @@ class ImageArrays:
     depth: int
     labels: torch.Tensor | None = None
     classes: int = 0
+    context: torch.Tensor | None = None  # the ImageNet encoder's features, once `encoded`
     render_size: None = None
     data = CIFAR10
 
@@ -103,18 +108,25 @@ class ImageArrays:
     ) -> "ArrayBatches":
         lightness, ab = self.lightness.to(device), self.ab.to(device)
         labels = self.labels.to(device) if self.labels is not None else None
+        context = self.context.to(device) if self.context is not None else None
         batch_size = min(batch_size, len(lightness) // world.size)
-        return ArrayBatches(lightness, ab, labels, batch_size, flip, padding, world)
+        return ArrayBatches(lightness, ab, labels, context, batch_size, flip, padding, world)
 
     def colour_sample(self) -> np.ndarray:
         return self.ab.numpy()
 
     def for_workers(self) -> "ImageArrays":
         """In shared memory: the workers map the arrays instead of each receiving a copy."""
-        for tensor in (self.lightness, self.ab, self.labels):
+        for tensor in (self.lightness, self.ab, self.labels, self.context):
             if tensor is not None:
                 tensor.share_memory_()
         return self
+
+    def encoded(self, encoder: ImageNetEncoder) -> "ImageArrays":
+        """With the encoder's features of every image, computed once here (an epoch of them
+        would cost ten times the training step on a CPU); the same arrays otherwise."""
+        device = next(encoder.buffers()).device
+        return replace(self, context=encode_all(encoder, self.lightness.to(device)))
 
     def numpy(self) -> tuple[np.ndarray, np.ndarray]:
         """(L, ab) as numpy arrays, without a copy."""
@@ -162,6 +174,10 @@ class PhotoImages:
     def for_workers(self) -> "PhotoImages":
         return self
 
+    def encoded(self, encoder: ImageNetEncoder) -> "PhotoImages":
+        """Unchanged: a random crop differs every epoch, so the generator encodes each step's."""
+        return self
+
 
 def training_images(
     train_set: dict[str, np.ndarray] | PhotoCrops, depth: int
@@ -180,6 +196,7 @@ class ArrayBatches:
     lightness: torch.Tensor
     ab: torch.Tensor
     labels: torch.Tensor | None
+    context: torch.Tensor | None
     batch_size: int
     flip: bool
     padding: int
@@ -199,7 +216,12 @@ class ArrayBatches:
             lightness, ab = augment.apply(
                 self.lightness[index], self.ab[index], draws, index, self.padding
             )
-            yield lightness, ab, self.labels[index] if self.labels is not None else None
+            yield (
+                lightness,
+                ab,
+                self.labels[index] if self.labels is not None else None,
+                self.context[index] if self.context is not None else None,
+            )
 
 
 @dataclass
@@ -233,6 +255,7 @@ class LoaderBatches:
                     lightness.to(self.device),
                     ab.to(self.device),
                     labels.to(self.device) if labelled else None,
+                    None,
                 )
 
 

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from image_colourisation.imaging.colour import model_arrays_to_rgb
 from image_colourisation.imaging.metrics import psnr, squared_error
+from image_colourisation.models.encoder import encode_all
 from image_colourisation.models.networks import Generator, predict_ab
 
 from .checkpoints import checkpoint_path, checkpoint_state, restore, save_checkpoint
@@ -65,17 +66,16 @@ def fit(
 
     `images` is the training source (`data.training_images`), `validation` the validation
     arrays. `on_epoch(epoch, metrics, generator)` sees every finished epoch (MLflow logging).
-    `init`, a generator state dict, warm-starts a fresh run; `resume`, a checkpoint's state
+    `init`, a generator state dict, warm-starts a fresh run (a generator with an ImageNet encoder
+    needs its weights from there: `encoder.imagenet_init`); `resume`, a checkpoint's state
     (`checkpoints.prior_checkpoint`), continues an interrupted one. `world` is this process's
     place among DDP workers (`world.py`; `launch.py` starts them).
     """
     device = world.device(params.device)
     layout = memory_format(params.channels_last)
-    batches = images.batches(params.batch_size, params.flip, params.crop_padding, device, world)
     val_lightness, val_ab = validation.numpy()
     val_l = validation.lightness.to(device)
     val_rgb = model_arrays_to_rgb(val_lightness, val_ab)
-    batch_size, steps = batches.batch_size, batches.steps
 
     bins = colour_bin_grid(images.colour_sample(), params.rebalance) if params.colour_bins else None
     models = build_models(params, device, bins, images.classes)
@@ -89,7 +89,11 @@ def fit(
     if init is not None and first_epoch == 1:  # a resumed run has its own weights
         fresh = warm_start(models, init)
         logger.info("%s: warm start from a trained generator; fresh: %s", variant, fresh or "none")
+    _require_imagenet_weights(models.generator, init, resumed=resume is not None, variant=variant)
     first_epoch = share_start(models, shuffle, first_epoch, params, world)
+    images, val_context = _encoded(models.generator, images, val_l)
+    batches = images.batches(params.batch_size, params.flip, params.crop_padding, device, world)
+    batch_size, steps = batches.batch_size, batches.steps
     trained = replicate(models, device, world)  # what the steps train: DDP when not alone
     logger.info(
         "%s: %d train / %d validation images, batch %d x %d processes, epochs %d..%d on %s "
@@ -108,10 +112,10 @@ def fit(
             leave=False,
             disable=not world.main,
         )
-        for step, (lightness, ab, labels) in enumerate(batches.epoch(shuffle)):
+        for step, (lightness, ab, labels, context) in enumerate(batches.epoch(shuffle)):
             progress = epoch - 1 + step / steps
             scale_learning_rates(models, params.lr, params.distributed, world, progress)
-            figures = gan_step(trained, lightness, ab, params, labels)
+            figures = gan_step(trained, lightness, ab, params, labels, context=context)
             for name, value in figures.items():
                 totals[name] = totals.get(name, 0.0) + value.float()
             bar.update(batch_size * world.size)
@@ -122,7 +126,7 @@ def fit(
         train_seconds = time.perf_counter() - started
 
         generator = models.final_generator
-        predicted = predict_ab(generator, val_l, 2 * batch_size, layout)
+        predicted = predict_ab(generator, val_l, 2 * batch_size, layout, context=val_context)
         totals = mean_over_ranks(totals, world)
         metrics = {name: (total / steps).item() for name, total in totals.items()}
         metrics |= validation_scores(predicted.cpu().numpy(), val_lightness, val_ab, val_rgb)
@@ -139,6 +143,33 @@ def fit(
             on_epoch(epoch, metrics, generator)
 
     return models.final_generator.to("cpu", memory_format=torch.contiguous_format).eval()
+
+
+def _encoded(
+    generator: Generator, images: TrainingImages, val_l: torch.Tensor
+) -> tuple[TrainingImages, torch.Tensor | None]:
+    """The training source and the validation features with the frozen ImageNet encoder's
+    features computed once per image (an epoch of them costs ten times its steps on a CPU);
+    unchanged without an encoder."""
+    if generator.imagenet is None:
+        return images, None
+    return images.encoded(generator.imagenet), encode_all(generator.imagenet, val_l)
+
+
+def _require_imagenet_weights(
+    generator: Generator, init: dict[str, torch.Tensor] | None, *, resumed: bool, variant: str
+) -> None:
+    """A fresh run of a generator with an ImageNet encoder must start from ImageNet's weights:
+    a randomly drawn frozen encoder would train, silently, a generator that knows nothing."""
+    if generator.imagenet is None or resumed:  # a checkpoint holds them
+        return
+    needed = [name for name in generator.state_dict() if name.startswith("imagenet.features.")]
+    if init is None or any(name not in init for name in needed):
+        raise ValueError(
+            f"{variant}: training.imagenet_encoder is on but the run was given no ImageNet "
+            "weights for it: pass init=encoder.imagenet_init(state) (the training nodes read "
+            "them from the catalog's imagenet_weights), or set training.imagenet_encoder=0."
+        )
 
 
 def _check_finite(

@@ -8,6 +8,7 @@ locked, so a second `kedro run` cannot train into it at the same time.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from image_colourisation.core.locks import checkpoint_lock
+from image_colourisation.models.encoder import imagenet_init
 from image_colourisation.models.networks import Generator, predict_ab
 from image_colourisation.models.payloads import generator_from_payload, generator_payload
 
@@ -36,32 +38,48 @@ from .tracking import (
 logger = logging.getLogger(__name__)
 
 
+ImageNetWeights = Callable[[], dict[str, torch.Tensor]]  # the catalog's `imagenet_weights`
+
+
 def train_gan(
     train_set: dict[str, np.ndarray] | PhotoCrops,
     validation_set: dict[str, np.ndarray],
     l1_generator: dict[str, Any],
+    imagenet_weights: ImageNetWeights,
     params: TrainingParams,
 ) -> dict[str, Any]:
     """The conditional GAN: its losses weighted as `params` says, for `params.gan_epochs`
-    epochs, started from the L1 baseline's weights when `params.warm_start` ("NoGAN").
+    epochs, started from the L1 baseline's weights when `params.warm_start` ("NoGAN"), else
+    from ImageNet's for its encoder (when it has one).
 
     The baseline is checked against its own architecture record first (`kedro run --nodes
     train_gan` reads it from data/06_models), so a file that does not fit stops the run.
     """
-    init = None
     if params.warm_start:
         baseline = generator_from_payload(l1_generator, "generator_l1 (the L1 baseline)")
         init = baseline.state_dict()
+    else:
+        init = imagenet_start(imagenet_weights, params)
     return train_generator(train_set, validation_set, gan_params(params), "gan", init=init)
 
 
 def train_l1_baseline(
     train_set: dict[str, np.ndarray] | PhotoCrops,
     validation_set: dict[str, np.ndarray],
+    imagenet_weights: ImageNetWeights,
     params: TrainingParams,
 ) -> dict[str, Any]:
     """The same generator and loop with the L1 loss alone: no discriminator, ab output."""
-    return train_generator(train_set, validation_set, l1_params(params), "l1")
+    init = imagenet_start(imagenet_weights, params)
+    return train_generator(train_set, validation_set, l1_params(params), "l1", init=init)
+
+
+def imagenet_start(
+    imagenet_weights: ImageNetWeights, params: TrainingParams
+) -> dict[str, torch.Tensor] | None:
+    """The ImageNet encoder's weights as a warm start when the generator has one, else None
+    (then the weights are never loaded)."""
+    return imagenet_init(imagenet_weights()) if params.imagenet_encoder else None
 
 
 def gan_params(params: TrainingParams) -> TrainingParams:

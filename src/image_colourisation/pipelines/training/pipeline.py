@@ -7,13 +7,19 @@ from .nodes import train_gan, train_l1_baseline
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    inputs = ["train_set", "validation_set", "params:training"]
+    inputs = ["train_set", "validation_set", "imagenet_weights", "params:training"]
     return Pipeline(
         [
             Node(train_l1_baseline, inputs, "generator_l1", name="train_l1_baseline"),
             Node(
                 train_gan,
-                ["train_set", "validation_set", "generator_l1", "params:training"],
+                [
+                    "train_set",
+                    "validation_set",
+                    "generator_l1",
+                    "imagenet_weights",
+                    "params:training",
+                ],
                 "generator_gan",
                 name="train_gan",
             ),

@@ -65,6 +65,8 @@ def build_models(
         classes=classes if params.class_weight > 0 else 0,
         attention=params.attention,
         residual_blocks=params.residual_blocks,
+        imagenet_encoder=params.imagenet_encoder,
+        confidence=params.confidence,
     )
     if params.colour_bins and bins is not None:
         generator.head.centres.copy_(bins.centres)
@@ -118,13 +120,17 @@ def gan_step(
     ab: torch.Tensor,
     params: TrainingParams,
     labels: torch.Tensor | None = None,
+    *,
+    context: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One optimisation step of D (if any) then G; returns detached losses and D outputs.
 
     With `params.hints.enabled` G sees colour hints drawn from the batch's true colours
     (`hint_sampling.sample_hints`, from torch's global generator: seeded, checkpointed, distinct per
     DDP rank); D judges L and ab alone, as without hints. `labels` (the images' classes) feed
-    the class head's loss and a projection D, when the models have them.
+    the class head's loss and a projection D, when the models have them; `context`, the
+    ImageNet encoder's features of the batch when computed beforehand. A generator with an error
+    head learns each pixel's ab error of its own (detached) colours beside them.
     """
     generator, discriminator = models.generator, models.discriminator
     # Inputs in the models' layout: mixing NCHW inputs with NHWC weights is ~10x slower.
@@ -136,7 +142,7 @@ def gan_step(
         hints = sample_hints(ab, params.hints, torch.default_generator)
         hints = hints.contiguous(memory_format=layout)
     with autocast(lightness.device):
-        fake, bin_logits, class_logits = generator.predict(lightness, hints)
+        fake, bin_logits, class_logits, error = generator.predict(lightness, hints, context)
     figures: dict[str, torch.Tensor] = {}
     g_loss = fake.new_zeros(())
     if discriminator is not None and models.d_optimizer is not None:
@@ -153,6 +159,10 @@ def gan_step(
         g_bins = bins_loss(bin_logits, ab, models.bins)
         g_loss = g_loss + params.bins_weight * g_bins
         figures["g_bins_loss"] = g_bins.detach()
+    if error is not None:
+        g_error = losses.l1(error, (ab - fake.detach()).float().norm(dim=1, keepdim=True))
+        g_loss = g_loss + g_error
+        figures["g_error_loss"] = g_error.detach()
     models.g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     models.g_optimizer.step()
