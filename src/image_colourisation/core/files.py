@@ -1,5 +1,7 @@
 """Writing files so that an interrupted write never leaves a truncated file that looks complete;
-saying what a path is when it is no file or folder; names safe to print to a terminal."""
+saying what a path is when it is no file or folder; reading small files (hints, a
+pyproject.toml) only when they are regular files and within a size; names safe to print to a
+terminal and names a file can have."""
 
 import errno
 import glob
@@ -12,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from image_colourisation.core.errors import UserValueError
+
 logger = logging.getLogger(__name__)
 
 # A temporary file this old is stale even if its process id is in use again (after a reboot).
@@ -22,6 +26,21 @@ _SPECIAL_FILES = (
     (stat.S_ISBLK, "is a block device (a disk), not a file"),
     (stat.S_ISSOCK, "is a socket, not a file"),
 )
+# The longest file name (in UTF-8 bytes) ext4, XFS, APFS and NTFS all take.
+MAX_NAME_BYTES = 255
+
+
+class FileProblem(UserValueError):
+    """A path that cannot be read as a file; `problem` ends a sentence that names it
+    ("is a FIFO ...", "is 3,400,000,000 bytes, more than ...")."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{printable(path)} {problem}")
+        self.path = path
+        self.problem = problem
+
+    def __reduce__(self) -> tuple:  # rebuilt from both parts when it crosses processes
+        return type(self), (self.path, self.problem)
 
 
 def printable(text: object) -> str:
@@ -54,6 +73,63 @@ def entry_problem(path: Path) -> str | None:
         if is_kind(mode):
             return problem
     return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a file's name, as the end of a sentence naming it, or None.
+
+    A NUL makes every system call on the path raise ValueError, other control characters
+    hide what the name is, and past `MAX_NAME_BYTES` the system refuses it (ENAMETOOLONG):
+    names from a request or a URL are checked here before they become paths.
+    """
+    if not name.isprintable():
+        return "holds control characters (such as NUL or a line break), which no file name may"
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return f"is {size:,} bytes long, more than the {MAX_NAME_BYTES} a file name may have"
+    return None
+
+
+def open_regular_file(path: Path) -> BinaryIO:
+    """`path` opened for binary reading when it is a regular file (or a link to one), else
+    `FileProblem` saying what it is.
+
+    Opened without blocking, so a FIFO, even one put there after any earlier check, is
+    refused at once instead of waiting for a writer; a device such as /dev/zero, which never
+    ends, is refused by kind before a byte is read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except ValueError as error:  # a NUL in the path
+        raise FileProblem(path, "holds a NUL character, which no path may") from error
+    except OSError as error:
+        problem = entry_problem(Path(path)) or f"cannot be read ({error.strerror or error})"
+        raise FileProblem(path, problem) from error
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kinds = [problem for is_kind, problem in _SPECIAL_FILES if is_kind(mode)]
+            raise FileProblem(path, kinds[0] if kinds else "is a folder, not a file")
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_small_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, else `FileProblem`: for files that
+    are read whole (hints, a pyproject.toml), so that a huge file, a device or a FIFO given in
+    their place is refused by name instead of filling the memory or waiting for ever."""
+    with open_regular_file(path) as file:
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(max_bytes + 1)  # a file growing after fstat is cut here too
+    size = max(size, len(data))
+    if size > max_bytes:
+        raise FileProblem(
+            path, f"is {size:,} bytes, more than the {max_bytes:,} such a file may have here"
+        )
+    return data
 
 
 @contextmanager
