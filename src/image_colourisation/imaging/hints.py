@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from image_colourisation.core.bounded import json_from_text, whole_number
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.files import FileProblem, read_small_file
 from image_colourisation.imaging.colour import normalise_ab, rgb_to_lab
 
 HINT_FORM = "X,Y,#rrggbb (the pixel's column and row in the photo, from 0 at the top left)"
@@ -26,6 +29,9 @@ HINTS_JSON_FORM = '[{"x": 412, "y": 230, "colour": "#c0392b"}, ...] ("color" als
 # largest patch training shows the model (`HintSampling.max_patch`), so the hint weighs as much
 # as the model knows how to weigh it, and an odd side keeps it centred where it was put.
 HINT_RADIUS = 1
+# Hints as JSON, from a file, the page or a served row: 45 bytes a hint, so 20,000 hints fit;
+# more text is refused before it is read or parsed.
+MAX_HINTS_JSON_BYTES = 1 << 20
 NO_HINT_INPUTS = (
     "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
     "it with the current training pipeline (training.hints.enabled: true, the default), or "
@@ -59,15 +65,20 @@ def parse_hint(text: str) -> Hint:
     match = _HINT_TEXT.fullmatch(text)
     if match is None:
         raise ValueError(f"hint {text!r} is not {HINT_FORM}, e.g. 412,230,#c0392b.")
-    return Hint(int(match[1]), int(match[2]), match[3].lower())
+    x, y = whole_number(match[1], "the hint's x"), whole_number(match[2], "the hint's y")
+    return Hint(x, y, match[3].lower())
 
 
 def hints_from_json(text: str, where: str = "hints") -> list[Hint]:
-    """Hints from JSON text in the form `HINTS_JSON_FORM`; `where` names the source in errors."""
+    """Hints from JSON text in the form `HINTS_JSON_FORM`; `where` names the source in errors.
+
+    The one reader of hints as JSON (the command's file, the page, the served model's column),
+    bounded in size, nesting and digits before anything is built (`core.bounded`).
+    """
     try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{where} is not JSON ({error.msg}); give {HINTS_JSON_FORM}.") from error
+        items = json_from_text(text, where, max_chars=MAX_HINTS_JSON_BYTES)
+    except UserValueError as error:
+        raise UserValueError(f"{error}; give {HINTS_JSON_FORM}.") from error
     if not isinstance(items, list):
         raise ValueError(
             f"{where} is a JSON {type(items).__name__}; give a list: {HINTS_JSON_FORM}."
@@ -76,11 +87,17 @@ def hints_from_json(text: str, where: str = "hints") -> list[Hint]:
 
 
 def read_hints_file(path: Path) -> list[Hint]:
-    """Hints from a JSON file (`HINTS_JSON_FORM`); a file that cannot be read raises ValueError."""
+    """Hints from a JSON file (`HINTS_JSON_FORM`); a file that cannot be read raises ValueError.
+
+    Only a regular file of at most `MAX_HINTS_JSON_BYTES` is read: /dev/zero, a FIFO or a
+    huge file given as hints is refused by what it is, as photos and models are.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"hints file {path} cannot be read ({error}).") from error
+        text = read_small_file(path, MAX_HINTS_JSON_BYTES).decode("utf-8")
+    except FileProblem as error:
+        raise UserValueError(f"hints file {path} cannot be read: it {error.problem}.") from error
+    except UnicodeDecodeError as error:
+        raise UserValueError(f"hints file {path} is not UTF-8 text ({error.reason}).") from error
     return hints_from_json(text, f"hints file {path}")
 
 

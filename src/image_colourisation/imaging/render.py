@@ -22,12 +22,14 @@ Nothing here imports torch, so the ONNX path starts without it.
 
 from collections.abc import Callable, Sequence
 from functools import cache
+from numbers import Integral
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.colour import (
     denormalise_ab,
     lab_to_rgb,
@@ -74,11 +76,18 @@ class AbModel(Protocol):
 
 
 def check_render_size(render_size: int) -> int:
-    """Return `render_size` if the generator can take it, else say what it must be."""
-    if not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE or render_size % RENDER_MULTIPLE:
+    """Return `render_size` if the generator can take it, else say what it must be; any other
+    type ("64" from a parameter, 64.0, True) is said the same way, never compared."""
+    whole = isinstance(render_size, Integral) and not isinstance(render_size, bool)
+    if (
+        not whole
+        or not RENDER_MULTIPLE <= render_size <= MAX_RENDER_SIZE
+        or render_size % RENDER_MULTIPLE
+    ):
+        shown = render_size if whole else f"{shortened(render_size)} ({type(render_size).__name__})"
         raise UserValueError(
             f"render_size must be a multiple of {RENDER_MULTIPLE} from {RENDER_MULTIPLE} to "
-            f"{MAX_RENDER_SIZE} (e.g. {DEFAULT_RENDER_SIZE}), got {render_size}."
+            f"{MAX_RENDER_SIZE} (e.g. {DEFAULT_RENDER_SIZE}), got {shown}."
         )
     return render_size
 
