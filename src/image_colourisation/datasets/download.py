@@ -31,7 +31,10 @@ from urllib.parse import unquote, urlparse
 
 from tqdm.auto import tqdm
 
+from image_colourisation.core.bounded import MAX_DIGITS, whole_number
 from image_colourisation.core.errors import UserError
+from image_colourisation.core.files import FileProblem, name_problem, open_regular_file
+from image_colourisation.core.ranges import shortened
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +77,23 @@ def file_md5(path: Path) -> str:
 
 
 def url_basename(url: str) -> str:
-    """The file name at the end of a URL's path (`.../cifar-10-python.tar.gz`)."""
-    name = os.path.basename(unquote(urlparse(url).path))
+    """The file name at the end of a URL's path (`.../cifar-10-python.tar.gz`); ValueError for
+    a URL whose path no file could have (`%00` in it, a name past 255 bytes)."""
+    path = unquote(urlparse(url).path)
+    name = os.path.basename(path)
     if name in ("", ".", ".."):  # `..` would name the folder above the download folder
         raise ValueError(
             f"The URL {url!r} does not end in a file name; give the archive's own URL "
+            "(e.g. .../cifar-10-python.tar.gz)."
+        )
+    problem = (
+        name_problem(name)
+        if path.isprintable()
+        else "holds control characters (%00 is a NUL), which no path may"
+    )
+    if problem:
+        raise ValueError(
+            f"The URL {url!r} names a file that {problem}; give the archive's own URL "
             "(e.g. .../cifar-10-python.tar.gz)."
         )
     return name
@@ -165,11 +180,11 @@ def _open_partial(partial_path: Path) -> BinaryIO:
 def _fetch_file(url: str, sink: BinaryIO, desc: str, *, max_bytes: int) -> None:
     """Append the bytes of a local file that come after the ones `sink` already holds."""
     source_path = Path(urllib.request.url2pathname(urlparse(url).path))
-    try:
-        source = open(source_path, "rb")
-    except OSError as error:
+    try:  # a FIFO or a device would never end: only a regular file is read
+        source = open_regular_file(source_path)
+    except FileProblem as error:
         raise DownloadError(
-            f"Cannot read {source_path} (from {url}): {error.strerror}. "
+            f"Cannot read {source_path} (from {url}): it {error.problem}. "
             "Check the path in the file:// URL."
         ) from error
     with source:
@@ -301,13 +316,14 @@ def _fetch_http_within(
             sink.truncate()
             offset = 0
         length = response.headers.get("Content-Length")
-        if length is not None and not length.strip().isdigit():
+        try:
+            total = None if length is None else offset + whole_number(length.strip(), "it")
+        except ValueError as error:
             raise DownloadError(
-                f"{url} announced a Content-Length of {length!r}, which is not a number of "
-                "bytes: the server is broken. Try again later, or point cifar10.url at a local "
-                "copy with a file:// URL."
-            )
-        total = offset + int(length) if length is not None else None
+                f"{url} announced a Content-Length of {shortened(length)}, which is not a "
+                f"number of bytes (digits 0-9, at most {MAX_DIGITS}): the server is broken. "
+                "Try again later, or point cifar10.url at a local copy with a file:// URL."
+            ) from error
         try:
             _copy(response, sink, offset, total, desc, max_bytes=max_bytes)
         except TimeoutError as error:
