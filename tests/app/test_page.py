@@ -44,7 +44,10 @@ from tests.photo_models import (
     [
         (["--serve", "photo.jpg"], "--serve takes no PATH: drop the photos on the page instead"),
         ([], "give the photos or folders to colourise, or --serve for the page"),
-        (["--serve", "--max-upload-mb", "0"], "--max-upload-mb must be a positive number"),
+        (
+            ["--serve", "--max-upload-mb", "0"],
+            "argument --max-upload-mb: the size in MB is 0.0; allowed: a number in (0, 100000]",
+        ),
     ],
 )
 def test_usage_errors_name_the_problem(

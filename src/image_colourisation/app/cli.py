@@ -34,8 +34,9 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from image_colourisation.app.project import find_project, is_project, no_project_advice
+from image_colourisation.app.project import find_project, no_project_advice, project_problem
 from image_colourisation.core.files import entry_problem, printable
+from image_colourisation.core.ranges import Setting
 from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
     NO_HINT_INPUTS,
@@ -70,6 +71,8 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, unless told
 DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
+PORT_RANGE = Setting(int, 1, 65535)
+UPLOAD_MB_RANGE = Setting(float, 0, 100_000, low_open=True)  # 100 GB: no photo is larger
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,16 @@ def in_project(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Ite
     that exists here) kept where they were given; the working folder is restored after.
     Without a project nothing moves, and a model that cannot be loaded says how to name one."""
     here = Path.cwd()
-    if args.project is not None and not is_project(args.project):
+    problem = project_problem(args.project) if args.project is not None else None
+    if problem:
         parser.error(
-            f"--project {args.project} is not the image-colourisation project (no "
-            "pyproject.toml naming image_colourisation in [tool.kedro]); give the folder it "
-            "was cloned into"
+            f"--project {args.project} is not the image-colourisation project ({problem}); "
+            "give the folder it was cloned into"
         )
-    project = args.project.resolve() if args.project is not None else find_project(here)
+    unreadable: list[str] = []
+    project = args.project.resolve() if args.project is not None else find_project(here, unreadable)
+    for note in unreadable:
+        _say(f"colourise: note: not the project: {note}")
     if project is None or project == here.resolve():
         yield
         return
@@ -229,6 +235,30 @@ def _hint_argument(text: str) -> Hint:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def _port_argument(text: str) -> int:
+    """argparse's reading of --port: a TCP port, 1-65535 (70000 or -1 is a usage error, not
+    an OverflowError from the socket)."""
+    return _in_range(text, int, "the port", PORT_RANGE)
+
+
+def _upload_mb_argument(text: str) -> float:
+    """argparse's reading of --max-upload-mb: a positive, finite number (nan or inf would make
+    every upload fail)."""
+    return _in_range(text, float, "the size in MB", UPLOAD_MB_RANGE)
+
+
+def _in_range(text: str, kind: type, name: str, allowed: Setting) -> int | float:
+    """`text` as a `kind` within `allowed`, else argparse's usage error saying what is allowed."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = text
+    problem = allowed.problem(name, value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def default_model() -> str:
     """`default_model_source()`, named on stderr, so the user knows which model coloured."""
     model = default_model_source()
@@ -247,8 +277,6 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     if args.paths:
         parser.error("--serve takes no PATH: drop the photos on the page instead")
-    if args.max_upload_mb <= 0:
-        parser.error(f"--max-upload-mb must be a positive number of MB, got {args.max_upload_mb}")
     problem = address_problem(args.host, args.port)
     if problem:
         parser.error(problem)
@@ -443,10 +471,12 @@ def _parser() -> argparse.ArgumentParser:
         "asked to keep go to OUTDIR",
     )
     page.add_argument("--host", default=DEFAULT_HOST, help=f"address (default: {DEFAULT_HOST})")
-    page.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"(default: {DEFAULT_PORT})")
+    page.add_argument(
+        "--port", type=_port_argument, default=DEFAULT_PORT, help=f"(default: {DEFAULT_PORT})"
+    )
     page.add_argument(
         "--max-upload-mb",
-        type=float,
+        type=_upload_mb_argument,
         default=DEFAULT_MAX_UPLOAD_MB,
         metavar="N",
         help=f"largest photo file the page takes (default: {DEFAULT_MAX_UPLOAD_MB})",

@@ -40,6 +40,9 @@ from PIL import Image
 
 from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
+from image_colourisation.core.bounded import whole_number
+from image_colourisation.core.files import name_problem
+from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
 from image_colourisation.imaging.photo_files import (
     photo_format,
@@ -365,11 +368,17 @@ def require_hint_inputs(generator: AbModel, model: str, hints: list[Hint]) -> No
 
 
 def upload_name(name: str) -> str:
-    """The uploaded file's own name, without folders: what the result is called."""
+    """The uploaded file's own name, without folders: what the result is called. A name no
+    file can have (a NUL, past 255 bytes) is a 400 here, before it reaches a path."""
     base = PurePosixPath(name.replace("\\", "/")).name
     if not base or base.startswith("."):
         raise HTTPException(
             422, f"File name {name!r}: give the photo's own name, e.g. grandma.jpg."
+        )
+    problem = name_problem(base)
+    if problem:
+        raise HTTPException(
+            400, f"File name {shortened(base, 80)} {problem}: rename the photo and send it again."
         )
     return base
 
@@ -407,9 +416,14 @@ def too_large_advice(settings: PageSettings) -> str:
 async def read_upload(request: Request, name: str, settings: PageSettings) -> bytes:
     """The request's body, refused as soon as it passes the size limit."""
     too_large = HTTPException(413, f"{name} {too_large_advice(settings)}")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise too_large
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = whole_number(declared.strip(), "Content-Length")
+        except ValueError as error:
+            raise HTTPException(400, f"{name}: the request's {error}.") from error
+        if length > settings.max_upload_bytes:
+            raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
