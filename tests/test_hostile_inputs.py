@@ -1,0 +1,289 @@
+"""Issue 35's hostile inputs, one test per class, each input built here and tiny where the
+bound shows on a header or a count: Python's own limits (nesting, digits, names, numbers) end
+as one clear message naming the problem (class 3), and files read whole through side doors
+(hints, a pyproject.toml, a file:// download) are refused by kind and size, never waited on
+(class 1)."""
+
+import io
+import json
+import os
+import threading
+from collections.abc import Callable
+from contextlib import redirect_stderr
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pandas as pd
+import pytest
+
+from image_colourisation.app.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
+from image_colourisation.app.page import PageSettings, create_app
+from image_colourisation.core.errors import UserError
+from image_colourisation.datasets.cifar10 import CIFAR10ArchiveDataset
+from image_colourisation.datasets.download import download
+from image_colourisation.pipelines.colourisation.nodes import (
+    colourise_photos,
+    decode_request_photos,
+)
+from tests.app.test_page import ask_page
+from tests.http_server import serve_directory
+
+DEEP = "[" * 100_000 + "]" * 100_000  # RecursionError in json.loads and tomllib
+LONG_NUMBER = "9" * 5_000  # past int()'s 4,300 digits
+DEEP_HINT_PROBLEM = "nested 100,000 deep, more than the 32 levels it may have"
+DIGITS_PROBLEM = "holds a number of 5,000 digits, more than the 18 any number may have here"
+BIG = 2 << 30  # a sparse file: 2 GiB claimed, nothing written
+
+
+def cli_error(*args: object, exit_status: int = EXIT_USAGE) -> str:
+    """What `colourise ARGS` writes on stderr, once it has ended with `exit_status` and
+    without a traceback."""
+    stderr = io.StringIO()
+    with redirect_stderr(stderr):
+        try:
+            status = main([str(arg) for arg in args])
+        except SystemExit as stopped:
+            status = stopped.code
+    text = stderr.getvalue()
+    assert status == exit_status, text
+    assert "Traceback" not in text
+    return text
+
+
+def page_error(tmp_path: Path, endpoint: str, **query: object) -> str:
+    """The 400 the page, started in `tmp_path`, answers to a request at `endpoint` with
+    `query`, before any model is looked for (the model file it names is never read)."""
+    settings = PageSettings("model.pt", None, tmp_path / "kept", max_upload_mb=1)
+    query = {"name": "photo.png", "model": "model.pt", "x": 1, "y": 1} | query
+    status, _, body = ask_page(create_app(settings), f"/api/{endpoint}?{urlencode(query)}", b"x")
+    assert status == 400, body
+    return json.loads(body)["detail"]
+
+
+def raised(action: Callable[[], object]) -> str:
+    """The message of the user error `action` raises."""
+    with pytest.raises(UserError) as caught:
+        action()
+    return str(caught.value)
+
+
+def served_row_error(hints: str) -> str:
+    """The error the served model's answer gives a row with `hints` (the others go on)."""
+    requests = pd.DataFrame({"image": ["AAAA"], "hints": [hints]})
+    return decode_request_photos(requests, 64)[0].error
+
+
+def content_length_error(tmp_path: Path, announced: str) -> str:
+    (tmp_path / "archive.tar.gz").write_bytes(b"archive")
+    with serve_directory(tmp_path) as server:
+        server.content_length = announced
+        url = server.url("archive.tar.gz")
+        message = raised(lambda: download(url, tmp_path / "got" / "a.tar.gz", "0" * 32))
+    assert url in message
+    return message
+
+
+def hints_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "hints.json"
+    path.write_text(text)
+    return path
+
+
+PYTHONS_LIMITS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "--hints nested 100,000 deep": (
+        lambda tmp: cli_error("photo.png", "--hints", hints_file(tmp, DEEP)),
+        f"--hints: hints file {{tmp}}/hints.json has lists or objects {DEEP_HINT_PROBLEM}",
+    ),
+    "--hints with a 5,000-digit coordinate": (
+        lambda tmp: cli_error(
+            "photo.png", "--hints", hints_file(tmp, f'[{{"x": {LONG_NUMBER}, "y": 1}}]')
+        ),
+        f"--hints: hints file {{tmp}}/hints.json {DIGITS_PROBLEM}",
+    ),
+    "--hint with a 5,000-digit coordinate": (
+        lambda tmp: cli_error("photo.png", "--hint", f"{LONG_NUMBER},1,#ff0000"),
+        f"argument --hint: the hint's x {DIGITS_PROBLEM}",
+    ),
+    "the page's colourise, hints nested deep": (
+        lambda tmp: page_error(tmp, "colourise", hints=DEEP),
+        f"hints has lists or objects {DEEP_HINT_PROBLEM}",
+    ),
+    "the page's suggest, hints nested deep": (
+        lambda tmp: page_error(tmp, "suggest", hints=DEEP),
+        f"hints has lists or objects {DEEP_HINT_PROBLEM}",
+    ),
+    "the page, a 5,000-digit hint": (
+        lambda tmp: page_error(tmp, "suggest", hints=f'[{{"x": {LONG_NUMBER}}}]'),
+        f"hints {DIGITS_PROBLEM}",
+    ),
+    "the page, a NUL in the name": (
+        lambda tmp: page_error(tmp, "colourise", name="photo\0.png"),
+        "File name 'photo\\x00.png' holds control characters (such as NUL or a line break)",
+    ),
+    "the page, a 300-character name": (
+        lambda tmp: page_error(tmp, "colourise", name="a" * 296 + ".png"),
+        "is 300 bytes long, more than the 255 a file name may have",
+    ),
+    "the served model's hints nested deep": (
+        lambda tmp: served_row_error(DEEP),
+        f"hints has lists or objects {DEEP_HINT_PROBLEM}",
+    ),
+    "the served model's 5,000-digit hint": (
+        lambda tmp: served_row_error(f"[[{LONG_NUMBER}]]"),
+        f"hints {DIGITS_PROBLEM}",
+    ),
+    "Content-Length: ²": (
+        lambda tmp: content_length_error(tmp, "²"),
+        "announced a Content-Length of '²', which is not a number of bytes (digits 0-9",
+    ),
+    "a 5,000-digit Content-Length": (
+        lambda tmp: content_length_error(tmp, LONG_NUMBER),
+        "announced a Content-Length of '99999",
+    ),
+    "cifar10.url with %00": (
+        lambda tmp: raised(
+            lambda: CIFAR10ArchiveDataset(str(tmp), url="https://example.org/c%00.tar.gz")
+        ),
+        "cifar10.url: The URL 'https://example.org/c%00.tar.gz' names a file that holds "
+        "control characters (%00 is a NUL)",
+    ),
+    "cifar10.url file:// with %00 in a folder": (
+        lambda tmp: raised(lambda: CIFAR10ArchiveDataset(str(tmp), url="file:///a%00/c.tar.gz")),
+        "holds control characters (%00 is a NUL), which no path may",
+    ),
+    "colourisation.render_size='64'": (
+        lambda tmp: raised(lambda: colourise_photos({}, {}, "64")),
+        "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got '64' (str).",
+    ),
+    "--max-upload-mb nan": (
+        lambda tmp: cli_error("--serve", "--max-upload-mb", "nan"),
+        "argument --max-upload-mb: the size in MB is nan; allowed: a number in (0, 100000]",
+    ),
+    "--max-upload-mb inf": (
+        lambda tmp: cli_error("--serve", "--max-upload-mb", "inf"),
+        "argument --max-upload-mb: the size in MB is inf; allowed",
+    ),
+    "--port 70000": (
+        lambda tmp: cli_error("--serve", "--port", "70000"),
+        "argument --port: the port is 70000; allowed: an integer in [1, 65535]",
+    ),
+    "--port -1": (
+        lambda tmp: cli_error("--serve", "--port", "-1"),
+        "argument --port: the port is -1; allowed: an integer in [1, 65535]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PYTHONS_LIMITS)
+def test_pythons_own_limits_end_as_one_message_naming_the_problem(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Class 3: nesting, digits, a Unicode digit, names no file can have, a string where a
+    number goes, NaN and out-of-range numbers: each door says what is wrong, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    action, expected = PYTHONS_LIMITS[case]
+    message = action(tmp_path)
+    assert expected.format(tmp=tmp_path) in message
+    assert len(message) < 2_000  # the input is named, not printed
+
+
+def fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+def sparse(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as file:
+        file.truncate(BIG)
+    return path
+
+
+def from_a_folder_below(tmp: Path, pyproject: Callable[[Path], Path]) -> str:
+    """`colourise` run in a folder below one whose pyproject.toml `pyproject` makes: it goes
+    on to the installed project (the photo is missing, so nothing is colourised)."""
+    pyproject(tmp / "parent" / "pyproject.toml")
+    (tmp / "parent" / "photos").mkdir()
+    os.chdir(tmp / "parent" / "photos")
+    return cli_error("missing.png", exit_status=EXIT_SOME_FAILED)
+
+
+def deep_toml(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"a = {DEEP}\n")
+    return path
+
+
+SIDE_DOORS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "--hints /dev/zero": (
+        lambda tmp: cli_error("photo.png", "--hints", "/dev/zero"),
+        "--hints: hints file /dev/zero cannot be read: it is a character device",
+    ),
+    "--hints a FIFO": (
+        lambda tmp: cli_error("photo.png", "--hints", fifo(tmp / "hints.json")),
+        "hints file {tmp}/hints.json cannot be read: it is a FIFO (named pipe), not a file",
+    ),
+    "--hints a 2 GiB file": (
+        lambda tmp: cli_error("photo.png", "--hints", sparse(tmp / "hints.json")),
+        "it is 2,147,483,648 bytes, more than the 1,048,576 such a file may have here",
+    ),
+    "a FIFO pyproject.toml in a parent folder": (
+        lambda tmp: from_a_folder_below(tmp, fifo),
+        "note: not the project: {tmp}/parent/pyproject.toml cannot be read: it is a FIFO",
+    ),
+    "a 2 GiB pyproject.toml in a parent folder": (
+        lambda tmp: from_a_folder_below(tmp, sparse),
+        "not the project: {tmp}/parent/pyproject.toml cannot be read: it is 2,147,483,648 bytes",
+    ),
+    "--project with a FIFO pyproject.toml": (
+        lambda tmp: cli_error("photo.png", "--project", fifo(tmp / "p" / "pyproject.toml").parent),
+        "--project {tmp}/p is not the image-colourisation project ({tmp}/p/pyproject.toml "
+        "cannot be read: it is a FIFO",
+    ),
+    "--project with a 2 GiB pyproject.toml": (
+        lambda tmp: cli_error(
+            "photo.png", "--project", sparse(tmp / "p" / "pyproject.toml").parent
+        ),
+        "{tmp}/p/pyproject.toml cannot be read: it is 2,147,483,648 bytes, more than",
+    ),
+    "--project with a pyproject.toml nested 100,000 deep": (
+        lambda tmp: cli_error(
+            "photo.png", "--project", deep_toml(tmp / "p" / "pyproject.toml").parent
+        ),
+        "({tmp}/p/pyproject.toml nests arrays or tables deeper than Python's TOML reader goes)",
+    ),
+    "cifar10.url=file:// a FIFO": (
+        lambda tmp: raised(
+            lambda: download(fifo(tmp / "c.tar.gz").as_uri(), tmp / "got" / "c.tar.gz", "0" * 32)
+        ),
+        "Cannot read {tmp}/c.tar.gz (from file://{tmp}/c.tar.gz): it is a FIFO (named pipe)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SIDE_DOORS)
+def test_side_doors_refuse_special_and_huge_files_by_name_at_once(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Class 1: hints, a pyproject.toml found above or named with --project and a file://
+    download read only regular files of a bounded size; a FIFO is refused, never waited on
+    (the door runs in a thread that the test stops waiting for after 20 s)."""
+    monkeypatch.chdir(tmp_path)
+    action, expected = SIDE_DOORS[case]
+    answer: list[str | BaseException] = []
+
+    def knock() -> None:
+        try:
+            answer.append(action(tmp_path))
+        except BaseException as error:  # handed to the test's own thread
+            answer.append(error)
+
+    door = threading.Thread(target=knock, daemon=True)  # a hung door cannot hold up pytest
+    door.start()
+    door.join(timeout=20)
+    assert answer, f"{case}: still waiting after 20 s"
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    assert expected.format(tmp=tmp_path) in answer[0]
+    assert len(answer[0]) < 4_000
