@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 import yaml
 from PIL import Image
 from quality_sweep import WEIGHTS, base_params, ready_classifier, ready_data, score
@@ -116,6 +117,8 @@ def run_seed(args: argparse.Namespace, seed: int, judge: Any, rows: list[dict]) 
     budget = {"seed": seed, "device": "cpu", "epochs": args.l1_epochs}
     budget |= {"gan_epochs": args.gan_epochs, "confidence": 1.0}
     for arm in args.arms:
+        if any(row["arm"] == arm and row["seed"] == seed for row in rows):
+            continue  # scored in an earlier, cut run (--out's rows)
         with tempfile.TemporaryDirectory() as checkpoints:
             began = time.perf_counter()
             params = base_params(
@@ -126,6 +129,7 @@ def run_seed(args: argparse.Namespace, seed: int, judge: Any, rows: list[dict]) 
             gan = fit(*arrays, gan_params(params), "gan", init=l1["state_dict"])
             seconds = time.perf_counter() - began
         payload = generator_payload(gan)
+        torch.save(payload, args.out / f"gan_{arm}_seed{seed}.pt")  # to score more strengths
         for strength in args.strengths:
             variant = with_confidence(payload, strength)
             row = {"arm": arm, "confidence": strength, "seed": seed, "train_seconds": seconds}
@@ -166,7 +170,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     judge = load_imagenet_classifier(WEIGHTS)
-    started, rows = time.perf_counter(), []
+    saved = args.out / "encoder_study_rows.csv"
+    rows = pd.read_csv(saved).to_dict("records") if saved.is_file() else []
+    started = time.perf_counter()
     for seed in args.seeds:
         run_seed(args, seed, judge, rows)
     summary = summarise(pd.DataFrame(rows))

@@ -73,7 +73,7 @@ def test_training_leaves_the_encoder_imagenets(imagenet: dict[str, torch.Tensor]
     )  # fmt: skip
     models = build_models(params, torch.device("cpu"))
     models.generator.load_state_dict(imagenet, strict=False)
-    models.generator.train()
+    assert models.generator.training  # built for training, as fit builds it
     assert not models.generator.imagenet.training  # ImageNet's BatchNorm statistics stay
     assert not any(p.requires_grad for p in models.generator.imagenet.parameters())
     lightness, ab = (torch.from_numpy(array) for array in synthetic_set(8, 0))

@@ -49,6 +49,7 @@ class ImageNetEncoder(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
+        self.eval()  # a module starts in training mode; this one never enters it
 
     def train(self, mode: bool = True) -> "ImageNetEncoder":
         """Always eval: ImageNet's BatchNorm statistics, never CIFAR-10's."""

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
-from image_colourisation.models.encoder import GlobalFusion, ImageNetEncoder
+from image_colourisation.models.encoder import GlobalFusion, ImageNetEncoder, encode_all
 from image_colourisation.models.record import GeneratorRecord
 
 
@@ -422,9 +422,13 @@ def predict_ab(
     """The generator's ab for a stack of normalised L (N, 1, H, W), batch by batch, in eval
     mode (its mode is restored after), inputs in G's memory `layout`: what validation, the
     MLflow sample grids and the evaluation all use. `hints` (N, 3, H, W) and the encoder's
-    `context` (N, 1280), if given, are cut into the same batches as the lightness."""
+    `context` (N, 1280), if given, are cut into the same batches as the lightness; without it
+    the encoder's features are computed once for the stack (`encode_all`: the evaluation scores
+    the same test images with and without hints)."""
     was_training = generator.training
     generator.eval()
+    if generator.imagenet is not None and context is None:
+        context = encode_all(generator.imagenet, lightness)
     try:
         parts = []
         for start in range(0, len(lightness), batch_size):
