@@ -334,9 +334,9 @@ def test_several_frames_that_cannot_be_written_back_are_refused(generator):
 class RecordingGenerator(Generator):
     """A hint generator that keeps what it was given, to check what reaches the network."""
 
-    def predict(self, lightness, hints=None):
+    def predict(self, lightness, hints=None, context=None):
         self.given = (lightness.clone(), None if hints is None else hints.clone())
-        return super().predict(lightness, hints)
+        return super().predict(lightness, hints, context)
 
 
 def test_hints_reach_the_generator_where_the_photo_is_resized_to():

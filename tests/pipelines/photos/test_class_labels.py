@@ -19,6 +19,7 @@ from image_colourisation.pipelines.photos.preprocessing import (
 )
 from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.nodes import train_gan, train_l1_baseline
+from tests.imagenet_weights import shared_imagenet_weights
 from tests.photo_folders import write_class_folders
 from tests.project_copy import PROJECT_ROOT
 
@@ -77,7 +78,9 @@ def test_a_mixed_folder_is_reported_and_the_training_says_why_the_options_are_of
     assert crops.class_names == () and crops.labels == ()
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        train_l1_baseline(crops, _validation(tmp_path, index), _params(tmp_path))
+        train_l1_baseline(
+            crops, _validation(tmp_path, index), shared_imagenet_weights, _params(tmp_path)
+        )
     assert "class_weight and class_conditional are off for this run: 2 photo(s) lie" in caplog.text
 
 
@@ -97,8 +100,8 @@ def test_class_sub_folders_label_the_crops_and_train_the_class_options(
     validation = _validation(tmp_path, index)
     params = _params(tmp_path)
     with caplog.at_level(logging.INFO):
-        l1 = train_l1_baseline(crops, validation, params)
-        gan = train_gan(crops, validation, l1, params)
+        l1 = train_l1_baseline(crops, validation, shared_imagenet_weights, params)
+        gan = train_gan(crops, validation, l1, shared_imagenet_weights, params)
     assert "are off" not in caplog.text
     assert l1["architecture"]["classes"] == gan["architecture"]["classes"] == 2
 
