@@ -12,7 +12,7 @@ from typing import Any
 
 from image_colourisation.core.bounded import toml_from_text
 from image_colourisation.core.errors import UserValueError
-from image_colourisation.core.files import FileProblem, read_small_file
+from image_colourisation.core.files import read_small_text
 
 PACKAGE = "image_colourisation"
 # src/image_colourisation/app/project.py: the project of an editable install is 3 folders up.
@@ -68,13 +68,7 @@ def _pyproject(folder: Path) -> dict[str, Any] | None:
     path = folder / "pyproject.toml"
     if not os.path.lexists(path):
         return None
-    try:
-        text = read_small_file(path, MAX_PYPROJECT_BYTES).decode("utf-8")
-    except FileProblem as error:
-        raise UserValueError(f"{path} cannot be read: it {error.problem}") from error
-    except UnicodeDecodeError as error:
-        raise UserValueError(f"{path} is not UTF-8 text ({error.reason})") from error
-    return toml_from_text(text, str(path))
+    return toml_from_text(read_small_text(path, MAX_PYPROJECT_BYTES, str(path)), str(path))
 
 
 def _names_package(config: dict[str, Any]) -> bool:

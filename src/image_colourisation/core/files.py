@@ -132,6 +132,17 @@ def read_small_file(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+def read_small_text(path: Path, max_bytes: int, what: str) -> str:
+    """`read_small_file` as UTF-8 text; any problem is one UserValueError that starts with
+    `what` (e.g. "hints file x.json") and says what is wrong with it."""
+    try:
+        return read_small_file(path, max_bytes).decode("utf-8")
+    except FileProblem as error:
+        raise UserValueError(f"{what} cannot be read: it {error.problem}") from error
+    except UnicodeDecodeError as error:
+        raise UserValueError(f"{what} is not UTF-8 text ({error.reason})") from error
+
+
 @contextmanager
 def atomic_write(path: Path) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for binary writing; rename it onto `path` on success.

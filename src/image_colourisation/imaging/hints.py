@@ -20,7 +20,7 @@ import numpy as np
 
 from image_colourisation.core.bounded import json_from_text, whole_number
 from image_colourisation.core.errors import UserValueError
-from image_colourisation.core.files import FileProblem, read_small_file
+from image_colourisation.core.files import read_small_text
 from image_colourisation.imaging.colour import normalise_ab, rgb_to_lab
 
 HINT_FORM = "X,Y,#rrggbb (the pixel's column and row in the photo, from 0 at the top left)"
@@ -92,13 +92,8 @@ def read_hints_file(path: Path) -> list[Hint]:
     Only a regular file of at most `MAX_HINTS_JSON_BYTES` is read: /dev/zero, a FIFO or a
     huge file given as hints is refused by what it is, as photos and models are.
     """
-    try:
-        text = read_small_file(path, MAX_HINTS_JSON_BYTES).decode("utf-8")
-    except FileProblem as error:
-        raise UserValueError(f"hints file {path} cannot be read: it {error.problem}.") from error
-    except UnicodeDecodeError as error:
-        raise UserValueError(f"hints file {path} is not UTF-8 text ({error.reason}).") from error
-    return hints_from_json(text, f"hints file {path}")
+    what = f"hints file {path}"
+    return hints_from_json(read_small_text(path, MAX_HINTS_JSON_BYTES, what), what)
 
 
 def _hint_from_item(item: Any, where: str) -> Hint:
