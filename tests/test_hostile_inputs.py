@@ -7,6 +7,7 @@ as one clear message naming the problem (class 3), and files read whole through 
 import io
 import json
 import os
+import pickle
 import threading
 from collections.abc import Callable
 from contextlib import redirect_stderr
@@ -26,6 +27,7 @@ from image_colourisation.pipelines.colourisation.nodes import (
     decode_request_photos,
 )
 from tests.app.test_page import ask_page
+from tests.cifar_archive import archive_members, write_tar
 from tests.http_server import serve_directory
 
 DEEP = "[" * 100_000 + "]" * 100_000  # RecursionError in json.loads and tomllib
@@ -65,6 +67,26 @@ def raised(action: Callable[[], object]) -> str:
     with pytest.raises(UserError) as caught:
         action()
     return str(caught.value)
+
+
+def answer_within(action: Callable[[], str], case: str, seconds: float) -> str:
+    """What `action` answers, run in a thread that the test stops waiting for after
+    `seconds` (a hung or slow door fails the test instead of holding up pytest)."""
+    answer: list[str | BaseException] = []
+
+    def knock() -> None:
+        try:
+            answer.append(action())
+        except BaseException as error:  # handed to the test's own thread
+            answer.append(error)
+
+    door = threading.Thread(target=knock, daemon=True)
+    door.start()
+    door.join(timeout=seconds)
+    assert answer, f"{case}: still waiting after {seconds} s"
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    return answer[0]
 
 
 def served_row_error(hints: str) -> str:
@@ -271,19 +293,81 @@ def test_side_doors_refuse_special_and_huge_files_by_name_at_once(
     (the door runs in a thread that the test stops waiting for after 20 s)."""
     monkeypatch.chdir(tmp_path)
     action, expected = SIDE_DOORS[case]
-    answer: list[str | BaseException] = []
+    answer = answer_within(lambda: action(tmp_path), case, seconds=20)
+    assert expected.format(tmp=tmp_path) in answer
+    assert len(answer) < 4_000
 
-    def knock() -> None:
-        try:
-            answer.append(action(tmp_path))
-        except BaseException as error:  # handed to the test's own thread
-            answer.append(error)
 
-    door = threading.Thread(target=knock, daemon=True)  # a hung door cannot hold up pytest
-    door.start()
-    door.join(timeout=20)
-    assert answer, f"{case}: still waiting after 20 s"
-    if isinstance(answer[0], BaseException):
-        raise answer[0]
-    assert expected.format(tmp=tmp_path) in answer[0]
-    assert len(answer[0]) < 4_000
+def shared_lists(levels: int) -> bytes:
+    """Pickle opcodes of a list of two lists of two ... (`levels` deep), each level the one
+    below fetched twice from the memo: 2**levels leaves from a few bytes per level."""
+    ops = b"](K\x00K\x00eq\x01"  # [0, 0] kept as memo 1
+    for level in range(1, levels + 1):
+        ops += b"](h" + bytes([level]) + b"h" + bytes([level]) + b"eq" + bytes([level + 1])
+    return ops
+
+
+def deep_lists(depth: int) -> bytes:
+    """Pickle opcodes of a list nested `depth` deep: MARK ... MARK [] LIST ... LIST."""
+    return b"(" * depth + b"]" + b"l" * depth
+
+
+def batch_with(key: bytes, value_ops: bytes) -> bytes:
+    """A protocol-3 pickle of the dict {key: the value `value_ops` builds}."""
+    return b"\x80\x03}q\x00C" + bytes([len(key)]) + key + value_ops + b"s."
+
+
+def archive_error(tmp: Path, member: str, payload: bytes) -> str:
+    """The refusal of a CIFAR-10 archive whose `member` is `payload`."""
+    members = archive_members()
+    members[member] = payload
+    md5 = write_tar(tmp / "odd.tar.gz", members)
+    dataset = CIFAR10ArchiveDataset(str(tmp / "raw"), url=(tmp / "odd.tar.gz").as_uri(), md5=md5)
+    return raised(dataset.load)
+
+
+BATCH = "Refused to unpickle cifar-10-batches-py/data_batch_1 in {tmp}/raw/odd.tar.gz: it "
+META = "Refused to unpickle cifar-10-batches-py/batches.meta in {tmp}/raw/odd.tar.gz: it "
+SHARED = "uses a list it built before a second time (a memo reference)"
+AMPLIFYING_PICKLES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "labels of 2**30 leaves shared from the memo": (
+        lambda tmp: archive_error(tmp, "data_batch_1", batch_with(b"labels", shared_lists(30))),
+        BATCH + SHARED,
+    ),
+    "class names of 2**30 leaves shared from the memo": (
+        lambda tmp: archive_error(
+            tmp, "batches.meta", batch_with(b"label_names", shared_lists(30))
+        ),
+        META + SHARED,
+    ),
+    "a 5,000-digit label": (
+        lambda tmp: archive_error(
+            tmp, "data_batch_1", pickle.dumps({b"labels": [0, 10**5000 - 1]}, protocol=2)
+        ),
+        BATCH + "holds a whole number of about 5,000 digits, more than any field",
+    ),
+    "labels nested 200,000 deep": (
+        lambda tmp: archive_error(tmp, "data_batch_1", batch_with(b"labels", deep_lists(200_000))),
+        BATCH + "nests lists, tuples or dicts more than 32 deep",
+    ),
+    "a dict key of tuples nested 200,000 deep": (
+        lambda tmp: archive_error(
+            tmp, "data_batch_1", b"\x80\x03}q\x00)" + b"\x85" * 200_000 + b"K\x00s."
+        ),
+        BATCH + "nests lists, tuples or dicts more than 32 deep",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", AMPLIFYING_PICKLES)
+def test_archive_pickles_are_bounded_while_they_are_built(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Class 2: a CIFAR-10 member that shares lists to grow into billions of items, holds a
+    5,000-digit number or nests 200,000 deep is refused while it is unpickled, naming the
+    member, within seconds, and the refusal does not print what was built."""
+    monkeypatch.chdir(tmp_path)
+    action, expected = AMPLIFYING_PICKLES[case]
+    answer = answer_within(lambda: action(tmp_path), case, seconds=20)
+    assert expected.format(tmp=tmp_path) in answer
+    assert len(answer) < 1_000

@@ -226,7 +226,7 @@ _MEMBER = "cifar-10-batches-py/data_batch_2 in .*odd.tar.gz: .*"
         ({"labels": None}, r"b'labels' must be .*got nothing \(the field is missing\)"),
         ({"data": np.zeros((3, 3072), np.float32)}, r"b'data' must be a uint8 array .*float32"),
         ({"data": np.zeros((3, 1024), np.uint8)}, r"b'data' must be .*got a uint8 array of shape \(3, 1024\)"),
-        ({"data": [[0] * 3072] * 3}, r"b'data' must be .*got a list of 3 \(list\)"),
+        ({"data": [[0] * 3072 for _ in range(3)]}, r"b'data' must be .*got a list of 3 \(list\)"),
         ({"filenames": [b"a.png"]}, r"b'filenames' must be a list of 3 names .*list of 1 \(bytes\)"),
         ({"filenames": [1, 2, 3]}, r"b'filenames' must be a list of 3 names .*list of 3 \(int\)"),
     ],

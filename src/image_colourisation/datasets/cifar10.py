@@ -7,7 +7,10 @@ a CIFAR-10 batch holds: dicts, lists, bytes, ints and numpy arrays. Even those a
 the way numpy's own pickles build them (an empty array filled with bytes the pickle holds), so
 a small pickle cannot make a large array: `numpy.ndarray(shape, dtype, buffer, strides)` called
 directly (700,008 images over one row with a stride of 0, or 100 million rows allocated) and
-`bytes(n)` are refused by name.
+`bytes(n)` are refused by name. What it builds is bounded as it is built (`_BatchUnpickler`):
+the number of steps, how deep lists, tuples and dicts nest, the size of whole numbers, and no
+list or dict may be used twice (a memo reference), so a 93 KB pickle cannot share its way to
+a structure of 10^9 items, nest 200,000 deep or hold a 5,000-digit label.
 
 A matching md5 only says the file is the one named in the configuration, not that it is
 sound, so reading is bounded too: no entry may declare more than `MAX_MEMBER_BYTES`, no more
@@ -21,8 +24,10 @@ import _codecs
 import gzip
 import io
 import logging
+import math
 import pickle
 import re
+import reprlib
 import tarfile
 import zlib
 from pathlib import Path
@@ -62,12 +67,32 @@ MAX_MEMBER_BYTES = 64 << 20
 MAX_MEMBERS = 64
 MAX_ARCHIVE_BYTES = 512 << 20
 _HEADER_BYTES = 1 << 20  # room for the tar headers (long names, pax records) before an entry
+# What one member's pickle may build: an official batch takes about 60,000 steps (10,000
+# labels and file names), nests 3 deep and needs no whole number past 64 bits.
+MAX_PICKLE_STEPS = 1_000_000
+MAX_PICKLE_DEPTH = 32
+MAX_PICKLE_INT_BITS = 256
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+_FETCHES = {pickle.GET[0], pickle.BINGET[0], pickle.LONG_BINGET[0], pickle.DUP[0]}
+_ADD_ONE = {pickle.APPEND[0]: 1, pickle.SETITEM[0]: 2}  # items added to the container below
+_ADD_MARKED = {pickle.APPENDS[0], pickle.SETITEMS[0], pickle.ADDITEMS[0]}  # items since MARK
+_BUILD = {  # a new container, empty or holding the items it was built from
+    op[0]
+    for op in (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3, pickle.LIST)
+    + (pickle.DICT, pickle.FROZENSET, pickle.EMPTY_TUPLE, pickle.EMPTY_LIST)
+    + (pickle.EMPTY_DICT, pickle.EMPTY_SET)
+}
+_WHOLE_NUMBERS = {op[0] for op in (pickle.INT, pickle.LONG, pickle.LONG1, pickle.LONG4)}
+_SHOWN = reprlib.Repr()  # values in messages: a few levels and items, never the whole thing
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 2, 60, 60
 
 
 def _encode_latin1(text: str, encoding: str) -> bytes:
     """What Python 3's protocol-2 pickles call to rebuild `bytes`; no other codec is allowed."""
     if encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+        raise pickle.UnpicklingError(
+            f"refusing _codecs.encode with encoding {_SHOWN.repr(encoding)}"
+        )
     return _codecs.encode(text, "latin1")
 
 
@@ -92,7 +117,7 @@ def _empty_array(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
     allocated on the pickle's word alone."""
     if subtype is not _ARRAY_TYPE or shape != (0,):
         raise pickle.UnpicklingError(
-            f"it asks numpy._reconstruct for a {_shortened(repr(shape))} array, where numpy's "
+            f"it asks numpy._reconstruct for a {_SHOWN.repr(shape)} array, where numpy's "
             "own pickles start from an empty one and fill it with the bytes they hold"
         )
     return np._core.multiarray._reconstruct(np.ndarray, shape, dtype_code)
@@ -102,14 +127,27 @@ def _empty_bytes(*args: Any) -> bytes:
     """`bytes()`: how protocol-2 pickles write b''; `bytes(n)` would allocate n bytes."""
     if args:
         raise pickle.UnpicklingError(
-            f"it calls bytes{_shortened(repr(args))}, where a CIFAR-10 batch only ever needs "
+            f"it calls bytes{_SHOWN.repr(args)}, where a CIFAR-10 batch only ever needs "
             "bytes() (an empty value)"
         )
     return b""
 
 
-class _BatchUnpickler(pickle.Unpickler):
-    """Resolves only the globals a pickled numpy array needs; anything else is refused."""
+class _BatchUnpickler(pickle._Unpickler):
+    """Resolves only the globals a pickled numpy array needs, and bounds what it builds.
+
+    Python's own unpickler (this one, step by step) builds whatever the opcodes say. Every
+    step is counted (`MAX_PICKLE_STEPS`); each list, tuple, dict or set built records how deep
+    it nests (`MAX_PICKLE_DEPTH`, checked before a deep tuple can be hashed as a dict key);
+    whole numbers are bounded (`MAX_PICKLE_INT_BITS`); and fetching a list, dict or set again
+    from the memo (or DUP) is refused, as are tuples holding containers: shared structure is how
+    a few bytes grow into billions of items, and no CIFAR-10 batch shares any.
+    """
+
+    dispatch = {
+        key: (lambda self, key=key, load=load: self._step(key, load))
+        for key, load in pickle._Unpickler.dispatch.items()
+    }
 
     _ALLOWED = {
         ("numpy._core.multiarray", "_reconstruct"): _empty_array,
@@ -121,6 +159,12 @@ class _BatchUnpickler(pickle.Unpickler):
         ("builtins", "bytes"): _empty_bytes,
     }
 
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__(file, encoding="bytes")
+        self._steps = 0
+        self._depths: dict[int, int] = {}  # id of each container built: how deep it nests
+        self._kept: list[Any] = []  # the containers themselves, so that no id is reused
+
     def find_class(self, module: str, name: str) -> Any:
         try:
             return self._ALLOWED[(module, name)]
@@ -128,6 +172,67 @@ class _BatchUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"it asks for {module}.{name}, which a CIFAR-10 batch never needs"
             ) from None
+
+    def _step(self, key: int, load: Any) -> None:
+        """Run one opcode's `load`, counted and checked."""
+        self._steps += 1
+        if self._steps > MAX_PICKLE_STEPS:
+            raise pickle.UnpicklingError(
+                f"it takes more than {MAX_PICKLE_STEPS:,} steps to build, far more than a "
+                "CIFAR-10 batch (about 60,000)"
+            )
+        if key in _ADD_ONE:
+            added = self.stack[-_ADD_ONE[key] :]
+        elif key in _ADD_MARKED:
+            added = list(self.stack)  # the items since the MARK, about to be added
+        load(self)
+        if not self.stack:
+            return
+        top = self.stack[-1]
+        if key in _FETCHES:
+            self._check_shared(top)
+        elif key in _ADD_ONE or key in _ADD_MARKED:
+            self._nest(top, added)
+        elif key in _BUILD:
+            self._nest(top, [*top.keys(), *top.values()] if isinstance(top, dict) else top)
+        elif key in _WHOLE_NUMBERS:
+            self._check_whole_number(top)
+
+    def _nest(self, container: Any, items: Any) -> None:
+        """Record that `container` now holds `items`, refusing it past `MAX_PICKLE_DEPTH`."""
+        depth = max(
+            self._depths.get(id(container), 1),
+            1 + max((self._depths.get(id(item), 0) for item in items), default=0),
+        )
+        if depth > MAX_PICKLE_DEPTH:
+            raise pickle.UnpicklingError(
+                f"it nests lists, tuples or dicts more than {MAX_PICKLE_DEPTH} deep, where a "
+                "CIFAR-10 batch nests 3 deep"
+            )
+        if id(container) not in self._depths:
+            self._kept.append(container)
+        self._depths[id(container)] = depth
+
+    def _check_shared(self, value: Any) -> None:
+        """A value fetched again (memo or DUP): atoms and flat tuples only."""
+        if not isinstance(value, _CONTAINERS):
+            return
+        if type(value) is tuple and self._depths.get(id(value), 1) == 1:
+            self._steps += len(value)  # each item is one more to walk through
+            return
+        raise pickle.UnpicklingError(
+            f"it uses a {type(value).__name__} it built before a second time (a memo "
+            "reference), which no CIFAR-10 batch does: shared lists can grow a few bytes into "
+            "billions of items"
+        )
+
+    def _check_whole_number(self, value: Any) -> None:
+        if type(value) is int and value.bit_length() > MAX_PICKLE_INT_BITS:
+            digits = math.floor((value.bit_length() - 1) * math.log10(2)) + 1
+            raise pickle.UnpicklingError(
+                f"it holds a whole number of about {digits:,} digits, more than any field of "
+                f"a CIFAR-10 batch may have ({MAX_PICKLE_INT_BITS} bits)"
+            )
 
 
 class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
@@ -335,7 +440,7 @@ def _check_member(path: Path, member: tarfile.TarInfo, count: int) -> None:
 
 def _unpickle_member(path: Path, member: str, payload: bytes) -> dict:
     try:
-        content = _BatchUnpickler(io.BytesIO(payload), encoding="bytes").load()
+        content = _BatchUnpickler(io.BytesIO(payload)).load()
     except pickle.UnpicklingError as error:
         raise UserDatasetError(
             f"Refused to unpickle {member} in {path}: {error}. Nothing in it was run. The "
@@ -364,10 +469,10 @@ def _class_names(path: Path, meta: dict) -> list[str]:
             decoded.append(name if isinstance(name, str) else name.decode("utf-8"))
         except (AttributeError, UnicodeDecodeError):
             raise UserDatasetError(
-                f"{where}: b'label_names' must hold text; entry {index} is {name!r}."
+                f"{where}: b'label_names' must hold text; entry {index} is {_SHOWN.repr(name)}."
             ) from None
     if len(set(decoded)) != len(decoded):
-        raise UserDatasetError(f"{where}: b'label_names' repeats a name: {decoded}.")
+        raise UserDatasetError(f"{where}: b'label_names' repeats a name: {_SHOWN.repr(decoded)}.")
     return decoded
 
 
@@ -429,7 +534,8 @@ def _labels(where: str, labels: Any, rows: int, num_classes: int) -> np.ndarray:
             if type(label) is not int or not 0 <= label < num_classes:
                 kind = "" if type(label) is int else f" (a {type(label).__name__})"
                 raise UserDatasetError(
-                    f"{where}: b'labels' must be {allowed}; label {index} is {label!r}{kind}."
+                    f"{where}: b'labels' must be {allowed}; label {index} is "
+                    f"{_SHOWN.repr(label)}{kind}."
                 )
         values = np.array(labels, dtype=np.int64)
     else:
@@ -452,8 +558,4 @@ def _described(value: Any) -> str:
     if isinstance(value, list | tuple):
         kinds = sorted({type(item).__name__ for item in value})
         return f"a {type(value).__name__} of {len(value)} ({', '.join(kinds) or 'empty'})"
-    return f"{type(value).__name__} {_shortened(repr(value))}"
-
-
-def _shortened(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(value).__name__} {_SHOWN.repr(value)}"
