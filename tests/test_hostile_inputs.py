@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import threading
+import zipfile
 from collections.abc import Callable
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -20,8 +21,12 @@ import pytest
 from image_colourisation.app.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
 from image_colourisation.app.page import PageSettings, create_app
 from image_colourisation.core.errors import UserError
+from image_colourisation.datasets import OnnxModelDataset
 from image_colourisation.datasets.cifar10 import CIFAR10ArchiveDataset
 from image_colourisation.datasets.download import download
+from image_colourisation.imaging.photo_files import open_photo
+from image_colourisation.models.onnx_runtime import OnnxGenerator
+from image_colourisation.models.payloads import load_payload
 from image_colourisation.pipelines.colourisation.nodes import (
     colourise_photos,
     decode_request_photos,
@@ -237,6 +242,52 @@ def deep_toml(path: Path) -> Path:
     return path
 
 
+def sparse_of(path: Path, size: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as file:
+        file.truncate(size)
+    return path
+
+
+def with_deflated_entry(path: Path, state: dict) -> Path:
+    """`state` saved by torch.save, plus a compressed entry (1 MiB of zeros in 1 KB): an
+    extra key of 4 GB is the same file with a longer entry."""
+    import torch  # noqa: PLC0415 - slow, only these cases need it
+
+    torch.save(state, path)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("archive/data/extra", bytes(1 << 20), zipfile.ZIP_DEFLATED)
+    return path
+
+
+def checkpoint_error(path: Path) -> str:
+    from image_colourisation.pipelines.training.checkpoints import (  # noqa: PLC0415
+        CheckpointError,
+        read_checkpoint,
+    )
+
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(path)
+    return str(caught.value)
+
+
+def onnx_with_external_data(folder: Path, size: int) -> Path:
+    """A one-weight ONNX graph whose weight lies in `weights.bin`, a sparse file of `size`."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[size // 4])
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in {"location": "weights.bin", "length": str(size)}.items():
+        weight.external_data.add(key=key, value=value)
+    node = helper.make_node("Identity", ["w"], ["ab"])
+    output = helper.make_tensor_value_info("ab", TensorProto.FLOAT, [size // 4])
+    graph = helper.make_graph([node], "g", [], [output], initializer=[weight])
+    sparse_of(folder / "weights.bin", size)
+    onnx.save_model(helper.make_model(graph), folder / "model.onnx")
+    return folder / "model.onnx"
+
+
 SIDE_DOORS: dict[str, tuple[Callable[[Path], str], str]] = {
     "--hints /dev/zero": (
         lambda tmp: cli_error("photo.png", "--hints", "/dev/zero"),
@@ -280,6 +331,30 @@ SIDE_DOORS: dict[str, tuple[Callable[[Path], str], str]] = {
             lambda: download(fifo(tmp / "c.tar.gz").as_uri(), tmp / "got" / "c.tar.gz", "0" * 32)
         ),
         "Cannot read {tmp}/c.tar.gz (from file://{tmp}/c.tar.gz): it is a FIFO (named pipe)",
+    ),
+    "a sparse 8 GB photo in a photo folder": (
+        lambda tmp: raised(lambda: open_photo(sparse_of(tmp / "photos" / "big.png", 8 << 30))),
+        "{tmp}/photos/big.png is 8,589,934,592 bytes, more than the 2,147,483,648 such a file",
+    ),
+    "a checkpoint with a deflated extra key": (
+        lambda tmp: checkpoint_error(with_deflated_entry(tmp / "last.pt", {"epoch": 1})),
+        "{tmp}/last.pt is not a checkpoint of this project: its entry archive/data/extra is "
+        "compressed (1,",
+    ),
+    "a payload with a deflated extra key": (
+        lambda tmp: raised(
+            lambda: load_payload(with_deflated_entry(tmp / "g.pt", {"a": 1}), "--model")
+        ),
+        "--model: {tmp}/g.pt is not a model payload of this project: its entry "
+        "archive/data/extra is compressed",
+    ),
+    "ONNX external data of 3 GB": (
+        lambda tmp: raised(lambda: OnnxGenerator(onnx_with_external_data(tmp, 3 << 30), "m")),
+        "with 3,221,225,472 bytes of external data, more than the 1,016,777,216 any generator",
+    ),
+    "a sparse 2 GiB served ONNX file": (
+        lambda tmp: raised(OnnxModelDataset(str(sparse(tmp / "served.onnx"))).load),
+        "{tmp}/served.onnx is 2,147,483,648 bytes, more than the 1,016,777,216 such a file",
     ),
 }
 

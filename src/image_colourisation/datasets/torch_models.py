@@ -10,9 +10,10 @@ from typing import Any
 import torch
 from kedro.io import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
-from image_colourisation.core.files import atomic_write
+from image_colourisation.core.errors import UserDatasetError
+from image_colourisation.core.files import FileProblem, atomic_write, read_small_file
 from image_colourisation.models.onnx_export import payload_onnx
-from image_colourisation.models.onnx_runtime import onnx_beside
+from image_colourisation.models.onnx_runtime import MAX_ONNX_BYTES, onnx_beside
 from image_colourisation.models.payloads import PAYLOAD_KEYS, load_payload
 
 logger = logging.getLogger(__name__)
@@ -99,11 +100,11 @@ class OnnxModelDataset(AbstractDataset[bytes, bytes]):
         self.metadata = metadata
 
     def load(self) -> bytes:
-        try:
-            return self._filepath.read_bytes()
-        except OSError as error:
-            raise DatasetError(
-                f"{self._filepath}: {error.strerror}; `kedro run --pipelines training` writes it."
+        try:  # bounded as ONNX Runtime's loads are (`onnx_runtime.size_problem`)
+            return read_small_file(self._filepath, MAX_ONNX_BYTES)
+        except FileProblem as error:
+            raise UserDatasetError(
+                f"{error}; `kedro run --pipelines training` writes it."
             ) from error
 
     def save(self, data: bytes) -> None:

@@ -15,13 +15,16 @@ from typing import BinaryIO
 
 from PIL import ExifTags, Image
 
-from image_colourisation.core.files import atomic_write, entry_problem
+from image_colourisation.core.files import atomic_write, entry_problem, read_small_file
 
 JPEG_QUALITY = 95  # Pillow's default of 75 visibly blurs colour edges
 # An animation's cost grows with its frames (one generator pass each) and with their pixels (all
 # colourised frames are kept until written, 3-4 bytes a pixel), and its header claims both.
 MAX_FRAMES = 1_000  # 40 s at 25 frames a second
 MAX_FRAME_PIXELS = 100_000_000  # all frames together: about Pillow's limit for one picture
+# A photo file is read whole, so its size is checked first: Pillow's largest picture (179
+# megapixels) as an uncompressed 16-bit RGB TIFF is 1.1 GB; a sparse 8 GB file is refused unread.
+MAX_PHOTO_BYTES = 2 << 30
 
 
 # Multi-picture JPEGs (MPO, written by many phones and cameras) carry a depth map, an HDR gain
@@ -95,8 +98,9 @@ def too_many_pixels(error: Image.DecompressionBombError) -> str:
 
 
 def open_photo(path: Path) -> Image.Image:
-    """Open a photo with all its frames; its bytes are read at once, so no file stays open."""
-    return photo_from_bytes(path.read_bytes())
+    """Open a photo with all its frames; its bytes are read at once, so no file stays open,
+    once it is known to be a regular file of at most `MAX_PHOTO_BYTES` (else `FileProblem`)."""
+    return photo_from_bytes(read_small_file(path, MAX_PHOTO_BYTES))
 
 
 def photo_from_bytes(data: bytes) -> Image.Image:

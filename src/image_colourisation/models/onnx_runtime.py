@@ -8,6 +8,7 @@ architecture, so a foreign or stale file is refused with what to do instead.
 """
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ import numpy as np
 import onnxruntime
 
 from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.files import FileProblem, open_regular_file
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
 from image_colourisation.models.record import (
     GENERATOR_ARCHITECTURE,
@@ -27,6 +29,9 @@ RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
 LIGHTNESS, HINTS, AB = "lightness", "hints", "ab"  # the graph's input and output names
 CHANNELS = {LIGHTNESS: 1, HINTS: 3, AB: 2}
 ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata entries
+# What an ONNX file may hold with its external data: as payloads.MAX_PAYLOAD_BYTES (250
+# million float32 weights and 16 MiB), without importing torch here. ONNX Runtime reads it all.
+MAX_ONNX_BYTES = 4 * 250_000_000 + (16 << 20)
 EXPORT_COMMAND = (
     "python -m image_colourisation.models.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
 )
@@ -45,6 +50,13 @@ class OnnxGenerator(GeneratorRecord):
     """A generator's ONNX export in an ONNX Runtime session on the CPU: `render.AbModel`."""
 
     def __init__(self, model: Path | bytes, source: str) -> None:
+        problem = size_problem(model)
+        if problem:
+            raise OnnxFileError(
+                f"{source} {problem}, more than the {MAX_ONNX_BYTES:,} any generator of this "
+                f"project needs, so it was not loaded; write it again from the generator's "
+                f"payload: {EXPORT_COMMAND}"
+            )
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: the graph's harmless notes stay quiet
         try:
@@ -89,6 +101,56 @@ class OnnxGenerator(GeneratorRecord):
                 f"black; write it again from a sound generator payload: {EXPORT_COMMAND}"
             )
         return ab
+
+
+def size_problem(model: Path | bytes) -> str | None:
+    """How much more than `MAX_ONNX_BYTES` an ONNX file and its external data hold, as the end
+    of a sentence naming it, or None; a file that is no regular file is `OnnxFileError`.
+
+    ONNX Runtime reads the weights a file keeps in other files ("external data") whole, so
+    both count. Finding them needs the onnx package (0.7 s to import), so it is asked only
+    when the file holds the word every external reference has ("location").
+    """
+    if isinstance(model, bytes):
+        size, folder, data = len(model), Path.cwd(), model
+    else:
+        try:
+            with open_regular_file(model) as file:
+                size = os.fstat(file.fileno()).st_size
+                data = file.read(size) if size <= MAX_ONNX_BYTES else b""
+        except FileProblem as error:
+            raise OnnxFileError(str(error)) from error
+        folder = model.parent
+    if size > MAX_ONNX_BYTES:
+        return f"is {size:,} bytes"
+    external = _external_bytes(data, folder) if b"location" in data else 0
+    if size + external > MAX_ONNX_BYTES:
+        return f"is {size:,} bytes with {external:,} bytes of external data"
+    return None
+
+
+def _external_bytes(data: bytes, folder: Path) -> int:
+    """The bytes of external data the ONNX model `data` refers to (files in `folder`)."""
+    import onnx  # noqa: PLC0415 - slow, and only files with external data need it
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data  # noqa: PLC0415
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception:  # not ONNX: ONNX Runtime refuses it with its own reason
+        return 0
+    total = 0
+    for tensor in _get_all_tensors(model):
+        if not uses_external_data(tensor):
+            continue
+        entries = {entry.key: entry.value for entry in tensor.external_data}
+        if entries.get("length", "").isdigit():
+            total += int(entries["length"][:18])
+        else:
+            try:
+                total += (folder / entries.get("location", "")).stat().st_size
+            except (OSError, ValueError):
+                pass  # missing or unreadable: ONNX Runtime names it
+    return total
 
 
 def graph_problem(

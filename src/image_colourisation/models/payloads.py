@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from image_colourisation.core.errors import ModelFileError, UserDatasetError
+from image_colourisation.core.files import printable
 from image_colourisation.core.ranges import Setting
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.record import GENERATOR_ARCHITECTURE, architecture_problem
@@ -43,6 +44,12 @@ def load_payload(path: Path, what: str) -> dict[str, Any]:
             f"{inflated:,} bytes, more than the {MAX_PAYLOAD_BYTES:,} any model of this project "
             f"needs ({MAX_PARAMETERS:,} float32 weights at most), so it was not loaded (it may "
             "be a decompression bomb): give a file written by the training pipeline."
+        )
+    packed = compressed_entry(path)
+    if packed:
+        raise UserDatasetError(
+            f"{what}: {path} is not a model payload of this project: {packed}, so it was not "
+            "loaded: give a file written by the training pipeline."
         )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -74,6 +81,27 @@ def declared_bytes(path: Path) -> int:
             return sum(entry.file_size for entry in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return 0
+
+
+def compressed_entry(path: Path) -> str | None:
+    """Which zip entry of a torch.save file is compressed, as the end of a sentence, or None.
+
+    torch.save stores every entry as it is and torch.load inflates each entry whole, so a
+    compressed entry was put there by something else, and it is how an 8 MB file makes
+    torch.load fill 5 GB: refused, the memory torch.load uses is at most the file's size.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None  # not a zip archive: torch.load refuses it with its own reason
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED:
+            return (
+                f"its entry {printable(entry.filename)} is compressed ({entry.compress_size:,} "
+                f"bytes inflating to {entry.file_size:,}), which torch.save never writes"
+            )
+    return None
 
 
 def refusal_reason(error: BaseException) -> str:

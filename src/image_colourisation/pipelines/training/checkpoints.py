@@ -16,6 +16,7 @@ import torch
 from image_colourisation.core.files import atomic_write
 from image_colourisation.models.payloads import (
     MAX_PAYLOAD_BYTES,
+    compressed_entry,
     declared_bytes,
     non_finite_problem,
     refusal_reason,
@@ -104,6 +105,12 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             f"{path} is not a checkpoint of this project: its entries inflate to {inflated:,} "
             f"bytes, more than the {MAX_CHECKPOINT_BYTES:,} a checkpoint of the largest model "
             "may hold, so it was not loaded: move it away, and training starts afresh."
+        )
+    packed = compressed_entry(path)
+    if packed:
+        raise CheckpointError(
+            f"{path} is not a checkpoint of this project: {packed}, so it was not loaded: "
+            "move it away, and training starts afresh."
         )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
