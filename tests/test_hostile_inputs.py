@@ -288,6 +288,21 @@ def onnx_with_external_data(folder: Path, size: int) -> Path:
     return folder / "model.onnx"
 
 
+def registry_error(tmp: Path, make: Callable[[Path], object]) -> str:
+    """What `colourise`'s direct read of the local registry says of a store that is not one."""
+    from image_colourisation.serving.local_store import has_alias  # noqa: PLC0415
+
+    make(tmp / "mlflow.db")
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
+    try:
+        return raised(lambda: has_alias("image-colourisation", "champion"))
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI")
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 SIDE_DOORS: dict[str, tuple[Callable[[Path], str], str]] = {
     "--hints /dev/zero": (
         lambda tmp: cli_error("photo.png", "--hints", "/dev/zero"),
@@ -351,6 +366,15 @@ SIDE_DOORS: dict[str, tuple[Callable[[Path], str], str]] = {
     "ONNX external data of 3 GB": (
         lambda tmp: raised(lambda: OnnxGenerator(onnx_with_external_data(tmp, 3 << 30), "m")),
         "with 3,221,225,472 bytes of external data, more than the 1,016,777,216 any generator",
+    ),
+    "a random file as the MLflow registry `colourise` reads": (
+        lambda tmp: registry_error(tmp, lambda path: path.write_bytes(b"\x00garbage" * 100)),
+        "The MLflow store {tmp}/mlflow.db is not a sqlite database (it begins b'\\x00garbage'); "
+        "move it away",
+    ),
+    "a FIFO as the MLflow registry `colourise` reads": (
+        lambda tmp: registry_error(tmp, os.mkfifo),
+        "The MLflow store {tmp}/mlflow.db is a FIFO (named pipe), not a file",
     ),
     "a sparse 2 GiB served ONNX file": (
         lambda tmp: raised(OnnxModelDataset(str(sparse(tmp / "served.onnx"))).load),

@@ -195,3 +195,22 @@ def test_kedro_run_on_a_missing_photo_folder_prints_one_message(kedro_project: P
     assert result.returncode == 1, output
     assert f"Error: {missing} is not a folder: point the photo pipeline at your pictures" in output
     assert "Traceback" not in output and f"{TRACEBACK_SWITCH}=1" in output
+
+
+def test_a_random_file_as_the_mlflow_store_stops_the_run_in_one_message(
+    kedro_project: Path,
+) -> None:
+    """Random bytes where conf/base/mlflow.yml's sqlite:///mlflow.db lies: a usage error that
+    names the file and what to do, no SQLAlchemy traceback, and the file left as it was."""
+    store = kedro_project / "mlflow.db"
+    store.write_bytes(bytes(range(256)) * 16)
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "ingestion"],
+        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 2, output
+    assert f"The MLflow store {store} is not a sqlite database" in output
+    assert "move it away" in output and "Traceback" not in output
+    assert store.read_bytes() == bytes(range(256)) * 16

@@ -36,6 +36,7 @@ from image_colourisation.core.locks import (
     file_lock,
 )
 from image_colourisation.hooks.tracking_server import check_tracking_server
+from image_colourisation.serving.local_store import sqlite_store_problem
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,10 @@ class TrackingStoreHook:
             )
         uri = config.server.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "mlruns")
         folder = store_folder(uri, Path(context.project_path))
+        if urlparse(uri).scheme == "sqlite" and folder is not None:
+            problem = sqlite_store_problem(folder / Path(urlparse(uri).path).name)
+            if problem:
+                raise click.UsageError(problem[0].upper() + problem[1:] + ".")
         if folder is None:  # a tracking server: it serialises creation itself
             if urlparse(uri).scheme in ("http", "https"):
                 check_tracking_server(uri)

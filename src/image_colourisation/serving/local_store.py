@@ -19,6 +19,9 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.files import FileProblem, open_regular_file
+
 DEFAULT_URI = "sqlite:///mlflow.db"  # MLflow's own default, and conf/base/mlflow.yml's
 
 
@@ -32,12 +35,34 @@ def registry_file() -> Path | None:
     return Path(unquote(parsed.path[1:]))  # sqlite:///relative.db, sqlite:////absolute.db
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every sqlite database
+
+
+def sqlite_store_problem(path: Path) -> str | None:
+    """Why `path` cannot be an MLflow sqlite store (something else lies there), or None when
+    it is one or is not there yet (MLflow then creates it). Read without blocking or loading:
+    a FIFO, a folder or a random file would otherwise hang or end in SQLAlchemy's traceback."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        with open_regular_file(path) as file:
+            head = file.read(len(SQLITE_HEADER))
+    except FileProblem as error:
+        return f"the MLflow store {path} {error.problem}"
+    if head and head != SQLITE_HEADER:
+        return (
+            f"the MLflow store {path} is not a sqlite database (it begins {head[:8]!r}); move it "
+            "away (a new store is created in its place) or point MLFLOW_TRACKING_URI elsewhere"
+        )
+    return None
+
+
 def has_alias(name: str, alias: str) -> bool | None:
     """Whether registered model `name` has `alias`; None when this cannot be read here."""
     path = registry_file()
     if path is None:
         return None
-    if not path.is_file():
+    if not os.path.lexists(path):
         return False  # no store yet: asking MLflow would create one
     row = _query(
         path, "SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, alias)
@@ -60,7 +85,7 @@ def registered_model(name: str) -> RegisteredModel | None:
     path = registry_file()
     if path is None:
         return None
-    if not path.is_file():
+    if not os.path.lexists(path):
         return RegisteredModel({}, {})
     aliases = _query(
         path, "SELECT alias, version FROM registered_model_aliases WHERE name = ?", (name,)
@@ -85,7 +110,7 @@ def alias_artifact(name: str, alias: str, artifact: str) -> Path | None:
     """The local file of `artifact` (a pyfunc model's artifact, e.g. the served generator) in
     the version of `name` that `alias` points to; None when it cannot be found here."""
     path = registry_file()
-    if path is None or not path.is_file():
+    if path is None or not os.path.lexists(path):
         return None
     rows = _query(
         path,
@@ -110,6 +135,9 @@ def alias_artifact(name: str, alias: str, artifact: str) -> Path | None:
 
 def _query(path: Path, sql: str, arguments: tuple) -> list[tuple] | None:
     """Rows of a read-only query; None when the store cannot be read so (another schema)."""
+    problem = sqlite_store_problem(path)
+    if problem:
+        raise UserValueError(problem[0].upper() + problem[1:] + ".")
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as store:
             return store.execute(sql, arguments).fetchall()
