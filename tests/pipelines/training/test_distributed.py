@@ -86,12 +86,14 @@ def test_learning_rates_warm_up_to_the_scaled_rate(
 # Rank 1 fails at its first step; the Kedro process and rank 0 never run this code.
 FAILING_STEP = """
 import os
+import time
 from image_colourisation.pipelines.training import loop
 
 real_step = loop.gan_step
 def gan_step(*args, **kwargs):
     if os.environ.get("RANK") == "1":
         raise RuntimeError("injected failure: rank 1 lost its data")
+    time.sleep(5)  # rank 0 fails only after rank 1 (its peer died), as in a real crash
     return real_step(*args, **kwargs)
 loop.gan_step = gan_step
 """

@@ -66,12 +66,27 @@ def train(
     try:
         results = elastic_launch(config, _worker)(job)
     except ChildFailedError as error:
-        rank, failure = error.get_first_failure()
+        rank, failure = _root_failure(error)
         raise WorkerFailedError(
             f"{variant}: training worker rank {rank} failed (exit code {failure.exitcode}), "
             f"so all workers were stopped; its error:\n{failure.message}"
         ) from None
     return results[min(results)]
+
+
+# What a worker says when another one died under it: not the cause, so not what to report.
+_PEER_DIED = ("Connection closed by peer", "remote worker crashing", "Connection reset by peer")
+
+
+def _root_failure(error: ChildFailedError) -> tuple[int, Any]:
+    """The failure that stopped the others (rank, failure): a worker whose peer died reports
+    only that its connection closed, and the first failure by time is often that one (their
+    timestamps are whole seconds, ties go to rank 0)."""
+    by_time = sorted(error.failures.items(), key=lambda item: (item[1].timestamp, item[0]))
+    for rank, failure in by_time:
+        if not any(sign in str(failure.message) for sign in _PEER_DIED):
+            return rank, failure
+    return error.get_first_failure()
 
 
 @dataclass(frozen=True)
