@@ -69,7 +69,7 @@ def test_the_global_vector_reaches_the_colours(imagenet: dict[str, torch.Tensor]
 def test_training_leaves_the_encoder_imagenets(imagenet: dict[str, torch.Tensor]) -> None:
     params = project_training_params(
         PROJECT_ROOT, width=4, discriminator_width=4, device="cpu", imagenet_encoder=64,
-        channels_last=False,
+        confidence=1.0, channels_last=False,
     )  # fmt: skip
     models = build_models(params, torch.device("cpu"))
     models.generator.load_state_dict(imagenet, strict=False)

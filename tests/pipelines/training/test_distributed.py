@@ -15,11 +15,10 @@ import torch
 import yaml
 from torch.utils.data import DistributedSampler
 
-from image_colourisation.models.encoder import imagenet_init
 from image_colourisation.pipelines.training import launch
 from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.distributed import scale_learning_rates
-from image_colourisation.pipelines.training.nodes import l1_params
+from image_colourisation.pipelines.training.nodes import imagenet_start, l1_params
 from image_colourisation.pipelines.training.steps import build_models
 from image_colourisation.pipelines.training.world import World
 from tests.conftest import run_kedro
@@ -212,7 +211,7 @@ def test_kedro_run_on_two_processes_logs_once_and_matches_one_process(
     seen: list[float] = []
     train_arrays(
         synthetic_set(48, 0), VALIDATION, alone, "l1", lambda _, m, __: seen.append(m["g_l1_loss"]),
-        init=imagenet_init(shared_imagenet_weights()),  # as the node gives it
+        init=imagenet_start(shared_imagenet_weights, alone),  # as the node gives it
     )  # fmt: skip
     gap = f"g_l1_loss after 2 epochs: 2 processes {logged:.5f}, 1 process {seen[-1]:.5f}"
     assert logged == pytest.approx(seen[-1], rel=0.005), gap  # measured: 0.05% apart

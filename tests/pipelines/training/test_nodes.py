@@ -41,6 +41,8 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
         discriminator_width=4,
         device="cpu",
         checkpoint_dir="ckpt",
+        imagenet_encoder=128,
+        confidence=1.0,
     )
     try:
         l1_payload = train_l1_baseline(
@@ -52,7 +54,7 @@ def test_nodes_return_payloads_and_open_no_mlflow_run_without_a_parent(
         imagenet = shared_imagenet_weights()
         for payload in (l1_payload, gan_payload):
             expected = {"width": 4, "depth": 5, "dropout": 0.5, "hints": True}
-            expected |= {"imagenet_encoder": 128, "confidence": 1.0}  # the defaults
+            expected |= {"imagenet_encoder": 128, "confidence": 1.0}  # as asked below
             assert payload["architecture"] == expected
             assert not generator_from_payload(payload).training
             # the encoder is frozen: after training it is still ImageNet's, statistics and all
