@@ -113,14 +113,10 @@ def test_a_foreign_checkpoint_stops_the_run_before_any_work(kedro_project: Path)
     checkpoints = kedro_project / "data" / "06_models" / "checkpoints"
     (checkpoints / "gan").mkdir(parents=True)
     (checkpoints / "gan" / "last.pt").write_bytes(bytes(range(256)) * 16)
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
-         "--params", "training.resume=true"],
-        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
-        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 2, output
+    returncode, output = kedro_run(
+        kedro_project, "--pipelines", "training", "--params", "training.resume=true"
+    )
+    assert returncode == 2, output
     assert "last.pt is not a checkpoint of this project" in output
     assert "must not be trusted" in output and "will likely succeed" not in output
     assert "Traceback" not in output and "train_set" not in output
@@ -185,14 +181,10 @@ def test_a_user_error_ends_the_run_with_its_message_and_a_bug_keeps_its_tracebac
 def test_kedro_run_on_a_missing_photo_folder_prints_one_message(kedro_project: Path) -> None:
     """It was the message at the end of ~300 lines of traceback."""
     missing = kedro_project / "no-such-folder"
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipelines", "photos",
-         "--params", f"photos.folder={missing}"],
-        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
-        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 1, output
+    returncode, output = kedro_run(
+        kedro_project, "--pipelines", "photos", "--params", f"photos.folder={missing}"
+    )
+    assert returncode == 1, output
     assert f"Error: {missing} is not a folder: point the photo pipeline at your pictures" in output
     assert "Traceback" not in output and f"{TRACEBACK_SWITCH}=1" in output
 
@@ -204,13 +196,18 @@ def test_a_random_file_as_the_mlflow_store_stops_the_run_in_one_message(
     names the file and what to do, no SQLAlchemy traceback, and the file left as it was."""
     store = kedro_project / "mlflow.db"
     store.write_bytes(bytes(range(256)) * 16)
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipelines", "ingestion"],
-        cwd=kedro_project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
-        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode == 2, output
+    returncode, output = kedro_run(kedro_project, "--pipelines", "ingestion")
+    assert returncode == 2, output
     assert f"The MLflow store {store} is not a sqlite database" in output
     assert "move it away" in output and "Traceback" not in output
     assert store.read_bytes() == bytes(range(256)) * 16
+
+
+def kedro_run(project: Path, *args: str) -> tuple[int, str]:
+    """`kedro run` in `project` as a user types it: its exit code and its output on one line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    return result.returncode, " ".join((result.stdout + result.stderr).split())
