@@ -24,7 +24,7 @@ from PIL import Image
 from image_colourisation.app.cli import EXIT_USAGE, main
 from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
-from image_colourisation.app.page import PageSettings, create_app, open_upload
+from image_colourisation.app.page import PageSettings, create_app, open_upload, page_url
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.imaging.render import colourise_image, photo_ab, photo_lightness
@@ -458,3 +458,8 @@ def test_the_page_listens_on_this_computer_only_unless_told_and_says_what_else_e
     assert "with no password (docs/page.md)" in warning
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "With `--host 0.0.0.0`" in readme and "anyone who can reach your computer" in readme
+
+
+def test_the_address_to_open_brackets_an_ipv6_host() -> None:
+    assert page_url("::1", 8766) == "http://[::1]:8766"
+    assert page_url("127.0.0.1", 8766) == "http://127.0.0.1:8766"

@@ -505,6 +505,11 @@ def address_problem(host: str, port: int) -> str | None:
     return None
 
 
+def page_url(host: str, port: int) -> str:
+    """The address to open: an IPv6 host goes in brackets (`http://[::1]:8766`, RFC 3986)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def serve_page(settings: PageSettings, host: str, port: int) -> None:
     """Run the page until Ctrl+C; says where to open it, and warns when others can reach it."""
     import uvicorn  # noqa: PLC0415 - only the page needs it
@@ -516,7 +521,7 @@ def serve_page(settings: PageSettings, host: str, port: int) -> None:
             "with no password (docs/page.md)",
             file=sys.stderr,
         )
-    print(f"colourise page: open http://{host}:{port} (Ctrl+C stops it)", file=sys.stderr)  # noqa: T201
+    print(f"colourise page: open {page_url(host, port)} (Ctrl+C stops it)", file=sys.stderr)  # noqa: T201
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
