@@ -22,9 +22,7 @@ def test_gan_steps_overfit_a_fixed_batch(params: TrainingParams) -> None:
     losses = [gan_step(models, lightness, ab, params)["g_l1_loss"].item() for _ in range(40)]
     assert losses[-1] < 0.6 * losses[0]  # measured: 0.118 -> 0.052
     figures = gan_step(models, lightness, ab, params)
-    assert set(figures) == {
-        "d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss", "g_error_loss"
-    }  # fmt: skip
+    assert set(figures) == {"d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss"}
     assert 0 < figures["d_real"].item() < 1 and 0 < figures["d_fake"].item() < 1
 
 
@@ -32,7 +30,7 @@ def test_l1_baseline_has_no_discriminator(params: TrainingParams) -> None:
     models = build_models(replace(params, adversarial_weight=0.0), torch.device("cpu"))
     assert models.discriminator is None and models.d_optimizer is None
     lightness, ab = (torch.from_numpy(a) for a in synthetic_set(8, seed=0))
-    assert set(gan_step(models, lightness, ab, params)) == {"g_l1_loss", "g_error_loss"}
+    assert set(gan_step(models, lightness, ab, params)) == {"g_l1_loss"}
 
 
 def test_fit_reports_every_epoch_and_leaves_a_checkpoint(params: TrainingParams) -> None:
@@ -46,7 +44,7 @@ def test_fit_reports_every_epoch_and_leaves_a_checkpoint(params: TrainingParams)
     )
     assert [epoch for epoch, _ in seen] == [1, 2]
     assert set(seen[0][1]) == {
-        "d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss", "g_error_loss",
+        "d_loss", "d_real", "d_fake", "g_adv_loss", "g_fm_loss", "g_l1_loss",
         "val_l1", "val_psnr", "images_per_s", "epoch_seconds",
     }  # fmt: skip
     assert all(np.isfinite(value) for _, metrics in seen for value in metrics.values())
