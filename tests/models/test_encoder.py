@@ -48,7 +48,7 @@ def test_the_encoder_holds_imagenets_features(imagenet: dict[str, torch.Tensor])
     reference.load_state_dict(shared_imagenet_weights())
     lightness = torch.rand(2, 1, 64, 64) * 2 - 1
     gray = gray_srgb(lightness).expand(-1, 3, -1, -1)
-    mean, std = torch.tensor(encoder.IMAGENET_MEAN), torch.tensor(encoder.IMAGENET_STD)
+    mean, std = torch.tensor(encoder.PRESET.mean), torch.tensor(encoder.PRESET.std)
     with torch.no_grad():
         expected = reference.eval().features((gray - mean[:, None, None]) / std[:, None, None])
         np.testing.assert_allclose(

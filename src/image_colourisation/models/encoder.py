@@ -17,14 +17,14 @@ import hashlib
 
 import torch
 from torch import nn
-from torchvision.models import mobilenet_v2
+from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 from tqdm.auto import tqdm
 
 from image_colourisation.imaging.colour import L_MAX
 
 FEATURES = 1280  # MobileNetV2's pooled channels before its linear layer
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# torchvision's preprocessing for its ImageNet weights (the judge in imagenet.py uses it whole)
+PRESET = MobileNet_V2_Weights.IMAGENET1K_V1.transforms()
 
 
 def gray_srgb(lightness: torch.Tensor) -> torch.Tensor:
@@ -46,8 +46,8 @@ class ImageNetEncoder(nn.Module):
         super().__init__()
         self.size = size
         self.features = mobilenet_v2().features
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(PRESET.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(PRESET.std).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()  # a module starts in training mode; this one never enters it
 

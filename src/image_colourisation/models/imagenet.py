@@ -30,10 +30,9 @@ from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
 from image_colourisation.core.errors import UserError
 from image_colourisation.core.files import atomic_write
+from image_colourisation.models.encoder import FEATURES, PRESET  # `network_input` uses PRESET
 
 WEIGHTS = MobileNet_V2_Weights.IMAGENET1K_V1
-PRESET = WEIGHTS.transforms()  # torchvision's preprocessing for these weights (`network_input`)
-FEATURES = 1280  # MobileNetV2's pooled channels before its linear layer
 BATCH = 32  # photos per forward pass: 32 × 3 × 224² floats, about 20 MB in
 OPSET = 17  # as the generators' exports
 

@@ -261,7 +261,7 @@ class Generator(nn.Module, GeneratorRecord):
         )
         self.fusion = GlobalFusion(channels[-1]) if imagenet_encoder else None
         init_weights(self)
-        # after init_weights: ImageNet's weights are loaded into it (`load_imagenet`), not drawn
+        # after init_weights: ImageNet's weights come as a warm start (`encoder.imagenet_init`)
         self.imagenet = ImageNetEncoder(imagenet_encoder) if imagenet_encoder else None
         for block in self.bottleneck:
             if not block.body[-1].weight.is_meta:

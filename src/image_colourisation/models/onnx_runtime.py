@@ -20,6 +20,7 @@ from image_colourisation.core.files import FileProblem, open_regular_file
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
 from image_colourisation.models.record import (
     GENERATOR_ARCHITECTURE,
+    MAX_MODEL_BYTES,
     GeneratorRecord,
     architecture_problem,
 )
@@ -29,9 +30,9 @@ RUNTIMES: tuple[Runtime, ...] = ("onnx", "torch")
 LIGHTNESS, HINTS, AB = "lightness", "hints", "ab"  # the graph's input and output names
 CHANNELS = {LIGHTNESS: 1, HINTS: 3, AB: 2}
 ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata entries
-# What an ONNX file may hold with its external data: as payloads.MAX_PAYLOAD_BYTES (250
-# million float32 weights and 16 MiB), without importing torch here. ONNX Runtime reads it all.
-MAX_ONNX_BYTES = 4 * 250_000_000 + (16 << 20)
+# What an ONNX file may hold with its external data (ONNX Runtime reads it all): the limit
+# every saved generator has.
+MAX_ONNX_BYTES = MAX_MODEL_BYTES
 EXPORT_COMMAND = (
     "python -m image_colourisation.models.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
 )

@@ -20,14 +20,17 @@ from image_colourisation.core.errors import ModelFileError, UserDatasetError
 from image_colourisation.core.files import printable
 from image_colourisation.core.ranges import Setting
 from image_colourisation.models.networks import Generator
-from image_colourisation.models.record import GENERATOR_ARCHITECTURE, architecture_problem
+from image_colourisation.models.record import (
+    GENERATOR_ARCHITECTURE,
+    MAX_MODEL_BYTES,
+    MAX_PARAMETERS,
+    architecture_problem,
+)
 
 PAYLOAD_KEYS = ("architecture", "state_dict")
-MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
-# What a payload may inflate to: every weight a model may have as float32, and room for its
-# buffers and record. torch.save writes a zip archive and torch.load inflates compressed
-# entries whole, so a 3.8 MB file can claim a 2.8 GB tensor; the claim is read first.
-MAX_PAYLOAD_BYTES = 4 * MAX_PARAMETERS + (16 << 20)
+# torch.save writes a zip archive and torch.load inflates compressed entries whole, so a 3.8 MB
+# file can claim a 2.8 GB tensor; the claim is read first, against the models' one limit.
+MAX_PAYLOAD_BYTES = MAX_MODEL_BYTES
 
 
 def load_payload(path: Path, what: str) -> dict[str, Any]:

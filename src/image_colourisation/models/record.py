@@ -8,6 +8,10 @@ from typing import Any
 
 from image_colourisation.core.ranges import Setting
 
+MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 million
+# What a saved generator may inflate to (a payload's zip entries, an ONNX file with its external
+# data): every weight a model may have as float32, and room for its buffers and record.
+MAX_MODEL_BYTES = 4 * MAX_PARAMETERS + (16 << 20)
 # Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
 # 529 colour bins), far below what would exhaust memory. The parameter count then bounds the
 # combinations (width 1024 at depth 10 is in range, but not its 20 billion weights).
