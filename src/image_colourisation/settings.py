@@ -20,7 +20,12 @@ from omegaconf import OmegaConf
 from omegaconf.resolvers import oc
 
 from image_colourisation.hooks.memory import ReleaseMemoryHook
-from image_colourisation.hooks.project import TrackingStoreHook, TrainingLockHook, UserErrorHook
+from image_colourisation.hooks.project import (
+    TrackingLostHook,
+    TrackingStoreHook,
+    TrainingLockHook,
+    UserErrorHook,
+)
 from image_colourisation.hooks.registry import RegistryHook
 
 # Kedro's telemetry must never prompt or send anything: the committed `.telemetry` file says
@@ -108,5 +113,6 @@ HOOKS = (
     TrainingLockHook(),
     RegistryHook(),
     ReleaseMemoryHook(),
+    TrackingLostHook(),
     UserErrorHook(),
 )

@@ -4,7 +4,9 @@ its basic-auth app, started by tools/team_server.sh as a team starts it, on free
 the champion loads from it, two processes register at once, and the faults a machine meets
 (a refused login, no server) stop a run before any training, in one line. No mocks."""
 
+import base64
 import importlib.util
+import io
 import os
 import shutil
 import signal
@@ -18,14 +20,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 import torch
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from PIL import Image
 
+from image_colourisation.app.model_choices import model_choices
 from image_colourisation.serving.model_sources import load_generator
 from image_colourisation.serving.registry import CHALLENGER, CHAMPION, CHAMPION_URI, MODEL_NAME
+from tests.browser.servers import serve
 from tests.conftest import archive_params, run_kedro
 from tests.pipelines.training.test_end_to_end import TINY_TRAINING
 from tests.project_copy import copy_project
@@ -34,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tools" / "team_server.sh"
 START_TIMEOUT_S = 120.0  # a first start creates the cluster and MLflow's tables: ~30 s here
 ADMIN = "admin"
+TINY_RUN = f"{TINY_TRAINING},evaluation.classifier.epochs=1,evaluation.classifier.width=4"
 
 
 def why_not_here() -> str | None:
@@ -56,20 +63,46 @@ def free_port() -> int:
 
 @dataclass
 class TeamServer:
-    """The script's process and what a client needs: URL and the admin's login."""
+    """tools/team_server.sh in a state folder, and what a client needs: URL and the admin's
+    login. `stop()` and `start()` again keep the state: the database, the runs, the logins."""
 
     url: str
     password: str
     state: Path
-    process: subprocess.Popen
+    script_env: dict[str, str]
     log: Path
+    process: subprocess.Popen | None = None
     up: bool = field(default=False)
+
+    def start(self) -> "TeamServer":
+        """Start the script (database and server) in the background; `ready()` waits for it."""
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                [str(SCRIPT), "start", str(self.state)], env=self.script_env, stdout=output,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.up = False
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and then the database, as Ctrl-C on `make team-server` does."""
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process, self.up = None, False
 
     def ready(self) -> "TeamServer":
         """Wait until the server answers (the first call), failing with the script's log."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.up:
-            if self.process.poll() is not None or time.monotonic() > deadline:
+            if self.process is None or self.process.poll() is not None:
+                pytest.fail(f"the team server is not running:\n{self.log.read_text()[-4000:]}")
+            if time.monotonic() > deadline:
                 pytest.fail(f"the team server did not start:\n{self.log.read_text()[-4000:]}")
             try:
                 self.up = requests.get(f"{self.url}/health", timeout=2).ok
@@ -107,20 +140,11 @@ def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
     }
     log = state.parent / "team-server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(SCRIPT), "start", str(state)], env=env, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    server = TeamServer(f"http://127.0.0.1:{port}", password, state, env, log).start()
     try:
-        yield TeamServer(f"http://127.0.0.1:{port}", password, state, process, log)
+        yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the script stops the server, then the database
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        server.stop()
         subprocess.run([str(SCRIPT), "stop", str(state)], env=env, check=False, timeout=60)
         shutil.rmtree(cluster, ignore_errors=True)
 
@@ -131,14 +155,14 @@ def team_project(
     tiny_archive: tuple[Path, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
-    """A project copy whose tiny training run logged and registered through the server. Its
-    data is prepared locally while the server starts."""
+    """A project copy whose tiny default run (training, evaluation, benchmark) logged and
+    registered through the server. Its data is prepared locally while the server starts."""
     project = copy_project(tmp_path_factory.mktemp("team") / "project")
-    run_kedro(project, "run", "--pipelines", "ingestion,preprocessing",
-              "--params", archive_params(tiny_archive))  # fmt: skip
-    training = kedro(project, team_server.ready().env(), "--pipelines", "training",
-                     "--params", TINY_TRAINING)  # fmt: skip
-    assert training.returncode == 0, training.stdout + training.stderr
+    data = archive_params(tiny_archive)
+    run_kedro(project, "run", "--pipelines", "ingestion,preprocessing", "--params", data)
+    (project / "mlflow.db").unlink()  # that local run's store: the team's runs need none
+    run = kedro(project, team_server.ready().env(), "--params", f"{data},{TINY_RUN}")
+    assert run.returncode == 0, run.stdout + run.stderr
     return project
 
 
@@ -166,9 +190,13 @@ def client(team_server: TeamServer, monkeypatch: pytest.MonkeyPatch) -> MlflowCl
 def test_a_training_run_logs_and_registers_through_the_server(
     team_project: Path, team_server: TeamServer, client: MlflowClient
 ) -> None:
+    champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
     experiment = client.get_experiment_by_name("image-colourisation")
-    runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
-    assert {"training", "gan", "l1"} <= runs.keys()
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{champion.run_id}'"
+    )
+    runs = {run.info.run_name: run for run in children}
+    assert runs.keys() == {"gan", "l1", "gray"}  # gray: the evaluation's baseline
     gan = runs["gan"]
     assert gan.data.params["training.width"] == "4"
     assert [point.step for point in client.get_metric_history(gan.info.run_id, "val_psnr")] == [
@@ -181,9 +209,28 @@ def test_a_training_run_logs_and_registers_through_the_server(
     assert list((team_server.state / "artifacts").rglob("epoch_002.png"))
     assert not (team_project / "mlruns").exists()
 
-    champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
-    assert champion.run_id == runs["training"].info.run_id
+    assert client.get_run(champion.run_id).info.run_name == "__default__"  # the `kedro run`
     assert sorted(champion.aliases) == [CHALLENGER, CHAMPION]
+
+
+def test_the_evaluation_and_the_benchmark_log_through_the_server(
+    team_project: Path, client: MlflowClient
+) -> None:
+    """The default run's evaluation and benchmark: every model's figures on its run, the
+    reports on the parent, the headline figure on the registered version (the page shows it)."""
+    champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    experiment = client.get_experiment_by_name("image-colourisation")
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{champion.run_id}'"
+    )
+    for run in children:
+        assert {"test_mae", "test_psnr"} <= run.data.metrics.keys(), run.info.run_name
+    folders = {artifact.path for artifact in client.list_artifacts(champion.run_id)}
+    assert folders == {"evaluation", "benchmark"}  # the reports, from the server's store
+    reports = [artifact.path for artifact in client.list_artifacts(champion.run_id, "evaluation")]
+    assert any(path.endswith(".csv") for path in reports), reports
+    gan = next(run for run in children if run.info.run_name == "gan")
+    assert float(champion.tags["test_mae"]) == pytest.approx(gan.data.metrics["test_mae"])
 
 
 def test_the_champion_loads_from_the_server(team_project: Path, client: MlflowClient) -> None:
@@ -271,3 +318,108 @@ def test_a_server_that_is_down_stops_the_run_at_once(kedro_project: Path) -> Non
     unset = kedro(kedro_project, env, "--pipelines", "training")
     assert unset.returncode == 2
     assert "Environment variable 'MLFLOW_TRACKING_URI' not found" in one_line(unset)
+
+
+def test_make_serve_and_the_page_read_the_champion_from_the_server(
+    team_project: Path, client: MlflowClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make serve` and `colourise --serve`'s model list in a project with no store of its
+    own: all they know comes from the server named by MLFLOW_TRACKING_URI."""
+    assert not (team_project / "mlruns").exists() and not (team_project / "mlflow.db").exists()
+    monkeypatch.chdir(team_project)
+    champion = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    first = model_choices(CHAMPION_URI)[0]
+    assert first.source == CHAMPION_URI
+    assert first.label.startswith(f"{MODEL_NAME}@{CHAMPION} (version {champion.version}, test_mae")
+
+    port = free_port()
+    command = ["make", "-f", str(ROOT / "Makefile"), "serve"]
+    command += [f"VENV={Path(sys.executable).parent.parent}", f"PORT={port}"]
+    url = f"http://127.0.0.1:{port}"
+    photo = io.BytesIO()
+    Image.fromarray(np.tile(np.arange(64, dtype=np.uint8)[:, None] * 4, (1, 48))).save(photo, "PNG")
+    rows = [[base64.b64encode(photo.getvalue()).decode("ascii"), ""]]
+    body = {"dataframe_split": {"columns": ["image", "hints"], "data": rows}}
+    with serve(command, team_project, f"{url}/ping", tmp_path / "serve.log", timeout=120):
+        answer = requests.post(f"{url}/invocations", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    (prediction,) = answer.json()["predictions"]
+    assert prediction["error"] == "" and (prediction["width"], prediction["height"]) == (48, 64)
+
+
+def test_two_processes_train_one_run_through_the_server(
+    team_project: Path, team_server: TeamServer, client: MlflowClient
+) -> None:
+    """The distributed launch: rank 0 logs the variant's run on the server once, for both."""
+    two = ",".join(
+        [
+            TINY_TRAINING.replace("training.batch_size=8", "training.batch_size=4"),
+            "training.distributed.processes=2",
+            f"training.distributed.port={free_port()}",
+            "training.checkpoint_dir=data/06_models/checkpoints-two",
+        ]
+    )
+    result = kedro(team_project, team_server.env(), "--pipelines", "training", "--params", two)
+    assert result.returncode == 0, result.stdout + result.stderr
+    experiment = client.get_experiment_by_name("image-colourisation")
+    runs = client.search_runs(
+        [experiment.experiment_id], "params.`training.distributed.processes` = '2'"
+    )
+    assert sorted(run.info.run_name for run in runs) == ["gan", "l1"]
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id, "val_psnr")
+        assert [point.step for point in history] == [1, 2], run.info.run_name
+        assert run.info.status == "FINISHED"
+    parent = runs[0].data.tags["mlflow.parentRunId"]
+    versions = client.search_model_versions(f"name = '{MODEL_NAME}' and run_id = '{parent}'")
+    assert len(versions) == 1  # registered through the server by the Kedro process
+
+
+def test_a_server_lost_mid_run_stops_it_clearly_and_the_checkpoint_resumes(
+    team_project: Path, team_server: TeamServer, client: MlflowClient
+) -> None:
+    """The server killed while the L1 baseline trains: the run stops within seconds of
+    MLflow's (here short) retries, naming the server, the checkpoint and the command that
+    resumes; with the server back, the resumed run continues the same MLflow run."""
+    folder = "data/06_models/checkpoints-lost"
+    checkpoint = team_project / folder / "l1" / "last.pt"
+    many = TINY_TRAINING.replace("training.epochs=2", "training.epochs=500")
+    params = f"{many},training.checkpoint_dir={folder}"
+    env = team_server.env() | {  # MLflow's documented knobs: one retry after a second
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    }
+    command = [sys.executable, "-m", "kedro", "run", "--env", "team", "--pipelines", "training"]
+    run = subprocess.Popen(
+        [*command, "--params", params], cwd=team_project, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists():  # the first epoch is saved: now the server goes
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()[0]
+        time.sleep(0.1)
+    team_server.stop()
+    lost_at = time.monotonic()
+    output = " ".join(run.communicate(timeout=180)[0].split())
+    assert run.returncode == 1, output
+    assert time.monotonic() - lost_at < 60, output
+    assert f"Error: The MLflow tracking server at {team_server.url} failed after epoch" in output
+    assert f"saved in {folder}/l1/last.pt" in output and "training.resume=true" in output
+    assert "Traceback" not in output
+    epoch = int(output.split("failed after epoch ")[1].split()[0])
+    assert torch.load(checkpoint, weights_only=False)["epoch"] == epoch  # nothing trained lost
+
+    team_server.start().ready()
+    resumed_params = params.replace("epochs=500", f"epochs={epoch + 1}")
+    resumed = kedro(team_project, team_server.env(), "--pipelines", "training",
+                    "--params", f"{resumed_params},training.resume=true")  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    experiment = client.get_experiment_by_name("image-colourisation")
+    (l1,) = client.search_runs(
+        [experiment.experiment_id],
+        f"params.`training.checkpoint_dir` = '{folder}' and tags.mlflow.runName = 'l1'",
+    )
+    steps = [point.step for point in client.get_metric_history(l1.info.run_id, "val_psnr")]
+    assert steps[-1] == epoch + 1 and steps[: epoch - 1] == list(range(1, epoch))
+    assert l1.info.status == "FINISHED"

@@ -42,3 +42,12 @@ class ModelFileError(UserValueError):
     The message is one sentence naming the source (file or URI) and the problem; `colourise`
     turns it into a usage error (exit 2), a pipeline stops with it.
     """
+
+
+class TrackingLostError(UserError):
+    """The MLflow tracking server stopped answering in the middle of a run.
+
+    What was trained is in the checkpoint; the message names it and the command that resumes.
+    `hooks.project.TrackingLostHook` ends the run at once: MLflow's own clean-up would wait on
+    its retries against the same server for each open run.
+    """

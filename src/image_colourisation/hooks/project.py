@@ -15,6 +15,8 @@
   train side by side.
 - `UserErrorHook` ends a run that failed on an error the project marks as the user's
   (`errors.UserError`: a missing photo folder, too few photos) with its message alone.
+- `TrackingLostHook` does so at once for a tracking server lost mid-run, before kedro-mlflow
+  would wait minutes on MLflow's retries to mark each open run failed on that server.
 """
 
 import logging
@@ -28,14 +30,14 @@ import click
 from kedro.framework.hooks import hook_impl
 from omegaconf.errors import InterpolationResolutionError
 
-from image_colourisation.core.errors import TRACEBACK_SWITCH, user_error_in
+from image_colourisation.core.errors import TRACEBACK_SWITCH, TrackingLostError, user_error_in
 from image_colourisation.core.locks import (
     CheckpointInUseError,
     LockBusyError,
     checkpoint_lock,
     file_lock,
 )
-from image_colourisation.hooks.tracking_server import check_tracking_server
+from image_colourisation.hooks.tracking_server import abandon_runs, check_tracking_server
 from image_colourisation.serving.local_store import sqlite_store_problem
 
 logger = logging.getLogger(__name__)
@@ -183,7 +185,26 @@ class UserErrorHook:
         problem = user_error_in(error)
         if problem is None or os.environ.get(TRACEBACK_SWITCH):
             return
-        # Raised from a hook, it replaces the error Kedro re-raises; click prints its message.
-        raise click.ClickException(
-            f"{problem}\n(The traceback: run again with {TRACEBACK_SWITCH}=1.)"
-        ) from error
+        raise user_error_exit(problem) from error
+
+
+class TrackingLostHook:
+    """Ends a run whose tracking server was lost mid-run with the error's message (it names the
+    checkpoint to resume from), after one quick try to mark its MLflow runs failed."""
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's, which would retry the lost server
+    def on_pipeline_error(self, error: Exception, run_params: Any, pipeline: Any) -> None:
+        lost = user_error_in(error)
+        if not isinstance(lost, TrackingLostError):
+            return
+        abandon_runs()
+        # Raised here, before kedro-mlflow's hook, which fails on a process with no open run.
+        if os.environ.get(TRACEBACK_SWITCH):
+            raise error
+        raise user_error_exit(lost) from error
+
+
+def user_error_exit(problem: Exception) -> click.ClickException:
+    """The `Error: ...` a user error ends `kedro run` with: raised from a hook, it replaces the
+    error Kedro re-raises, and click prints its message."""
+    return click.ClickException(f"{problem}\n(The traceback: run again with {TRACEBACK_SWITCH}=1.)")

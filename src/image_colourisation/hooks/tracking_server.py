@@ -1,7 +1,12 @@
 """A run that logs to an MLflow tracking server (`--env team`, docs/team-server.md) asks it
 once, before anything else, whether it answers and takes the login: MLflow's client would
 retry a server that is down for minutes, and tell a refused password in a traceback, only once
-kedro-mlflow sets up its experiment."""
+kedro-mlflow sets up its experiment. A server lost mid-run gets one quick try to hear that its
+runs failed (`abandon_runs`)."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -46,3 +51,37 @@ def check_tracking_server(uri: str) -> None:
             f"The MLflow tracking server at {uri} answered HTTP {response.status_code} to "
             f"{PROBE}: {response.text[:200]}"
         )
+
+
+def abandon_runs() -> None:
+    """End every MLflow run this process has open as FAILED, one quick try each (no retries,
+    `ANSWER_TIMEOUT_S`), and forget it either way. The server was just lost: MLflow's retries
+    would hold the run's end for minutes per run. A run the server does not hear of stays
+    RUNNING, as a killed process leaves it, and a resumed training continues it."""
+    import mlflow  # noqa: PLC0415
+
+    with quick_requests():
+        while mlflow.active_run():
+            try:
+                mlflow.end_run("FAILED")  # forgets the run first, then tells the server
+            except mlflow.exceptions.MlflowException:
+                pass
+
+
+@contextmanager
+def quick_requests() -> Iterator[None]:
+    """MLflow's HTTP requests without retries and with a short timeout, inside the block."""
+    names = {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": f"{ANSWER_TIMEOUT_S:.0f}",  # MLflow reads whole seconds
+    }
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

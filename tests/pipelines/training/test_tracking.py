@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from image_colourisation.core.errors import TrackingLostError
 from image_colourisation.datasets.model_runs import ModelRunMetricsDataset
 from image_colourisation.pipelines.training.config import TrainingParams, project_training_params
 from image_colourisation.pipelines.training.nodes import train_l1_baseline
-from image_colourisation.pipelines.training.tracking import variant_run
+from image_colourisation.pipelines.training.tracking import server_lost, variant_run
 from tests.imagenet_weights import shared_imagenet_weights
 from tests.pipelines.training.synthetic import synthetic_set
 from tests.project_copy import PROJECT_ROOT
@@ -168,3 +169,31 @@ def test_photo_runs_are_named_apart_from_cifar_runs_and_found_by_their_tags(
     # the evaluation's figures reach the photo-trained run through its variant tag
     assert runs["photos-gan"].data.metrics == {"test_mae": 1.0}
     assert runs["photos-gray"].data.tags["mlflow.parentRunId"] == parent.info.run_id
+
+
+def test_a_failed_call_to_a_tracking_server_names_the_checkpoint_to_resume_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Against a server, MLflow's failure becomes a user error that says what to do; against a
+    local store it stays what it is (a bug or a full disk, not a lost server)."""
+    refused = (
+        "API request to http://127.0.0.1:9/api/2.0/mlflow/runs/log-batch failed with exception "
+        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded (Caused by "
+        "NewConnectionError('<...>: Failed to establish a new connection: [Errno 111] "
+        "Connection refused'))"
+    )
+    checkpoint = Path("checkpoints/gan/last.pt")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    with pytest.raises(TrackingLostError) as lost:
+        with server_lost("after epoch 3 of the gan training", checkpoint):
+            raise mlflow.exceptions.MlflowException(refused)
+    assert str(lost.value).startswith(
+        "The MLflow tracking server at http://127.0.0.1:9 failed after epoch 3 of the gan "
+        "training ([Errno 111] Connection refused). The training so far is saved in "
+        "checkpoints/gan/last.pt: once the server answers, run the same command with "
+        "`--params training.resume=true`"
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    with pytest.raises(mlflow.exceptions.MlflowException, match="disk I/O error"):
+        with server_lost("after epoch 3 of the gan training", checkpoint):
+            raise mlflow.exceptions.MlflowException("disk I/O error")

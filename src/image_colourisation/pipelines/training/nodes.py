@@ -32,6 +32,7 @@ from .tracking import (
     log_metrics,
     log_sample_grid,
     sample_grid,
+    server_lost,
     variant_run,
 )
 
@@ -129,12 +130,13 @@ def train_generator(
         continues = (resume.get("mlflow_run_id"), resume["epoch"]) if resume else None
         logged = {"training": params.as_dict()}
         with variant_run(variant, logged, continues, images.data) as tracking:
-            on_epoch = EpochLog(active_run_id(), params, *samples) if tracking else None
+            on_epoch = EpochLog(active_run_id(), params, variant, *samples) if tracking else None
             generator = launch.train(
                 images, validation, params, variant, on_epoch, init=init, resume=resume
             )
             if tracking:
-                log_generator(generator)
+                with server_lost(f"as the trained {variant} generator was logged", path):
+                    log_generator(generator)
     payload = generator_payload(generator)
     return payload if images.render_size is None else payload | {"render_size": images.render_size}
 
@@ -143,14 +145,22 @@ def train_generator(
 class EpochLog:
     """Logs each finished epoch to the variant's MLflow run, named by id: picklable, so the
     rank-0 worker of a distributed run logs to the run its Kedro process opened (the tracking
-    URI reaches the worker in MLFLOW_TRACKING_URI, which `mlflow.set_tracking_uri` sets)."""
+    URI reaches the worker in MLFLOW_TRACKING_URI, which `mlflow.set_tracking_uri` sets). It is
+    called after the epoch's checkpoint is saved, so a lost tracking server loses no training."""
 
     run_id: str | None
     params: TrainingParams
+    variant: str
     sample_l: np.ndarray
     sample_ab: np.ndarray
 
     def __call__(self, epoch: int, metrics: dict[str, float], generator: Generator) -> None:
+        checkpoint = checkpoint_path(self.params.checkpoint_dir, self.variant)
+        with server_lost(f"after epoch {epoch} of the {self.variant} training", checkpoint):
+            self.log(epoch, metrics, generator)
+
+    def log(self, epoch: int, metrics: dict[str, float], generator: Generator) -> None:
+        """The epoch's figures, and its sample grid every `sample_every` epochs and at the end."""
         log_metrics(metrics, epoch, self.run_id)
         if epoch % self.params.sample_every == 0 or epoch == self.params.epochs:
             device = next(generator.parameters()).device

@@ -5,16 +5,24 @@ when kedro-mlflow (or a caller) has an active run, so unit tests create no stray
 
 A resumed training continues the nested run of the interrupted one: the checkpoint records
 that run's id, `variant_run` reopens it, and the metrics go on at the next epoch's step.
+
+A tracking server that stops answering mid-run (`server_lost`) ends the training with a
+`TrackingLostError` that names the checkpoint to resume from; the nested run is left open for
+`hooks.project.TrackingLostHook` to end without waiting on MLflow's retries.
 """
 
 import logging
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 
+from image_colourisation.core.errors import TrackingLostError
 from image_colourisation.imaging.colour import model_arrays_to_rgb
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_payload
@@ -65,7 +73,7 @@ def variant_run(
     flat = {key: str(value) for key, value in flatten(params).items()}
     continued = _continuable(resumes[0]) if resumes and resumes[0] else None
     if continued is None:
-        with mlflow.start_run(run_name=run_name(variant, data), nested=True):
+        with nested_run(run_name=run_name(variant, data)):
             mlflow.set_tags({"variant": variant, "data": data})
             if resumes:
                 mlflow.set_tags(
@@ -84,7 +92,7 @@ def variant_run(
     logger.info(
         "%s: continuing MLflow run %s after epoch %d", variant, continued.info.run_id, resumes[1]
     )
-    with mlflow.start_run(run_id=continued.info.run_id, nested=True):
+    with nested_run(run_id=continued.info.run_id):
         mlflow.set_tags({"resumed_in": parent, "resumed_after_epoch": resumes[1]})
         logged = continued.data.params
         mlflow.log_params({key: value for key, value in flat.items() if key not in logged})
@@ -93,6 +101,56 @@ def variant_run(
         # least) is kept as tags.
         mlflow.set_tags({f"resumed_with.{key}": value for key, value in changed.items()})
         yield True
+
+
+@contextmanager
+def nested_run(**start: Any) -> Iterator[None]:
+    """`mlflow.start_run(nested=True, **start)` as a context, ended FINISHED or FAILED as
+    MLflow's own, except on a lost tracking server: ending the run then would wait minutes on
+    MLflow's retries against that server, so the run stays open for the hook to end."""
+    import mlflow  # noqa: PLC0415
+
+    mlflow.start_run(nested=True, **start)
+    try:
+        yield
+    except TrackingLostError:
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run()
+
+
+@contextmanager
+def server_lost(when: str, checkpoint: Path) -> Iterator[None]:
+    """Turn an MLflow call that failed on a tracking server into a `TrackingLostError` that
+    says `when` and that `checkpoint` holds the training so far; other stores' errors pass."""
+    import mlflow  # noqa: PLC0415
+
+    try:
+        yield
+    except mlflow.exceptions.MlflowException as error:
+        uri = mlflow.get_tracking_uri()
+        if urlparse(uri).scheme not in ("http", "https"):
+            raise
+        raise TrackingLostError(
+            f"The MLflow tracking server at {uri} failed {when} ({failure_reason(error)}). "
+            f"The training so far is saved in {checkpoint}: once the server answers, run the "
+            "same command with `--params training.resume=true` to continue from it (and its "
+            "MLflow run)."
+        ) from error
+
+
+def failure_reason(error: BaseException) -> str:
+    """A short reason for a failed MLflow request: the system's words for a failed connection
+    (`[Errno 111] Connection refused`), else the error's first line, cut at 200 characters."""
+    text = str(error)
+    errno = re.search(r"\[Errno -?\d+\][^'\")]*", text)
+    if errno:
+        return errno.group(0).strip()
+    if "Read timed out" in text:
+        return "no answer within MLFLOW_HTTP_REQUEST_TIMEOUT"
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _continuable(run_id: str) -> Any:
