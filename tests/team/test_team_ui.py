@@ -1,0 +1,57 @@
+"""The MLflow UI that the team's server serves, in a real browser: it asks for the login, and
+shows the GAN runs of two `kedro run`s, one of them on two processes, side by side."""
+
+import json
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from playwright.sync_api import Browser, expect
+from playwright.sync_api import Error as PlaywrightError
+
+from tests.browser.conftest import artifacts, browser  # noqa: F401 - the browser tests' fixtures
+from tests.team.conftest import ADMIN, TeamServer
+
+
+def test_the_team_ui_asks_for_the_login_and_compares_runs_from_two_processes(
+    browser: Browser,  # noqa: F811
+    artifacts: Path,  # noqa: F811
+    team_server: TeamServer,
+    two_process_run: str,
+    client: MlflowClient,
+) -> None:
+    experiment = client.get_experiment_by_name("image-colourisation")
+    gans = client.search_runs(
+        [experiment.experiment_id], "tags.mlflow.runName = 'gan'", order_by=["start_time ASC"]
+    )
+    processes = {run.data.params["training.distributed.processes"]: run for run in gans}
+    compared = [processes["1"].info.run_id, processes["2"].info.run_id]
+    address = (
+        f"{team_server.url}/#/compare-runs?runs={json.dumps(compared)}"
+        f"&experiments={json.dumps([experiment.experiment_id])}"
+    )
+
+    stranger = browser.new_page()
+    with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+        stranger.goto(team_server.url)  # no login, no UI (a person's browser asks for one)
+    stranger.close()
+
+    login = {"username": ADMIN, "password": team_server.password}
+    context = browser.new_context(http_credentials=login, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(address)
+    expect(page.get_by_text("Comparing 2 Runs from 1 Experiment")).to_be_visible()
+    for run_id in compared:
+        expect(page.get_by_role("link", name=run_id)).to_be_visible()
+    close_assistant = page.get_by_role("button", name="Close")  # a side panel over the table
+    if close_assistant.is_visible():
+        close_assistant.click()
+    page.get_by_text("Visualizations", exact=True).click()  # folded: the tables in view
+    for diff_only in page.get_by_role("switch").all()[:2]:  # parameters, metrics
+        diff_only.click()
+    row = page.locator("tr").filter(has_text="training.distributed.processes")
+    expect(row).to_have_count(1)
+    assert row.locator("td").all_inner_texts()[-2:] == ["1", "2"]
+    expect(page.locator("tr").filter(has_text="training.lr")).to_have_count(0)  # same: hidden
+    page.screenshot(path=artifacts / "team-server-compare.png")
+    context.close()
