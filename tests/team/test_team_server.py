@@ -257,3 +257,18 @@ def test_a_server_lost_mid_run_stops_it_clearly_and_the_checkpoint_resumes(
     steps = [point.step for point in client.get_metric_history(l1.info.run_id, "val_psnr")]
     assert steps[-1] == epoch + 1 and steps[: epoch - 1] == list(range(1, epoch))
     assert l1.info.status == "FINISHED"
+
+
+def test_kedro_viz_shows_the_pipelines_in_the_team_environment(
+    team_project: Path, client: MlflowClient, tmp_path: Path
+) -> None:
+    """`kedro viz run --env team` on a team member's machine: every pipeline, as in `base`."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "kedro"), "viz", "run", "--env", "team"]
+    command += ["--no-browser", "--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/api/main"
+    with serve(command, team_project, url, tmp_path / "viz.log", timeout=120):
+        shown = requests.get(url, timeout=30).json()
+    names = {pipeline["id"] for pipeline in shown["pipelines"]}
+    assert names >= {"__default__", "ingestion", "preprocessing", "training", "evaluation"}
+    assert {"train_gan", "train_l1_baseline"} <= {node["name"] for node in shown["nodes"]}
