@@ -33,7 +33,7 @@ from skimage import data
 
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_payload
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from tests.imagenet_weights import SHARED_WEIGHTS
 from tests.project_copy import copy_project
 
 # The `tracked_project` fixture: one tiny default `kedro run`, shared by browser and notebook tests.
-pytest_plugins = ["tests.tracked_runs"]
+pytest_plugins = ["tests.tracked_runs", "tests.browser.chromium"]
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 

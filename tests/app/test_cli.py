@@ -13,19 +13,28 @@ import pytest
 import torch
 from PIL import Image
 
-from image_colourisation.app.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from image_colourisation.app.cli import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    OUTPUT_LOCK_NAME,
+    main,
+)
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE
 from image_colourisation.models.onnx_export import export_beside
 from image_colourisation.models.payloads import generator_payload
 from tests.claimed_files import claimed_gif
+from tests.lock_holder import start_lock_holder
 from tests.photo_models import (
     photo_model,
     real_photo,
     tiny_hint_generator,
     tiny_trained_generator,
 )
+
+HOLDER_TIMEOUT_S = 60  # the lock-holding process imports the package first: slow on a busy CPU
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +104,43 @@ def test_existing_output_is_skipped_unless_overwrite(album, model_file, tmp_path
     assert snapshot(out).keys() == first.keys()
     with Image.open(out / "rocket.jpg") as replaced:
         assert replaced.size == (640, 427)
+
+
+@pytest.mark.parametrize("photo", ["album", "album/rocket.jpg"])
+def test_a_second_writer_into_the_same_folder_stops_at_once_naming_the_first(
+    photo, album, model_file, tmp_path, capsys
+):
+    """Two runs into one folder both said "colourised 200" and left it mixed: while another
+    process holds the folder's lock, a folder or a single photo is refused before anything is
+    written, in one line naming that process; once it is killed (-9, its lock file left
+    behind), the same command writes every photo and leaves no lock file among them."""
+    out = tmp_path / "out"
+    lock = out / OUTPUT_LOCK_NAME
+    source = tmp_path / photo
+    holder = start_lock_holder(out, HOLDER_TIMEOUT_S, OUTPUT_LOCK_NAME)
+    try:
+        assert run(source, "-o", out, "--model", model_file) == EXIT_USAGE
+    finally:
+        holder.kill()
+        holder.wait(timeout=HOLDER_TIMEOUT_S)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no "colourised N" summary
+    (line,) = captured.err.splitlines()
+    assert line.startswith(
+        f"colourise: error: output folder {out} is being written by another colourise run "
+        f"(PID {holder.pid} on "
+    )
+    assert line.endswith(
+        f"; lock file {lock}): wait for it to finish, or choose another folder with -o OUTDIR"
+    )
+    assert [path.name for path in out.iterdir()] == [OUTPUT_LOCK_NAME]  # the killed holder's
+
+    assert run(source, "-o", out, "--model", model_file) == EXIT_OK
+    written = sorted(str(path.relative_to(out)) for path in out.rglob("*"))
+    expected = ["1969", "1969/cat.png", "rocket.jpg"] if photo == "album" else ["rocket.jpg"]
+    assert written == expected
+    photos = [name for name in expected if "." in name]
+    assert f"colourised {len(photos)}, skipped 0" in capsys.readouterr().out
 
 
 def test_bad_files_are_named_and_the_rest_still_succeed(album, model_file, tmp_path, capsys):

@@ -20,7 +20,7 @@ from playwright.sync_api import Locator, Page, expect
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.models.payloads import generator_payload
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
-from tests.browser.conftest import BIN
+from tests.browser.chromium import BIN
 from tests.browser.servers import free_port, serve
 from tests.photo_models import hint_model, real_photo, tiny_trained_generator
 

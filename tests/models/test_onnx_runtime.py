@@ -1,13 +1,16 @@
 """ONNX Runtime colours as PyTorch does (max |Δab| ≤ 1e-3 on real photos), and refuses files
-that are not a generator this project exported, saying how to get one."""
+that are not a generator this project exported (foreign operators, absurd numbers, answers that
+are not what the graph declares), naming what is wrong and saying how to get one."""
 
 import io
 import json
+from functools import cache
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from onnx import TensorProto, helper, numpy_helper
 
 from image_colourisation.imaging.hints import Hint
 from image_colourisation.imaging.render import photo_ab, photo_lightness
@@ -100,14 +103,144 @@ def test_self_attention_and_residual_blocks_export_too():
         assert np.abs(photo_ab(exported, lightness, render_size) - expected).max() <= PARITY
 
 
-def test_an_export_whose_weights_hold_nan_is_refused_instead_of_colouring_black():
-    """The payload's NaN check never runs when its ONNX export is what colourises (the
-    default runtime): such a file coloured every photo black with exit 0."""
-    model = onnx.load_from_string(generator_onnx(tiny_trained_generator()))
-    weight = next(tensor for tensor in model.graph.initializer if tensor.name.startswith("decoder"))
-    values = onnx.numpy_helper.to_array(weight).copy()
-    values.flat[:3] = np.nan
-    weight.CopyFrom(onnx.numpy_helper.from_array(values, weight.name))
-    damaged = OnnxGenerator(model.SerializeToString(), "damaged.onnx")
-    with pytest.raises(OnnxFileError, match=r"^damaged\.onnx gave NaN or infinite colours: its"):
-        photo_ab(damaged, photo_lightness(real_photo("chelsea")), 64)
+@cache
+def _small_export() -> bytes:
+    torch.manual_seed(0)
+    return generator_onnx(Generator(width=4, dropout=0.0))
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (np.inf, r"holds NaN or infinity"),
+        (np.nan, r"holds NaN or infinity"),
+        (1e30, r"holds 1e\+30, beyond the 1,000,000 no weight of this project's models comes near"),
+    ],
+    ids=["inf", "NaN", "1e30"],
+)
+def test_an_export_whose_last_bias_is_absurd_is_refused_naming_it(value: float, problem: str):
+    """Such a file passed every check and gave black (NaN) or saturated (+inf: tanh of it is 1)
+    photos with exit 0: the payload's weight check never runs when its export colourises."""
+    model = onnx.load_from_string(_small_export())
+    bias = next(tensor for tensor in model.graph.initializer if tensor.name == "head.0.bias")
+    values = numpy_helper.to_array(bias).copy()
+    values[1] = value
+    bias.CopyFrom(numpy_helper.from_array(values, bias.name))
+    with pytest.raises(
+        OnnxFileError,
+        match=r"^damaged\.onnx is not a generator exported by this project: its initializer "
+        rf"head\.0\.bias {problem}; write it again",
+    ):
+        OnnxGenerator(model.SerializeToString(), "damaged.onnx")
+
+
+def test_an_absurd_attribute_is_refused_naming_its_node():
+    model = onnx.load_from_string(_small_export())
+    node = next(node for node in model.graph.node if node.op_type == "LeakyRelu")
+    node.attribute[0].f = 1e30  # alpha: every negative activation times 10^30
+    with pytest.raises(
+        OnnxFileError, match=rf"its node {node.name}'s attribute alpha holds 1e\+30"
+    ):
+        OnnxGenerator(model.SerializeToString(), "forged.onnx")
+
+
+def forged(nodes: list, **initializers: np.ndarray) -> bytes:
+    """A graph that declares a generator's input and output (lightness [batch, 1, height,
+    width] -> ab [batch, 2, height, width], with an architecture record), computing `nodes`."""
+    graph = helper.make_graph(
+        nodes,
+        "forged",
+        [helper.make_tensor_value_info("lightness", TensorProto.FLOAT, ["n", 1, "h", "w"])],
+        [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["n", 2, "h", "w"])],
+        [numpy_helper.from_array(value, name) for name, value in initializers.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    helper.set_model_props(
+        model, {"architecture": json.dumps({"width": 4, "depth": 2, "dropout": 0.0})}
+    )
+    return model.SerializeToString()
+
+
+def pair(name: str, output: str = "ab") -> onnx.NodeProto:
+    """Two copies of the one-channel tensor `name`: ab, or what makes it."""
+    return helper.make_node("Concat", [name, name], [output], axis=1)
+
+
+# ab resized by `scales`: ONNX Runtime cannot tell the size of a free height times a scale, so
+# the output keeps its declared [batch, 2, height, width] however the graph resizes.
+RESIZED = [pair("lightness", "pair"), helper.make_node("Resize", ["pair", "", "scales"], ["ab"])]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "initializers", "problem"),
+    [
+        (
+            RESIZED,
+            {"scales": np.array([1, 1, 1 / 8, 1 / 8], np.float32)},
+            r"gave colours of shape \(1, 2, 1, 1\), expected \(1, 2, 8, 8\)",
+        ),
+        (
+            RESIZED,
+            {"scales": np.array([1, 1, 4, 4], np.float32)},
+            r"gave colours of shape \(1, 2, 32, 32\), expected \(1, 2, 8, 8\)",
+        ),
+        (
+            [helper.make_node("Mul", ["lightness", "gain"], ["loud"]), pair("loud")],
+            {"gain": np.array(1000, np.float32)},
+            r"gave colours up to 1e\+03, outside the normalised ab range \[-1, 1\]",
+        ),
+        (
+            [helper.make_node("Div", ["lightness", "zero"], ["infinite"]), pair("infinite")],
+            {"zero": np.array(0, np.float32)},
+            r"gave NaN or infinite colours \(every photo would come out black\)",
+        ),
+    ],
+    ids=["1x1", "16 times the pixels", "ab of 1000", "infinite ab"],
+)
+def test_an_answer_that_is_not_what_the_graph_declared_is_refused(nodes, initializers, problem):
+    """The output is declared [batch, 2, height, width] and every number is in bounds, so the
+    file loads; what it computes is garbage, which gave garbled photos with exit 0."""
+    exported = OnnxGenerator(forged(nodes, **initializers), "lies.onnx")
+    with pytest.raises(OnnxFileError, match=rf"^lies\.onnx {problem}, so it is not a sound"):
+        exported.colour(np.ones((1, 1, 8, 8), np.float32))
+
+
+def test_an_operator_no_export_uses_is_refused_by_name():
+    """A Loop of 10^12 steps passes every check of inputs and outputs, then never answers."""
+    scalar = {"i": TensorProto.INT64, "cond": TensorProto.BOOL}
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond"], ["cond_out"]),
+            helper.make_node("Identity", ["x"], ["x_out"]),
+        ],
+        "body",
+        [helper.make_tensor_value_info(name, kind, []) for name, kind in scalar.items()]
+        + [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x_out", TensorProto.FLOAT, None),
+        ],
+    )
+    loop = helper.make_node("Loop", ["steps", "", "lightness"], ["looped"], body=body)
+    model = forged([loop, pair("looped")], steps=np.array(10**12, np.int64))
+    with pytest.raises(
+        OnnxFileError,
+        match=r"^loop\.onnx is not a generator exported by this project: it uses the operator "
+        r"Loop, which no export of this project has",
+    ):
+        OnnxGenerator(model, "loop.onnx")
+
+
+def test_every_module_the_record_allows_exports_within_the_checks():
+    """The operator list is this project's exporter's: one generator with every optional
+    module (the ImageNet encoder untrained: no download) loads and answers in range."""
+    torch.manual_seed(0)
+    generator = Generator(
+        width=4, hints=True, bins=8, temperature=0.5, confidence=1.0, attention=True,
+        residual_blocks=1, classes=3, imagenet_encoder=32,
+    )  # fmt: skip
+    with torch.no_grad():
+        generator.head.centres.uniform_(-1, 1)
+    exported = OnnxGenerator(generator_onnx(generator), "the export")
+    lightness = np.random.default_rng(0).uniform(-1, 1, (2, 1, 64, 64)).astype(np.float32)
+    assert exported.colour(lightness).shape == (2, 2, 64, 64)

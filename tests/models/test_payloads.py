@@ -98,6 +98,22 @@ def test_weights_holding_nan_or_infinity_are_refused(value: float) -> None:
         generator_from_payload({**payload, "state_dict": state}, "a.pt")
 
 
+def test_a_finite_weight_beyond_any_trained_model_is_refused_naming_it(generator: dict) -> None:
+    """3e38 is finite, so it passed the check above; it overflows the first layer it meets and
+    coloured every photo black with exit 0. Trained generators stay below 50 (record.py)."""
+    state = dict(generator["state_dict"])
+    state["head.0.bias"] = state["head.0.bias"].clone()
+    state["head.0.bias"][1] = 3e38
+    with pytest.raises(
+        ModelFileError,
+        match=r"^a\.pt is not a usable generator: its weight head\.0\.bias holds 3e\+38, beyond "
+        r"the 1,000,000 no weight of this project's models comes near, so everything it made",
+    ):
+        generator_from_payload({**generator, "state_dict": state}, "a.pt")
+    state["head.0.bias"][1] = 1e5  # within the bound, and far beyond what training gives
+    generator_from_payload({**generator, "state_dict": state}, "a.pt")
+
+
 def test_colour_bin_generators_round_trip() -> None:
     generator = Generator(width=4, bins=16, temperature=0.5).eval()
     generator.head.centres.copy_(torch.rand(16, 2) * 2 - 1)

@@ -6,7 +6,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from tests.browser.servers import free_port
 from tests.conftest import archive_params, run_kedro
 from tests.pipelines.training.test_end_to_end import TINY_TRAINING
 from tests.project_copy import copy_project
@@ -40,12 +40,6 @@ def why_not_here() -> str | None:
     if missing:
         return f"the team extra is not installed ({', '.join(missing)}): pip install -e '.[team]'"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -24,9 +24,9 @@ from PIL import Image
 from image_colourisation.app.model_choices import model_choices
 from image_colourisation.serving.model_sources import load_generator
 from image_colourisation.serving.registry import CHALLENGER, CHAMPION, CHAMPION_URI, MODEL_NAME
-from tests.browser.servers import serve
+from tests.browser.servers import free_port, serve
 from tests.pipelines.training.test_end_to_end import TINY_TRAINING
-from tests.team.conftest import ADMIN, ROOT, TeamServer, free_port, kedro, one_line
+from tests.team.conftest import ADMIN, ROOT, TeamServer, kedro, one_line
 
 
 def test_a_training_run_logs_and_registers_through_the_server(

@@ -9,13 +9,12 @@ from mlflow import MlflowClient
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.conftest import artifacts, browser  # noqa: F401 - the browser tests' fixtures
 from tests.team.conftest import ADMIN, TeamServer
 
 
 def test_the_team_ui_asks_for_the_login_and_compares_runs_from_two_processes(
-    browser: Browser,  # noqa: F811
-    artifacts: Path,  # noqa: F811
+    browser: Browser,
+    artifacts: Path,
     team_server: TeamServer,
     two_process_run: str,
     client: MlflowClient,

@@ -10,13 +10,15 @@ Colourises single photos and whole folders with the same `render.colourise_frame
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
 frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
 Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as
-input. Links inside a folder that lead out of it are not followed (each is reported).
+input. One run at a time writes into an output folder: a run holds OUTDIR/.colourise.lock
+while it works, and a second run into the same folder stops at once, naming the first. Links
+inside a folder that lead out of it are not followed (each is reported).
 
 Exit status: 0 every photo colourised (or skipped: its output exists, or it is a link out of
 its folder), 1 some photos failed (each is named with the reason; the others are still
-written), 2 usage error (bad option, OUTDIR inside an input folder or not a folder, a model
-that cannot be loaded, a bad hint or one outside the photo, hints for a model without hint
-inputs or for more than one photo).
+written), 2 usage error (bad option, OUTDIR inside an input folder, not a folder or being
+written by another run, a model that cannot be loaded, a bad hint or one outside the photo,
+hints for a model without hint inputs or for more than one photo).
 
 (In `app/`, not at the package's top: Kedro imports `image_colourisation.cli` for project
 commands and refuses one without a click group called `cli`, which would break every `kedro`
@@ -27,8 +29,9 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 
 from PIL import Image
@@ -36,6 +39,7 @@ from tqdm.auto import tqdm
 
 from image_colourisation.app.project import find_project, no_project_advice, project_problem
 from image_colourisation.core.files import entry_problem, printable
+from image_colourisation.core.locks import LockBusyError, file_lock
 from image_colourisation.core.ranges import Setting
 from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
@@ -69,6 +73,7 @@ from image_colourisation.serving.registry import CHAMPION_URI
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
+OUTPUT_LOCK_NAME = ".colourise.lock"  # in OUTDIR while a run writes there; no photo's name
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, unless told
 DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
 PORT_RANGE = Setting(int, 1, 65535)
@@ -152,7 +157,17 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return serve(parser, args)
     if not args.paths:
         parser.error("give the photos or folders to colourise, or --serve for the page")
+    with ExitStack() as held:
+        try:
+            held.enter_context(output_lock(args.output))
+        except LockBusyError as busy:
+            _say(f"colourise: error: {_output_in_use(args.output, busy)}")
+            return EXIT_USAGE
+        return colourise_paths(args, hints)
 
+
+def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
+    """Colourise the photos and folders given into OUTDIR, under its lock; the exit status."""
     jobs, failures, links = plan_jobs(args.paths, args.output)
     for link in links:
         _say(f"skipped {link}")
@@ -186,6 +201,33 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     for failure in failures:
         _say(f"  FAILED {failure}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+@contextmanager
+def output_lock(outdir: Path) -> Iterator[Path]:
+    """Hold OUTDIR's lock for the whole run, so that a second run into the same folder is
+    refused at once (`LockBusyError`) instead of each skipping only what the other has not
+    written yet and both claiming every photo. The lock file is removed on release (one left
+    by a killed run is taken over); folders made for it are removed again while empty, so a
+    run that writes nothing (a usage error) leaves nothing behind."""
+    made = list(takewhile(lambda folder: not folder.exists(), [outdir, *outdir.parents]))
+    try:
+        with file_lock(outdir / OUTPUT_LOCK_NAME) as lock:
+            yield lock
+    finally:
+        for folder in made:  # the innermost first; one holding anything stays, with its parents
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _output_in_use(outdir: Path, busy: LockBusyError) -> str:
+    """The one line for a run refused because another process writes into OUTDIR."""
+    return (
+        f"output folder {outdir} is being written by another colourise run ({busy.holder()}): "
+        "wait for it to finish, or choose another folder with -o OUTDIR"
+    )
 
 
 def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Hint]:

@@ -4,7 +4,8 @@
 when its process ends in any way (kill -9 included), so a lock left by a dead process is
 simply taken over. While held, the file names the holder (PID, host, start time), so whoever
 waits or is refused is told who holds it. Used for a variant's checkpoint folder
-(`checkpoint_lock`: refuse at once) and for creating the MLflow store (`hooks/project.py`: wait).
+(`checkpoint_lock`: refuse at once), for `colourise`'s output folder (`app/cli.py`: refuse at
+once) and for creating the MLflow store (`hooks/project.py`: wait).
 """
 
 import logging
@@ -37,17 +38,22 @@ class LockBusyError(RuntimeError):
             f"{owner.get('since', '?')}"
         )
 
+    def holder(self) -> str:
+        """Who holds the lock, for a message: `PID 12 on host, since ...; lock file ...`."""
+        owner = self.owner
+        return (
+            f"PID {owner.get('pid', '?')} on {owner.get('host', '?')}, since "
+            f"{owner.get('since', '?')}; lock file {self.path}"
+        )
+
 
 class CheckpointInUseError(LockBusyError):
     """Another live process is training the same variant into the same checkpoint folder."""
 
     def __str__(self) -> str:
-        owner = self.owner
         return (
-            f"{self.path.parent} is being trained into by another run (PID "
-            f"{owner.get('pid', '?')} on {owner.get('host', '?')}, since "
-            f"{owner.get('since', '?')}; lock file {self.path}): wait for it to finish or stop "
-            "it, since two runs would overwrite each other's checkpoint."
+            f"{self.path.parent} is being trained into by another run ({self.holder()}): wait "
+            "for it to finish or stop it, since two runs would overwrite each other's checkpoint."
         )
 
 

@@ -100,7 +100,7 @@ class OnnxModelDataset(AbstractDataset[bytes, bytes]):
         self.metadata = metadata
 
     def load(self) -> bytes:
-        try:  # bounded as ONNX Runtime's loads are (`onnx_runtime.size_problem`)
+        try:  # bounded as ONNX Runtime's loads are (`onnx_runtime.model_bytes`)
             return read_small_file(self._filepath, MAX_ONNX_BYTES)
         except FileProblem as error:
             raise UserDatasetError(

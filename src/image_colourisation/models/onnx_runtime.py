@@ -3,8 +3,10 @@
 start-up of a one-photo `colourise` run.
 
 The file is checked before use: its inputs and output must be the ones the exporter writes
-(names, element type, channels, free height and width), and its metadata must record the
-architecture, so a foreign or stale file is refused with what to do instead.
+(names, element type, channels, free height and width), its metadata must record the
+architecture, its operators must be the exporter's and its numbers bounded, so a foreign,
+stale or forged file is refused with what to do instead. Each answer is checked too: a graph
+can say one output shape and give another.
 """
 
 import json
@@ -18,9 +20,11 @@ import onnxruntime
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import FileProblem, open_regular_file
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
+from image_colourisation.models.onnx_contents import contents_problem
 from image_colourisation.models.record import (
     GENERATOR_ARCHITECTURE,
     MAX_MODEL_BYTES,
+    MAX_NORMALISED_AB,
     GeneratorRecord,
     architecture_problem,
 )
@@ -51,13 +55,7 @@ class OnnxGenerator(GeneratorRecord):
     """A generator's ONNX export in an ONNX Runtime session on the CPU: `render.AbModel`."""
 
     def __init__(self, model: Path | bytes, source: str) -> None:
-        problem = size_problem(model)
-        if problem:
-            raise OnnxFileError(
-                f"{source} {problem}, more than the {MAX_ONNX_BYTES:,} any generator of this "
-                f"project needs, so it was not loaded; write it again from the generator's "
-                f"payload: {EXPORT_COMMAND}"
-            )
+        data = model_bytes(model, source)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: the graph's harmless notes stay quiet
         try:
@@ -75,7 +73,7 @@ class OnnxGenerator(GeneratorRecord):
         metadata = self._session.get_modelmeta().custom_metadata_map
         self.architecture = _architecture(metadata, source)
         self.render_size: int | None = _render_size(metadata, source)
-        problem = graph_problem(self._session, self.architecture)
+        problem = graph_problem(self._session, self.architecture) or contents_problem(data)
         if problem:
             raise OnnxFileError(
                 f"{source} is not a generator exported by this project: {problem}; write it "
@@ -92,21 +90,35 @@ class OnnxGenerator(GeneratorRecord):
         elif hints is not None:
             raise ValueError(NO_HINT_INPUTS)
         ab = self._session.run([AB], feeds)[0]
-        # Weights holding NaN or infinity pass every check of the graph and turn photos black
-        # (exit 0). Reading them at load needs the onnx package (0.7 s of a 0.8 s start-up),
-        # and a probe photo misses those a ReLU or tanh hides, so each answer is checked.
-        if not np.isfinite(ab).all():
+        problem = answer_problem(ab, (lightness.shape[0], CHANNELS[AB], *lightness.shape[2:]))
+        if problem:
             raise OnnxFileError(
-                f"{self._source} gave NaN or infinite colours: its weights hold NaN or infinity "
-                "(a training that diverged, or a damaged file), so every photo would come out "
-                f"black; write it again from a sound generator payload: {EXPORT_COMMAND}"
+                f"{self._source} {problem}, so it is not a sound generator of this project; "
+                f"write it again from a sound generator payload: {EXPORT_COMMAND}"
             )
         return ab
 
 
-def size_problem(model: Path | bytes) -> str | None:
-    """How much more than `MAX_ONNX_BYTES` an ONNX file and its external data hold, as the end
-    of a sentence naming it, or None; a file that is no regular file is `OnnxFileError`.
+def answer_problem(ab: np.ndarray, expected: tuple[int, ...]) -> str | None:
+    """What is wrong with a graph's answer, as "gave ...", or None.
+
+    The checks at load read what a graph declares; what it computes can differ (an output
+    said to be [batch, 2, height, width] can be 1x1), and overflow inside it gives NaN or
+    infinity: each answer is checked for shape and range, else garbage or black photos.
+    """
+    if ab.shape != expected:
+        return f"gave colours of shape {ab.shape}, expected {expected}"
+    if not np.isfinite(ab).all():
+        return "gave NaN or infinite colours (every photo would come out black)"
+    peak = float(np.abs(ab).max()) if ab.size else 0.0
+    if peak > MAX_NORMALISED_AB:
+        return f"gave colours up to {peak:.3g}, outside the normalised ab range [-1, 1]"
+    return None
+
+
+def model_bytes(model: Path | bytes, source: str) -> bytes:
+    """An ONNX file's bytes (`model` itself, or the regular file it names) once it and its
+    external data are known to hold at most `MAX_ONNX_BYTES`, else `OnnxFileError`.
 
     ONNX Runtime reads the weights a file keeps in other files ("external data") whole, so
     both count. Finding them needs the onnx package (0.7 s to import), so it is asked only
@@ -122,12 +134,15 @@ def size_problem(model: Path | bytes) -> str | None:
         except FileProblem as error:
             raise OnnxFileError(str(error)) from error
         folder = model.parent
-    if size > MAX_ONNX_BYTES:
-        return f"is {size:,} bytes"
     external = _external_bytes(data, folder) if b"location" in data else 0
     if size + external > MAX_ONNX_BYTES:
-        return f"is {size:,} bytes with {external:,} bytes of external data"
-    return None
+        extra = f" with {external:,} bytes of external data" if external else ""
+        raise OnnxFileError(
+            f"{source} is {size:,} bytes{extra}, more than the {MAX_ONNX_BYTES:,} any "
+            f"generator of this project needs, so it was not loaded; write it again from the "
+            f"generator's payload: {EXPORT_COMMAND}"
+        )
+    return data
 
 
 def _external_bytes(data: bytes, folder: Path) -> int:

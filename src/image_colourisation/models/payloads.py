@@ -24,6 +24,7 @@ from image_colourisation.models.record import (
     GENERATOR_ARCHITECTURE,
     MAX_MODEL_BYTES,
     MAX_PARAMETERS,
+    MAX_WEIGHT_MAGNITUDE,
     architecture_problem,
 )
 
@@ -178,7 +179,7 @@ def rebuild_model(
     problem = weights_problem(state, blueprint.state_dict())
     if problem:
         raise refuse(f"its weights do not fit its architecture {dict(architecture)}: {problem}")
-    problem = non_finite_problem(state)
+    problem = unbounded_problem(state)
     if problem:
         raise refuse(f"{problem}, so everything it made would be meaningless (black photos)")
     # The blueprint takes the payload's tensors as they are (assign): no CPU copy to allocate
@@ -220,16 +221,26 @@ def weights_problem(state: Mapping[Any, Any], expected: Mapping[str, torch.Tenso
     return None
 
 
-def non_finite_problem(state: Mapping[str, torch.Tensor]) -> str | None:
-    """Which weight holds NaN or infinity (training that diverged, or a damaged file), or None.
+def unbounded_problem(state: Mapping[str, torch.Tensor]) -> str | None:
+    """Which weight holds NaN, infinity or a value beyond `MAX_WEIGHT_MAGNITUDE` (a training
+    that diverged, a damaged or forged file), or None.
 
-    Such weights pass every check of names and shapes, and then turn every output to NaN.
+    Such weights pass every check of names and shapes, then overflow the first layer they
+    meet and turn every output to NaN or to the same colour: a black photo, with exit 0.
     """
     for name, value in state.items():
-        if value.is_floating_point():
-            bad = int(value.numel() - torch.isfinite(value).sum())
-            if bad:
-                return f"its weight {name} holds {bad:,} NaN or infinite values"
+        if not value.is_floating_point() or not value.numel():
+            continue
+        low, high = torch.aminmax(value.float())  # float(): float8 has no aminmax of its own
+        if -MAX_WEIGHT_MAGNITUDE <= low and high <= MAX_WEIGHT_MAGNITUDE:
+            continue
+        bad = int(value.numel() - torch.isfinite(value).sum())
+        if bad:
+            return f"its weight {name} holds {bad:,} NaN or infinite values"
+        return (
+            f"its weight {name} holds {max(-low, high).item():.3g}, beyond the "
+            f"{MAX_WEIGHT_MAGNITUDE:,.0f} no weight of this project's models comes near"
+        )
     return None
 
 

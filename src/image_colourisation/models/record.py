@@ -12,6 +12,17 @@ MAX_PARAMETERS = 250_000_000  # 1 GB of float32; the default generator has 4.2 m
 # What a saved generator may inflate to (a payload's zip entries, an ONNX file with its external
 # data): every weight a model may have as float32, and room for its buffers and record.
 MAX_MODEL_BYTES = 4 * MAX_PARAMETERS + (16 << 20)
+# The largest |value| a saved model's weight, buffer or ONNX constant may hold. Measured: 40.7 in
+# the trained generators (a BatchNorm running_var; the discriminator 1.2, the classifier 22.7),
+# 6.1 in the ImageNet encoder, 1.1 when freshly initialised, 15.1 in the ONNX exports (where
+# BatchNorm is folded into convolutions, which can multiply a weight by 1/sqrt(eps) = 316).
+# 1e6 leaves a margin of 25,000 over those; a weight of 3e38 is finite, yet overflows the first
+# layer it meets and turns every photo black.
+MAX_WEIGHT_MAGNITUDE = 1e6
+# A generator's output is normalised ab (`imaging.colour.AB_SCALE` a*b* units per 1): a tanh, or
+# a mean of colour-bin centres that lie within [-1, 1], only ever pulled towards gray. An answer
+# beyond it, by more than float rounding, comes from a model this project did not make.
+MAX_NORMALISED_AB = 1.001
 # Generous bounds: far beyond what the training parameters produce (width 32, depth 5, up to
 # 529 colour bins), far below what would exhaust memory. The parameter count then bounds the
 # combinations (width 1024 at depth 10 is in range, but not its 20 billion weights).

@@ -151,12 +151,22 @@ def test_a_checkpoint_claiming_more_epochs_or_a_folder_in_its_place_is_refused(
             train_arrays(*data, replace(params, resume=resume), "gan")
 
 
-def test_a_checkpoint_with_non_finite_weights_is_refused(params: TrainingParams) -> None:
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [(float("nan"), r"holds 64 NaN"), (3e38, r"holds 3e\+38, beyond")],
+    ids=["NaN", "3e38"],
+)
+def test_a_checkpoint_with_non_finite_or_absurd_weights_is_refused(
+    params: TrainingParams, value: float, problem: str
+) -> None:
     data = synthetic_set(16, 0), synthetic_set(8, 1)
     train_arrays(*data, replace(params, epochs=1), "l1")
     path = checkpoint_path(params.checkpoint_dir, "l1")
     state = torch.load(path, weights_only=True)
-    state["generator"]["encoder.1.0.weight"][0] = float("nan")
+    state["generator"]["encoder.1.0.weight"][0] = value
     torch.save(state, path)
-    with pytest.raises(CheckpointError, match=r"its generator weights are not finite"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"its generator weights are unusable \(its weight encoder\.1\.0\.weight {problem}",
+    ):
         train_arrays(*data, replace(params, resume=True), "l1")

@@ -18,8 +18,8 @@ from image_colourisation.models.payloads import (
     MAX_PAYLOAD_BYTES,
     compressed_entry,
     declared_bytes,
-    non_finite_problem,
     refusal_reason,
+    unbounded_problem,
     weights_problem,
 )
 
@@ -207,9 +207,9 @@ def load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generat
         problem = weights_problem(state[name], module.state_dict())
         if problem:
             raise _Unfit(f"its {name} weights do not fit ({problem})")
-        problem = non_finite_problem(state[name])
+        problem = unbounded_problem(state[name])
         if problem:
-            raise _Unfit(f"its {name} weights are not finite ({problem})")
+            raise _Unfit(f"its {name} weights are unusable ({problem})")
     optimisers = {"g_optimizer": models.g_optimizer, "d_optimizer": models.d_optimizer}
     try:
         for name, module in modules.items():
