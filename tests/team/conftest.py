@@ -170,8 +170,9 @@ def client(team_server: TeamServer, monkeypatch: pytest.MonkeyPatch) -> MlflowCl
 
 @pytest.fixture(scope="session")
 def two_process_run(team_project: Path, team_server: TeamServer) -> str:
-    """The id of a second `kedro run --env team` on the same project, training on two
-    processes (the distributed launch) into its own checkpoint folder."""
+    """The id of the L1 baseline's run of a second `kedro run --env team --pipelines training`
+    on the same project, trained on two processes (the distributed launch) into its own
+    checkpoint folder."""
     two = ",".join(
         [
             TINY_TRAINING.replace("training.batch_size=8", "training.batch_size=4"),
@@ -180,15 +181,16 @@ def two_process_run(team_project: Path, team_server: TeamServer) -> str:
             "training.checkpoint_dir=data/06_models/checkpoints-two",
         ]
     )
-    result = kedro(team_project, team_server.env(), "--pipelines", "training", "--params", two)
+    result = kedro(team_project, team_server.env(), "--pipelines", "training",
+                   "--params", two)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     with pytest.MonkeyPatch.context() as login:
         for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
             login.setenv(name, team_server.env()[name])
         client = MlflowClient(tracking_uri=team_server.url)
         experiment = client.get_experiment_by_name("image-colourisation")
-        (gan,) = client.search_runs(
-            [experiment.experiment_id], "params.`training.distributed.processes` = '2' and "
-            "tags.mlflow.runName = 'gan'",
-        )  # fmt: skip
-    return gan.data.tags["mlflow.parentRunId"]
+        (run,) = client.search_runs(
+            [experiment.experiment_id],
+            "params.`training.distributed.processes` = '2' and tags.mlflow.runName = 'l1'",
+        )
+    return run.info.run_id

@@ -1,5 +1,5 @@
 """The MLflow UI that the team's server serves, in a real browser: it asks for the login, and
-shows the GAN runs of two `kedro run`s, one of them on two processes, side by side."""
+shows the L1 baselines of two `kedro run`s, one of them on two processes, side by side."""
 
 import json
 from pathlib import Path
@@ -20,11 +20,12 @@ def test_the_team_ui_asks_for_the_login_and_compares_runs_from_two_processes(
     client: MlflowClient,
 ) -> None:
     experiment = client.get_experiment_by_name("image-colourisation")
-    gans = client.search_runs(
-        [experiment.experiment_id], "tags.mlflow.runName = 'gan'", order_by=["start_time ASC"]
+    (alone,) = client.search_runs(  # the team project's default run, on one process
+        [experiment.experiment_id],
+        "tags.mlflow.runName = 'l1' and params.`training.distributed.processes` = '1' and "
+        "params.`training.checkpoint_dir` = 'data/06_models/checkpoints'",
     )
-    processes = {run.data.params["training.distributed.processes"]: run for run in gans}
-    compared = [processes["1"].info.run_id, processes["2"].info.run_id]
+    compared = [alone.info.run_id, two_process_run]  # the L1 baselines of two `kedro run`s
     address = (
         f"{team_server.url}/#/compare-runs?runs={json.dumps(compared)}"
         f"&experiments={json.dumps([experiment.experiment_id])}"
@@ -41,12 +42,14 @@ def test_the_team_ui_asks_for_the_login_and_compares_runs_from_two_processes(
     page.goto(address)
     expect(page.get_by_text("Comparing 2 Runs from 1 Experiment")).to_be_visible()
     for run_id in compared:
-        expect(page.get_by_role("link", name=run_id)).to_be_visible()
+        expect(page.get_by_role("link", name=run_id).first).to_be_visible()
     close_assistant = page.get_by_role("button", name="Close")  # a side panel over the table
     if close_assistant.is_visible():
         close_assistant.click()
     page.get_by_text("Visualizations", exact=True).click()  # folded: the tables in view
-    for diff_only in page.get_by_role("switch").all()[:2]:  # parameters, metrics
+    switches = page.get_by_role("switch")  # "Show diff only": parameters, metrics, tags
+    expect(switches).to_have_count(3)
+    for diff_only in switches.all()[:2]:
         diff_only.click()
     row = page.locator("tr").filter(has_text="training.distributed.processes")
     expect(row).to_have_count(1)
