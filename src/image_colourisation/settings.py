@@ -21,6 +21,7 @@ from omegaconf.resolvers import oc
 
 from image_colourisation.hooks.memory import ReleaseMemoryHook
 from image_colourisation.hooks.project import (
+    PhotoParamsHook,
     TrackingLostHook,
     TrackingStoreHook,
     TrainingLockHook,
@@ -111,6 +112,7 @@ CONFIG_LOADER_ARGS = {
 HOOKS = (
     TrackingStoreHook(),
     TrainingLockHook(),
+    PhotoParamsHook(),
     RegistryHook(),
     ReleaseMemoryHook(),
     TrackingLostHook(),

@@ -25,18 +25,6 @@ def generator_depth(crop_size: int) -> int:
     return min((crop_size & -crop_size).bit_length() - 1, MAX_DEPTH)
 
 
-def check_crop_size(crop_size: int) -> int:
-    """`crop_size` if a U-Net of at least 2 levels can take it, else what it must be."""
-    if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 16:
-        raise ValueError(f"photos.crop_size is {crop_size!r}; allowed: an integer >= 16.")
-    if generator_depth(crop_size) < 4:
-        raise ValueError(
-            f"photos.crop_size is {crop_size}; it must be a multiple of 16 (2**4: the U-Net "
-            "halves it at least four times), e.g. 64, 128 or 256."
-        )
-    return crop_size
-
-
 def upright(data: bytes) -> Image.Image:
     """The first picture of an image file's bytes, decoded, EXIF orientation applied, RGB."""
     with Image.open(io.BytesIO(data)) as image:

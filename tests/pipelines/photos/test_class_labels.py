@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
+from kedro_datasets.pandas import CSVDataset
 
 from image_colourisation.datasets.photo_training import (
     PhotoSourceDataset,
@@ -121,3 +123,15 @@ def _params(tmp_path: Path) -> TrainingParams:
         epochs=1, gan_epochs=1, batch_size=4, width=4, discriminator_width=4, device="cpu",
         checkpoint_dir=str(tmp_path / "checkpoints"), class_weight=0.5, class_conditional=True,
     )  # fmt: skip
+
+
+def test_a_class_folder_named_na_is_a_name_not_a_missing_label(tmp_path: Path) -> None:
+    """The index CSV is read back through the catalog's own entry: pandas would read `NA`
+    (and `None`, `null`) as a missing value, and `1` as a number."""
+    entry = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog_photos.yml").read_text())
+    entry = {**entry["photos.index"], "filepath": str(tmp_path / "index.csv")}
+    dataset = CSVDataset(**{key: entry.get(key) for key in ("filepath", "load_args", "save_args")})
+    folder = write_class_folders(tmp_path / "pictures", {"NA": 6, "None": 6, "1": 6})
+    index, _, _ = index_photos(PhotoSourceDataset(str(folder)).load(), 32, 0.1, 0.1, 0)
+    dataset.save(index)
+    assert class_labels(dataset.load()) == (("1", "NA", "None"), "")

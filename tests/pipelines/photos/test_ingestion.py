@@ -4,6 +4,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -15,6 +16,8 @@ from image_colourisation.pipelines.photos.ingestion import (
     inspect_photo,
     split_of,
 )
+from image_colourisation.pipelines.photos.params import check_all
+from image_colourisation.pipelines.photos.preprocessing import training_crops
 from tests.photo_folders import photograph
 
 
@@ -120,3 +123,46 @@ def test_split_fractions_out_of_range_are_named(validation, test, message: str) 
     """`--params photos.validation_fraction=nan` passes the text 'nan': named, not a TypeError."""
     with pytest.raises(UserValueError, match=message):
         index_photos({}, 64, validation, test, 7)
+
+
+GOOD = {"crop_size": 128, "working_scale": 2.0, "crops_per_photo": 8, "flip": True,
+        "workers": 2, "held_out_limit": 500}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("workers", -1, "photos.workers is -1; allowed: an integer in [0, 64]"),
+        ("workers", 2.5, "photos.workers is 2.5 (float); allowed: an integer in [0, 64]"),
+        ("crops_per_photo", 1e9, "photos.crops_per_photo is 1000000000.0 (float); allowed: an integer in [1, 10000]"),
+        ("crops_per_photo", 10**9, "photos.crops_per_photo is 1000000000; allowed: an integer in [1, 10000]"),
+        ("held_out_limit", -1, "photos.held_out_limit is -1; allowed: an integer in [1, 10000]"),
+        ("working_scale", float("nan"), "photos.working_scale is nan; allowed: a number in [1, 8]"),
+        ("working_scale", 0.5, "photos.working_scale is 0.5; allowed: a number in [1, 8]"),
+        ("crop_size", 48, "photos.crop_size is 48; allowed: a multiple of 32 in [32, 1024]"),
+        ("crop_size", 2048, "photos.crop_size is 2048; allowed: a multiple of 32 in [32, 1024]"),
+        ("crop_size", "64", "photos.crop_size is '64' (str); allowed: a multiple of 32 in [32, 1024]"),
+        ("flip", "yes", "photos.flip is 'yes' (str); allowed: True or False"),
+    ],
+)  # fmt: skip
+def test_bad_photo_parameters_are_named_in_one_line(name: str, value, message: str) -> None:
+    """Each bad value is refused before any work, naming the parameter, the value and the range."""
+    with pytest.raises(UserValueError) as raised:
+        check_all({**GOOD, name: value})
+    assert str(raised.value) == f"invalid photos parameters:\n  {message}"
+
+
+def test_the_nodes_check_their_parameters_and_the_epoch_fits_memory() -> None:
+    """A node called from code says the same line; crops x photos is bounded too (an epoch
+    plan of a million crops is ~130 MB)."""
+    index = pd.DataFrame(
+        {"path": [f"{n}.png" for n in range(200)], "label": "(top folder)", "split": "train"}
+    )
+    with pytest.raises(UserValueError, match=r"^photos.workers is -1; allowed: an integer in"):
+        training_crops({}, index, 64, crops_per_photo=1, flip=False, workers=-1)
+    with pytest.raises(UserValueError, match=r"^photos.crop_size is 48; allowed: a multiple of 32"):
+        index_photos({}, 48, 0.1, 0.1, 7)
+    with pytest.raises(
+        UserValueError, match=r"photos.crops_per_photo is 10000; allowed: at most 5000 with 200"
+    ):
+        training_crops({}, index, 64, crops_per_photo=10_000, flip=False, workers=0)

@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import printable
 from image_colourisation.core.ranges import Setting
-from image_colourisation.imaging.crops import check_crop_size
+
+from .params import check
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def index_photos(
     evaluation's per-class table and semantic accuracy use them, and class-aware training
     when they follow the ImageFolder convention (`class_labels`).
     """
-    check_crop_size(crop_size)
+    check("crop_size", crop_size)
     for name, value in (
         ("validation_fraction", validation_fraction),
         ("test_fraction", test_fraction),

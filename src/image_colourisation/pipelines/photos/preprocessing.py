@@ -18,6 +18,8 @@ from image_colourisation.imaging.crops import centre_square, decode_at_working_s
 from image_colourisation.pipelines.photos.ingestion import class_labels
 from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
+from .params import check, check_epoch_size
+
 NO_OTHER_FOLDER = "(no other sub-folder)"  # second class name of a folder with one label
 
 
@@ -29,11 +31,8 @@ def working_size_images(
 ) -> dict[str, Callable[[], Image.Image]]:
     """Lazy working-size copies (shorter side `working_scale * crop_size`) of the indexed
     photos, named `<split>/<path>`: decoded one at a time while the cache is written."""
-    if working_scale < 1:
-        raise ValueError(
-            f"photos.working_scale is {working_scale}; it must be at least 1 (the copies are "
-            "cut into crop_size squares)."
-        )
+    check("crop_size", crop_size)
+    check("working_scale", working_scale)
     short_side = round(working_scale * crop_size)
     return {
         f"{row.split}/{row.path}": partial(_working_copy, files[row.path], short_side)
@@ -57,9 +56,17 @@ def training_crops(
     """The training photos' random crops, as the training loop's data source, labelled by
     their class sub-folders when the folder follows the ImageFolder convention
     (`ingestion.class_labels`; else the crops say why they are not)."""
+    for name, value in (
+        ("crop_size", crop_size),
+        ("crops_per_photo", crops_per_photo),
+        ("flip", flip),
+        ("workers", workers),
+    ):
+        check(name, value)
     rows = index[index["split"] == "train"].sort_values("path")
     if rows.empty:
         raise ValueError("No training photos in the photo index: rerun the photos pipeline.")
+    check_epoch_size(crops_per_photo, len(rows))
     files = tuple(cache[f"train/{path}"] for path in rows["path"])
     names, why_not = class_labels(index)
     if not names:
@@ -86,6 +93,8 @@ def held_out_set(
     """Model input of a held-out split (`L`, `ab`, `labels`, `class_names`): the centre square
     of its first `limit` photos (in path order), resized to `crop_size`. The class names are
     the labels, with NO_OTHER_FOLDER added (no photo has it) when all photos share one."""
+    check("crop_size", crop_size)
+    check("held_out_limit", limit)
     labels = set(index["label"])
     if len(labels) < 2:  # the evaluation's classifier needs two classes to exist
         labels.add(NO_OTHER_FOLDER)
