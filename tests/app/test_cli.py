@@ -17,9 +17,9 @@ from image_colourisation.app.cli import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USAGE,
-    OUTPUT_LOCK_NAME,
     main,
 )
+from image_colourisation.core.locks import OUTPUT_LOCK_NAME
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE

@@ -24,12 +24,20 @@ from PIL import Image
 from image_colourisation.app.cli import EXIT_USAGE, main
 from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
-from image_colourisation.app.page import PageSettings, create_app, open_upload, page_url
+from image_colourisation.app.page import (
+    PageSettings,
+    create_app,
+    open_upload,
+    page_url,
+    save_copy,
+)
+from image_colourisation.core.locks import OUTPUT_LOCK_NAME
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.imaging.render import colourise_image, photo_ab, photo_lightness
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
+from tests.lock_holder import start_lock_holder
 from tests.photo_models import (
     hint_model,
     page_hint_generator,
@@ -463,3 +471,23 @@ def test_the_page_listens_on_this_computer_only_unless_told_and_says_what_else_e
 def test_the_address_to_open_brackets_an_ipv6_host() -> None:
     assert page_url("::1", 8766) == "http://[::1]:8766"
     assert page_url("127.0.0.1", 8766) == "http://127.0.0.1:8766"
+
+
+def test_a_copy_is_not_saved_while_a_colourise_run_writes_into_the_folder(tmp_path: Path) -> None:
+    """The page's copies share the command's rule, one writer per output folder: while another
+    process holds the folder's lock the copy is refused naming it, and saved once it is gone."""
+    out, frames = tmp_path / "colourised", [Image.new("RGB", (8, 8), "teal")]
+    holder = start_lock_holder(out, 60, OUTPUT_LOCK_NAME)
+    try:
+        said = save_copy(frames, out / "cat.png", "PNG", overwrite=False)
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    assert said.startswith(
+        f"Not saved: output folder {out} is being written by another colourise run "
+        f"(PID {holder.pid} on "
+    )
+    assert said.endswith("; the download has the result.")
+    assert not (out / "cat.png").exists()
+    assert save_copy(frames, out / "cat.png", "PNG", overwrite=False).startswith("Saved as ")
+    assert sorted(path.name for path in out.iterdir()) == ["cat.png"]

@@ -31,7 +31,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from itertools import takewhile
 from pathlib import Path
 
 from PIL import Image
@@ -39,7 +38,7 @@ from tqdm.auto import tqdm
 
 from image_colourisation.app.project import find_project, no_project_advice, project_problem
 from image_colourisation.core.files import entry_problem, printable
-from image_colourisation.core.locks import LockBusyError, file_lock
+from image_colourisation.core.locks import OutputInUseError, output_lock
 from image_colourisation.core.ranges import Setting
 from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
@@ -73,7 +72,6 @@ from image_colourisation.serving.registry import CHAMPION_URI
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_OUTDIR = Path("colourised")
-OUTPUT_LOCK_NAME = ".colourise.lock"  # in OUTDIR while a run writes there; no photo's name
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, unless told
 DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
 PORT_RANGE = Setting(int, 1, 65535)
@@ -160,8 +158,8 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with ExitStack() as held:
         try:
             held.enter_context(output_lock(args.output))
-        except LockBusyError as busy:
-            _say(f"colourise: error: {_output_in_use(args.output, busy)}")
+        except OutputInUseError as busy:
+            _say(f"colourise: error: {busy}")
             return EXIT_USAGE
         return colourise_paths(args, hints)
 
@@ -201,33 +199,6 @@ def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
     for failure in failures:
         _say(f"  FAILED {failure}")
     return EXIT_SOME_FAILED if failures else EXIT_OK
-
-
-@contextmanager
-def output_lock(outdir: Path) -> Iterator[Path]:
-    """Hold OUTDIR's lock for the whole run, so that a second run into the same folder is
-    refused at once (`LockBusyError`) instead of each skipping only what the other has not
-    written yet and both claiming every photo. The lock file is removed on release (one left
-    by a killed run is taken over); folders made for it are removed again while empty, so a
-    run that writes nothing (a usage error) leaves nothing behind."""
-    made = list(takewhile(lambda folder: not folder.exists(), [outdir, *outdir.parents]))
-    try:
-        with file_lock(outdir / OUTPUT_LOCK_NAME) as lock:
-            yield lock
-    finally:
-        for folder in made:  # the innermost first; one holding anything stays, with its parents
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-
-
-def _output_in_use(outdir: Path, busy: LockBusyError) -> str:
-    """The one line for a run refused because another process writes into OUTDIR."""
-    return (
-        f"output folder {outdir} is being written by another colourise run ({busy.holder()}): "
-        "wait for it to finish, or choose another folder with -o OUTDIR"
-    )
 
 
 def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Hint]:

@@ -42,6 +42,7 @@ from image_colourisation.app.hinting import predicted_colours
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.core.bounded import whole_number
 from image_colourisation.core.files import name_problem
+from image_colourisation.core.locks import OutputInUseError, output_lock
 from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
 from image_colourisation.imaging.photo_files import (
@@ -453,11 +454,15 @@ def open_upload(data: bytes, name: str) -> Image.Image:
 def save_copy(
     frames: list[Image.Image], target: Path, source_format: str | None, overwrite: bool
 ) -> str:
-    """Save the result to `target` as `colourise` would; say what happened, for the page."""
-    if target.exists() and not overwrite:
-        return f"Not saved: {target} exists (start with --overwrite to replace it)."
+    """Save the result to `target` as `colourise` would, under the output folder's lock (a
+    `colourise` run writing there refuses the copy); say what happened, for the page."""
     try:
-        save_photo(frames, target, source_format)
+        with output_lock(target.parent):
+            if target.exists() and not overwrite:
+                return f"Not saved: {target} exists (start with --overwrite to replace it)."
+            save_photo(frames, target, source_format)
+    except OutputInUseError as busy:
+        return f"Not saved: {busy}; the download has the result."
     except OSError as error:  # a full disk, a folder made read-only since the start
         return f"Not saved: {target}: {error.strerror or error}; the download has the result."
     return f"Saved as {target.resolve()}."

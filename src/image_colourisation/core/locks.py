@@ -4,8 +4,9 @@
 when its process ends in any way (kill -9 included), so a lock left by a dead process is
 simply taken over. While held, the file names the holder (PID, host, start time), so whoever
 waits or is refused is told who holds it. Used for a variant's checkpoint folder
-(`checkpoint_lock`: refuse at once), for `colourise`'s output folder (`app/cli.py`: refuse at
-once) and for creating the MLflow store (`hooks/project.py`: wait).
+(`checkpoint_lock`: refuse at once), for `colourise`'s output folder (`output_lock`: refuse
+at once; the command for its whole run, the page for each saved copy) and for creating the
+MLflow store (`hooks/project.py`: wait).
 """
 
 import logging
@@ -14,6 +15,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 
 try:  # POSIX; on Windows the locks are skipped with a warning
@@ -24,6 +26,7 @@ except ImportError:  # pragma: no cover - not on the platforms this project runs
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "training.lock"  # in a variant's checkpoint folder
+OUTPUT_LOCK_NAME = ".colourise.lock"  # in colourise's output folder; no photo's name
 _POLL_S = 0.05
 _held: dict[Path, int] = {}  # lock file -> descriptor, for the locks this process holds
 
@@ -54,6 +57,16 @@ class CheckpointInUseError(LockBusyError):
         return (
             f"{self.path.parent} is being trained into by another run ({self.holder()}): wait "
             "for it to finish or stop it, since two runs would overwrite each other's checkpoint."
+        )
+
+
+class OutputInUseError(LockBusyError):
+    """Another live `colourise` (a command or a page saving a copy) writes into the folder."""
+
+    def __str__(self) -> str:
+        return (
+            f"output folder {self.path.parent} is being written by another colourise run "
+            f"({self.holder()}): wait for it to finish, or choose another folder with -o OUTDIR"
         )
 
 
@@ -146,3 +159,26 @@ def _owner(path: Path) -> dict[str, str]:
             return fields
         time.sleep(_POLL_S)
     return {}
+
+
+@contextmanager
+def output_lock(outdir: Path) -> Iterator[Path]:
+    """Hold `outdir/.colourise.lock` while writing into `outdir`; refuse at once when another
+    process holds it (`OutputInUseError`), so that two writers cannot each skip only what the
+    other has not written yet and both claim every photo. Folders made for the lock are removed
+    again while empty, so a run that writes nothing leaves nothing behind."""
+    outdir = Path(outdir)
+    made = list(takewhile(lambda folder: not folder.exists(), [outdir, *outdir.parents]))
+    try:
+        with file_lock(outdir / OUTPUT_LOCK_NAME) as path:
+            yield path
+    except OutputInUseError:
+        raise
+    except LockBusyError as busy:
+        raise OutputInUseError(busy.path, busy.owner) from None
+    finally:
+        for folder in made:  # the innermost first; one holding anything stays, with its parents
+            try:
+                folder.rmdir()
+            except OSError:
+                break
