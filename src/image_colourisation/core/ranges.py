@@ -21,6 +21,7 @@ class Setting:
     low_open: bool = False
     high_open: bool = False
     zero_allowed: bool = False  # e.g. bins: 0 (no colour bins) or within [low, high]
+    multiple_of: int = 1  # e.g. a crop size the U-Net halves five times: a multiple of 32
 
     def problem(self, name: str, value: Any) -> str | None:
         """Why `value` is not allowed for `name`, or None when it is."""
@@ -31,7 +32,8 @@ class Setting:
             return None
         below = value <= self.low if self.low_open else value < self.low
         above = value >= self.high if self.high_open else value > self.high
-        if not math.isfinite(value) or below or above:
+        misfit = self.multiple_of > 1 and value % self.multiple_of
+        if not math.isfinite(value) or below or above or misfit:
             return f"{name} is {shortened(value)}; allowed: {allowed}"
         return None
 
@@ -47,6 +49,8 @@ class Setting:
         if self.kind is bool:
             return "True or False"
         kind = "an integer" if self.kind is int else "a number"
+        if self.multiple_of > 1:
+            kind = f"a multiple of {self.multiple_of}"
         if math.isinf(self.high) and not (self.low_open or self.zero_allowed):
             return (
                 "a positive integer"

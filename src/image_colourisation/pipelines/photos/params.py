@@ -12,9 +12,6 @@ from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.ranges import Setting
 from image_colourisation.imaging.render import MAX_RENDER_SIZE, RENDER_MULTIPLE
 
-# A trained generator renders at its crop size, and `colourise` takes only multiples of
-# RENDER_MULTIPLE (2**5, the halvings of the default U-Net) up to MAX_RENDER_SIZE.
-CROP_SIZES = f"a multiple of {RENDER_MULTIPLE} in [{RENDER_MULTIPLE}, {MAX_RENDER_SIZE}]"
 # An epoch's plan (`PhotoCrops.epoch_plan`) holds a (photo, seed) pair per crop, about 130 bytes
 # each as Python tuples: a million crops is ~130 MB, far beyond a useful epoch (62,500 steps of
 # 16). 10,000 crops per photo is that many for 100 photos; larger folders are checked against
@@ -22,7 +19,9 @@ CROP_SIZES = f"a multiple of {RENDER_MULTIPLE} in [{RENDER_MULTIPLE}, {MAX_RENDE
 MAX_CROPS_PER_PHOTO = 10_000
 MAX_EPOCH_CROPS = 1_000_000
 RANGES: dict[str, Setting] = {
-    "crop_size": Setting(int, RENDER_MULTIPLE, MAX_RENDER_SIZE),
+    # A trained generator renders at its crop size, and `colourise` takes only multiples of
+    # RENDER_MULTIPLE (2**5, the halvings of the default U-Net) up to MAX_RENDER_SIZE.
+    "crop_size": Setting(int, RENDER_MULTIPLE, MAX_RENDER_SIZE, multiple_of=RENDER_MULTIPLE),
     # The working copies' shorter side is working_scale * crop_size: below 1 a crop would not
     # fit; 8 keeps a copy at crop 1024 within 8192 px and the scale jitter within 8x.
     "working_scale": Setting(float, 1.0, 8.0),
@@ -36,13 +35,7 @@ RANGES: dict[str, Setting] = {
 
 def problem(name: str, value: Any) -> str | None:
     """Why `photos.<name>` may not be `value`, or None when it may."""
-    full = f"photos.{name}"
-    found = RANGES[name].problem(full, value)
-    if name != "crop_size":
-        return found
-    if found is None and value % RENDER_MULTIPLE:
-        found = f"{full} is {value}"
-    return None if found is None else f"{found.split('; allowed: ')[0]}; allowed: {CROP_SIZES}"
+    return RANGES[name].problem(f"photos.{name}", value)
 
 
 def check(name: str, value: Any) -> Any:
