@@ -1,17 +1,18 @@
 """Kedro-Viz, in a real browser: every pipeline with its nodes, drawn in data layers."""
 
-import importlib
 import json
-import pkgutil
 import sys
 import urllib.request
 from pathlib import Path
 
+from kedro.framework.project import pipelines as project_pipelines
+from kedro.framework.startup import bootstrap_project
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-import image_colourisation.pipelines
 from tests.browser.servers import free_port, serve
 from tests.conftest import run_kedro
+from tests.project_copy import PROJECT_ROOT
 
 # Kedro's data-engineering convention, in flow order (`data/01_raw` ... `data/08_reporting`).
 LAYERS = [
@@ -32,13 +33,14 @@ PREVIEWS = {
 
 
 def registered_pipelines() -> dict[str, set[str]]:
-    """Node names per pipeline, found the way `find_pipelines` finds them: each subpackage's
-    `create_pipeline()`."""
-    found = {}
-    for module in pkgutil.iter_modules(image_colourisation.pipelines.__path__):
-        package = importlib.import_module(f"image_colourisation.pipelines.{module.name}")
-        found[module.name] = {node.name for node in package.create_pipeline().nodes}
-    return found
+    """Node names per pipeline, as the project's registry gives them to Kedro-Viz (`training`
+    includes the nodes that keep and export the served model)."""
+    bootstrap_project(PROJECT_ROOT)
+    return {
+        name: {node.name for node in pipeline.nodes}
+        for name, pipeline in project_pipelines.items()
+        if name != "__default__"
+    }
 
 
 def open_viz(page: Page, url: str) -> None:
@@ -61,16 +63,31 @@ def show_pipeline(page: Page, name: str) -> None:
     expect(page.locator("[data-test=kedro-pipeline-selector] .dropdown__label")).to_have_text(name)
 
 
+def wait_for_tasks(page: Page, tasks: list[str], pipeline: str) -> None:
+    """Wait until the chart's task nodes are exactly `tasks`, each once. Until the switch settles
+    the previous chart's nodes fade out beside the new ones, and a node both charts share is
+    drawn twice (or only the old copy is there yet)."""
+    drawn = "[...document.querySelectorAll('g.pipeline-node[data-node-type=task]')]"
+    script = (
+        f"tasks => JSON.stringify({drawn}.map(n => n.textContent).sort()) == JSON.stringify(tasks)"
+    )
+    try:
+        page.wait_for_function(script, arg=tasks, timeout=20_000)
+    except PlaywrightTimeoutError:
+        shown = page.evaluate(f"() => {drawn}.map(n => n.textContent).sort()")
+        raise AssertionError(f"pipeline {pipeline!r}: drawn {shown}, expected {tasks}") from None
+
+
 def expect_nodes_drawn(page: Page, pipelines: dict[str, set[str]]) -> None:
     """Pick each pipeline in the selector; its every node is drawn in the flowchart. Kedro-Viz
     draws a namespace (the photos pipeline's `photos.*` nodes) as one collapsed node, which
     may share its name with a dataset (`photos`, the user's photos)."""
     for name, nodes in pipelines.items():
         show_pipeline(page, name)
-        for node in sorted(node for node in nodes if "." not in node):
+        tasks = sorted(node for node in nodes if "." not in node)
+        wait_for_tasks(page, tasks, name)
+        for node in tasks:
             drawn = page.locator("g.pipeline-node").get_by_text(node, exact=True)
-            # Exactly one once the switch settles: the previous chart's copy fades out first.
-            expect(drawn, f"node {node!r} of pipeline {name!r}").to_have_count(1)
             expect(drawn, f"node {node!r} of pipeline {name!r}").to_be_visible()
         for namespace in sorted({node.split(".")[0] for node in nodes if "." in node}):
             drawn = page.locator("g.pipeline-node").get_by_text(namespace, exact=True)
