@@ -59,5 +59,8 @@ def test_the_photos_classifier_and_critic_are_the_evaluations_with_smaller_batch
 
 def test_a_section_missing_a_key_is_named() -> None:
     values = {"p_none": 0.5, "geometric_p": 0.125, "max_hints": 32}  # no max_patch, no enabled
-    with pytest.raises(ValueError, match=r"training.hints misses keys \['enabled', 'max_patch'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"training.hints.enabled is missing \(it is set in conf/base\)\n  training.hints.max_patch is missing",
+    ):
         TrainingParams(**{**asdict(project_training_params(PROJECT_ROOT)), "hints": values})

@@ -82,22 +82,14 @@ def parse_parameters(text: str, prefix: str = "") -> list[Group]:
     return groups
 
 
-def allowed_values(name: str, default: str) -> str:
-    """What a parameter may be, from the training parameters' checks; else its YAML type."""
+def allowed_values(name: str) -> str:
+    """What a parameter may be: the rule `kedro run` checks it by (`hooks/parameters.py`)."""
     if str(ROOT / "src") not in sys.path:  # this checkout's code, whatever is installed
         sys.path.insert(0, str(ROOT / "src"))
-    from image_colourisation.pipelines.training import config  # noqa: PLC0415 (torch: slow)
+    from image_colourisation.hooks.parameters import rule_for  # noqa: PLC0415 (torch: slow)
 
-    leaf = name.removeprefix("training.").removeprefix("photos.training.")
-    if leaf in config.RANGES:
-        return config.RANGES[leaf].describe()
-    if leaf == "device":
-        return ", ".join(config.DEVICES)
-    if leaf == "distributed.lr_scaling":
-        return ", ".join(config.LR_SCALINGS)
-    if default in ("true", "false"):
-        return "true or false"
-    return ""
+    rule = rule_for(name)
+    return rule.describe() if rule is not None else ""
 
 
 def escape(text: str) -> str:
@@ -116,10 +108,7 @@ def table(groups: list[Group]) -> str:
             continue
         names = "<br>".join(f"`{name}`" for name in group.names)
         defaults = "<br>".join(f"`{escape(value)}`" for value in group.defaults)
-        allowed = "<br>".join(
-            escape(allowed_values(name, value)) or "-"
-            for name, value in zip(group.names, group.defaults, strict=True)
-        )
+        allowed = "<br>".join(escape(allowed_values(name)) or "-" for name in group.names)
         rows.append(f"| {names} | {defaults} | {allowed} | {meaning} |")
     return "\n".join(rows)
 

@@ -20,8 +20,8 @@ from omegaconf import OmegaConf
 from omegaconf.resolvers import oc
 
 from image_colourisation.hooks.memory import ReleaseMemoryHook
+from image_colourisation.hooks.parameters import ParametersHook
 from image_colourisation.hooks.project import (
-    PhotoParamsHook,
     TrackingLostHook,
     TrackingStoreHook,
     TrainingLockHook,
@@ -110,9 +110,9 @@ CONFIG_LOADER_ARGS = {
 }
 
 HOOKS = (
+    ParametersHook(),
     TrackingStoreHook(),
     TrainingLockHook(),
-    PhotoParamsHook(),
     RegistryHook(),
     ReleaseMemoryHook(),
     TrackingLostHook(),

@@ -111,10 +111,10 @@ def test_painting_matches_ideepcolors_plain_loop() -> None:
 @pytest.mark.parametrize(
     ("settings", "problem"),
     [
-        ({"p_none": 1.5}, r"p_none is 1\.5; give a number in \[0, 1\]"),
-        ({"geometric_p": 0}, r"geometric_p is 0; give a number in \(0, 1\]"),
-        ({"max_hints": 0}, r"max_hints is 0; give a whole number in 1\.\.1000"),
-        ({"max_patch": 2.5}, r"max_patch is 2\.5; give a whole number in 1\.\.32"),
+        ({"p_none": 1.5}, r"p_none is 1\.5; allowed: a number in \[0, 1\]"),
+        ({"geometric_p": 0}, r"geometric_p is 0; allowed: a number in \(0, 1\]"),
+        ({"max_hints": 0}, r"max_hints is 0; allowed: an integer in \[1, 1000\]"),
+        ({"max_patch": 2.5}, r"max_patch is 2\.5 \(float\); allowed: an integer in \[1, 32\]"),
     ],
 )
 def test_hint_sampling_settings_are_checked(settings: dict, problem: str) -> None:

@@ -26,7 +26,6 @@ import io
 import logging
 import math
 import pickle
-import re
 import reprlib
 import tarfile
 import zlib
@@ -38,6 +37,7 @@ from kedro.io import AbstractDataset, DatasetError
 
 from image_colourisation.core.errors import UserDatasetError
 from image_colourisation.core.files import printable
+from image_colourisation.core.ranges import Rules, Setting, Text, problems_in, shortened
 from image_colourisation.datasets.download import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_MAX_BYTES,
@@ -235,6 +235,33 @@ class _BatchUnpickler(pickle._Unpickler):
             )
 
 
+class ArchiveURL:
+    """`cifar10.url`: an http(s) or file URL whose path ends in the archive's file name."""
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return f"{name} is {shortened(value)}; allowed: {self.describe()}"
+        try:
+            url_basename(value)
+        except ValueError as error:
+            return f"{name}: {error}"
+        return None
+
+    def describe(self) -> str:
+        return "the archive's URL (https://, http:// or file://, ending in its file name)"
+
+
+# `cifar10.*` (conf/base/globals.yml, or --params): where the archive comes from and how long
+# and how large its download may be.
+RULES: Rules = {
+    "url": ArchiveURL(),
+    "md5": Text("the archive's MD5 checksum: 32 hexadecimal digits", 32, "[0-9a-fA-F]{32}"),
+    "timeout": Setting(float, 0.0, 86_400.0, low_open=True),  # seconds, at most a day
+    "deadline": Setting(float, 0.0, 30 * 86_400.0, low_open=True),  # seconds, at most 30 days
+    "max_bytes": Setting(int, 1, 10 << 30),  # 10 GiB; the official archive is 170 MB
+}
+
+
 class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
     """The CIFAR-10 python archive (`cifar-10-python.tar.gz` or one in the same format).
 
@@ -254,31 +281,23 @@ class CIFAR10ArchiveDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         max_bytes: int = DEFAULT_MAX_BYTES,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        md5 = str(md5).lower()
-        if not re.fullmatch(r"[0-9a-f]{32}", md5):
-            raise UserDatasetError(
-                f"cifar10 md5 must be 32 hexadecimal digits, got {md5!r}. Copy the checksum "
-                "exactly (when it is given through --params, make sure it was not cut short)."
-            )
-        for name, value in [("timeout", timeout), ("deadline", deadline)]:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise UserDatasetError(
-                    f"cifar10.{name} must be a positive number of seconds, got {value!r}."
-                )
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
-            raise UserDatasetError(
-                f"cifar10.max_bytes must be a positive whole number of bytes (the official "
-                f"archive is {DEFAULT_MAX_BYTES}), got {max_bytes!r}."
-            )
+        limits = {
+            "url": url,
+            "md5": md5,
+            "timeout": timeout,
+            "deadline": deadline,
+            "max_bytes": max_bytes,
+        }
+        found = problems_in(RULES, limits, "cifar10")
+        if found:
+            raise UserDatasetError("; ".join(found))
+        md5 = md5.lower()
         self._url = url
         self._md5 = md5
         self._timeout = float(timeout)
         self._deadline = float(deadline)
         self._max_bytes = max_bytes
-        try:
-            self._filepath = Path(directory) / url_basename(url)
-        except ValueError as error:
-            raise UserDatasetError(f"cifar10.url: {error}") from None
+        self._filepath = Path(directory) / url_basename(url)
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:

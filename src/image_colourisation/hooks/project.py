@@ -13,9 +13,6 @@
   folders come from each training node's own parameters (`params:training`, or
   `params:photos.training` in the photos namespace), so a photos run and a CIFAR-10 run
   train side by side.
-- `PhotoParamsHook` checks the `photos.*` parameters the run's nodes read
-  (`pipelines/photos/params.py`) before any node runs, so `photos.workers=-1` stops the run
-  at once as a usage error, naming the parameter, its value and what it may be.
 - `UserErrorHook` ends a run that failed on an error the project marks as the user's
   (`errors.UserError`: a missing photo folder, too few photos) with its message alone.
 - `TrackingLostHook` does so at once for a tracking server lost mid-run, before kedro-mlflow
@@ -175,25 +172,6 @@ def training_node(node: Any) -> tuple[str, str] | None:
     variant = TRAINING_FUNCTIONS.get(getattr(func, "__name__", ""))
     params = [name for name in node.inputs if name.startswith("params:")]
     return (variant, params[0]) if variant and params else None
-
-
-class PhotoParamsHook:
-    """Refuses a bad `photos.*` parameter before anything runs, not in the node that reads it
-    after ingestion (or training) has done its work."""
-
-    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run that a refusal would orphan
-    def before_pipeline_run(self, run_params: Any, pipeline: Any, catalog: Any) -> None:
-        prefix = "params:photos."
-        used = {name for node in pipeline.nodes for name in node.inputs if name.startswith(prefix)}
-        if not used:
-            return
-        from image_colourisation.pipelines.photos.params import RANGES, check_all  # noqa: PLC0415
-
-        names = [name for name in RANGES if prefix + name in used]
-        try:
-            check_all({name: catalog.load(prefix + name) for name in names})
-        except ValueError as error:  # printed by the `kedro` command as one message, exit 2
-            raise click.UsageError(str(error)) from error
 
 
 class UserErrorHook:

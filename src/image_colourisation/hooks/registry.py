@@ -10,7 +10,17 @@ from typing import Any
 import click
 from kedro.framework.hooks import hook_impl
 
+from image_colourisation.core.ranges import Choice, Rules, Text
+
 logger = logging.getLogger(__name__)
+
+# `registry.*` (conf/base/parameters_registry.yml), checked before any run (`parameters.py`).
+RULES: Rules = {
+    "criterion": {
+        "metric": Text("a metric of the gan run, e.g. val_psnr", max_length=250),
+        "goal": Choice(("minimize", "maximize")),
+    }
+}
 
 
 class RegistryHook:

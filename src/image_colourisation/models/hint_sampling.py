@@ -3,11 +3,12 @@ recipe) and the evaluation's fixed set for its hints curve (`evaluation_hints`).
 and how the generator sees them, are in `hints.py`.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+
+from image_colourisation.core.ranges import Rules, Setting, problems_in
 
 MOST_HINTS = 1000  # hints are numbered in int16 while painting; far more than people click
 
@@ -37,28 +38,18 @@ class HintSampling:
     max_patch: int
 
     def __post_init__(self) -> None:
-        checks = {
-            "p_none": (_number(self.p_none) and 0 <= self.p_none <= 1, "a number in [0, 1]"),
-            "geometric_p": (
-                _number(self.geometric_p) and 0 < self.geometric_p <= 1,
-                "a number in (0, 1]",
-            ),
-            "max_hints": (_whole(self.max_hints, MOST_HINTS), f"a whole number in 1..{MOST_HINTS}"),
-            "max_patch": (_whole(self.max_patch, 32), "a whole number in 1..32"),
-        }
-        for name, (fine, allowed) in checks.items():
-            if not fine:
-                raise ValueError(
-                    f"hint sampling: {name} is {getattr(self, name)!r}; give {allowed}."
-                )
+        problems = problems_in(HINT_SAMPLING, asdict(self), "hint sampling")
+        if problems:
+            raise ValueError("; ".join(problems))
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _whole(value: Any, most: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most
+# What each field of `HintSampling` may be.
+HINT_SAMPLING: Rules = {
+    "p_none": Setting(float, 0.0, 1.0),
+    "geometric_p": Setting(float, 0.0, 1.0, low_open=True),
+    "max_hints": Setting(int, 1, MOST_HINTS),
+    "max_patch": Setting(int, 1, 32),  # a 32-px CIFAR-10 image
+}
 
 
 def sample_hints(

@@ -21,9 +21,8 @@ from tqdm.auto import tqdm
 
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import printable
-from image_colourisation.core.ranges import Setting
 
-from .params import check
+from .params import FRACTION, check
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +79,6 @@ def split_of(digest: str, seed: int, validation_fraction: float, test_fraction: 
     if draw < test_fraction:
         return "test"
     return "validation" if draw < test_fraction + validation_fraction else "train"
-
-
-FRACTION = Setting(float, 0.0, 1.0, low_open=True, high_open=True)
 
 
 def index_photos(

@@ -5,60 +5,88 @@ node's argument is annotated with it; a bad value therefore stops `kedro run` be
 pipeline does work, with a message that names the parameter and what it may be.
 """
 
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
-from image_colourisation.core.ranges import Setting
-from image_colourisation.models.hint_sampling import HintSampling
+from image_colourisation.core.ranges import SEED, Choice, Rules, Setting, Text, problems_in
+from image_colourisation.models.hint_sampling import HINT_SAMPLING, HintSampling
 
 DEVICES = ("auto", "cpu", "cuda")
 LR_SCALINGS = ("none", "linear", "sqrt")
-_POSITIVE_INTS = ("batch_size", "discriminator_layers", "sample_every", "sample_images")
-_NON_NEGATIVE_FLOATS = (
-    "lr",
-    "l1_weight",
-    "adversarial_weight",
-    "feature_matching_weight",
-    "bins_weight",
-    "class_weight",
-)
-_NON_NEGATIVE_INTS = ("epochs", "gan_epochs", "crop_padding", "gan_crop_padding")
-POSITIVE, NON_NEGATIVE = Setting(int, 1, math.inf), Setting(int, 0, math.inf)
+BOOL = Setting(bool, 0, 1)
+EPOCHS = Setting(int, 0, 100_000)
+WEIGHT = Setting(float, 0.0, 1e6)  # a loss weight; the default L1 weight is 100
 UNIT = Setting(float, 0.0, 1.0)  # [0, 1], each end opened where the value may not be it
-# Every number of `training` and what it may be. The networks' sizes keep to the bounds a model
-# payload may record (generator_record.GENERATOR_ARCHITECTURE), so a trained model can be loaded again.
-RANGES: dict[str, Setting] = {
-    **dict.fromkeys(_NON_NEGATIVE_INTS, NON_NEGATIVE),
-    **dict.fromkeys(_POSITIVE_INTS, POSITIVE),
-    **dict.fromkeys(_NON_NEGATIVE_FLOATS, Setting(float, 0.0, math.inf)),
+# Every parameter of `training` and what it may be. The networks' sizes keep to the bounds a
+# model payload may record (record.GENERATOR_ARCHITECTURE), so a trained model can be loaded
+# again; the other bounds are far beyond any useful run, and stop a typo's absurd value.
+RULES: Rules = {
+    "epochs": EPOCHS,
+    "gan_epochs": EPOCHS,
+    "warm_start": BOOL,
+    "batch_size": Setting(int, 1, 65_536),
     "width": Setting(int, 1, 1024),
     "depth": Setting(int, 2, 10),
-    "discriminator_width": Setting(int, 1, 1024),
     "dropout": replace(UNIT, high_open=True),
+    "discriminator_width": Setting(int, 1, 1024),
+    "discriminator_layers": Setting(int, 1, 10),
+    "lr": Setting(float, 0.0, 10.0),
     "beta1": replace(UNIT, high_open=True),
     "beta2": replace(UNIT, high_open=True),
+    **dict.fromkeys(
+        ["l1_weight", "adversarial_weight", "feature_matching_weight", "bins_weight"], WEIGHT
+    ),
     "real_label": replace(UNIT, low_open=True),
+    "colour_bins": BOOL,
     "temperature": replace(UNIT, low_open=True),
     "rebalance": UNIT,
-    "ema_decay": replace(UNIT, high_open=True),
+    "class_weight": WEIGHT,
+    "class_conditional": BOOL,
+    "attention": BOOL,
     "residual_blocks": Setting(int, 0, 16),
     "imagenet_encoder": Setting(int, 32, 512, zero_allowed=True),
     "confidence": Setting(float, 0.0, 100.0),
+    "ema_decay": replace(UNIT, high_open=True),
+    "flip": BOOL,
+    "crop_padding": Setting(int, 0, 64),
+    "gan_crop_padding": Setting(int, 0, 64),
+    "channels_last": BOOL,
+    "device": Choice(DEVICES),
+    "seed": SEED,
+    "sample_every": Setting(int, 1, 100_000),
+    "sample_images": Setting(int, 1, 1024),
+    "checkpoint_dir": Text("a folder"),
+    "resume": BOOL,
+    "distributed": {
+        "processes": Setting(int, 1, 1024),
+        "nodes": Setting(int, 1, 4096),
+        "node_rank": Setting(int, 0, 4095),
+        "address": Text("the head node's host name or IP address", max_length=253),
+        "port": Setting(int, 1, 65535),
+        "lr_scaling": Choice(LR_SCALINGS),
+        "warmup_epochs": EPOCHS,
+    },
+    "hints": {"enabled": BOOL, **HINT_SAMPLING},
 }
-_BOOLS = (
-    "flip",
-    "warm_start",
-    "colour_bins",
-    "channels_last",
-    "resume",
-    "class_conditional",
-    "attention",
-)
+
+
+def problems(values: Any, name: str = "training") -> list[str]:
+    """Every problem of the training parameters `values` (`training`, or `photos.training`),
+    one line each; unknown keys too, since TrainingParams takes only its own."""
+    found = problems_in(RULES, values, name, closed=True)
+    if found:
+        return found
+    distributed = values["distributed"]
+    if distributed["node_rank"] >= distributed["nodes"]:
+        found.append(
+            f"{name}.distributed.node_rank is {distributed['node_rank']} with nodes "
+            f"{distributed['nodes']}; allowed: 0 (the head node) .. nodes - 1"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -78,35 +106,6 @@ class DistributedParams:
         """Processes in all; the global batch is `batch_size` times this."""
         return self.processes * self.nodes
 
-    def problems(self) -> list[str]:
-        problems = [
-            POSITIVE.problem(f"training.distributed.{name}", getattr(self, name))
-            for name in ("processes", "nodes", "port")
-        ]
-        problems += [
-            NON_NEGATIVE.problem(f"training.distributed.{name}", getattr(self, name))
-            for name in ("node_rank", "warmup_epochs")
-        ]
-        numbers = not any(problems)  # the range checks below need integers
-        if numbers and self.port > 65535:
-            problems.append(f"training.distributed.port is {self.port}; allowed: 1..65535")
-        if numbers and self.node_rank >= self.nodes:
-            problems.append(
-                f"training.distributed.node_rank is {self.node_rank} with nodes {self.nodes}; "
-                "allowed: 0 (the head node) .. nodes - 1"
-            )
-        if not isinstance(self.address, str) or not self.address:
-            problems.append(
-                f"training.distributed.address is {self.address!r}; allowed: the head node's "
-                "host name or IP address"
-            )
-        if self.lr_scaling not in LR_SCALINGS:
-            problems.append(
-                f"training.distributed.lr_scaling is {self.lr_scaling!r}; allowed: "
-                + ", ".join(LR_SCALINGS)
-            )
-        return [problem for problem in problems if problem]
-
 
 @dataclass(frozen=True)
 class HintParams(HintSampling):
@@ -114,43 +113,6 @@ class HintParams(HintSampling):
     (`enabled`), as `HintSampling`'s fields say (parameters_training.yml explains each)."""
 
     enabled: bool
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not isinstance(self.enabled, bool):
-            raise ValueError(f"training.hints.enabled is {self.enabled!r}; allowed: true, false")
-
-
-Section = TypeVar("Section", "DistributedParams", "HintParams")
-
-
-def section(value: Any, kind: type[Section], name: str) -> Section:
-    """`training.<name>` as YAML gives it (a mapping with every key) or as code does (the
-    dataclass); a value that is neither, or a bad or missing key, named."""
-    if isinstance(value, kind):
-        return value
-    allowed = [item.name for item in fields(kind)]
-    if not isinstance(value, Mapping) or set(value) ^ set(allowed):
-        unknown, missing = (
-            (sorted(set(value) - set(allowed)), sorted(set(allowed) - set(value)))
-            if isinstance(value, Mapping)
-            else ([], [])
-        )
-        problem = (
-            f"has unknown keys {unknown}"
-            if unknown
-            else f"misses keys {missing}"
-            if missing
-            else f"is {value!r}"
-        )
-        raise ValueError(
-            f"invalid training parameters:\n  training.{name} {problem}; allowed: a mapping "
-            f"with keys {', '.join(allowed)}"
-        )
-    try:
-        return kind(**value)
-    except ValueError as error:
-        raise ValueError(f"invalid training parameters:\n  training.{name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -198,32 +160,18 @@ class TrainingParams:
     hints: HintParams
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "distributed", section(self.distributed, DistributedParams, "distributed")
-        )
-        object.__setattr__(self, "hints", section(self.hints, HintParams, "hints"))
-        problems = [problem for problem in self._problems() if problem]
-        if problems:
-            raise ValueError("invalid training parameters:\n  " + "\n  ".join(problems))
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        for name in ("distributed", "hints"):  # as code may give them
+            if is_dataclass(values[name]):
+                values[name] = asdict(values[name])
+        found = problems(values)
+        if found:
+            raise ValueError("invalid training parameters:\n  " + "\n  ".join(found))
+        object.__setattr__(self, "distributed", DistributedParams(**values["distributed"]))
+        object.__setattr__(self, "hints", HintParams(**values["hints"]))
         for item in fields(self):  # YAML may say `l1_weight: 100`; keep the types honest
             if item.type is float:
                 object.__setattr__(self, item.name, float(getattr(self, item.name)))
-
-    def _problems(self) -> list[str]:
-        problems = [
-            setting.problem(f"training.{name}", getattr(self, name))
-            for name, setting in RANGES.items()
-        ]
-        if self.device not in DEVICES:
-            problems.append(f"training.device is {self.device!r}; allowed: {', '.join(DEVICES)}")
-        for name in _BOOLS:
-            if not isinstance(getattr(self, name), bool):
-                problems.append(f"training.{name} is {getattr(self, name)!r}; allowed: true, false")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            problems.append(f"training.seed is {self.seed!r}; allowed: an integer")
-        if not isinstance(self.checkpoint_dir, str) or not self.checkpoint_dir:
-            problems.append(f"training.checkpoint_dir is {self.checkpoint_dir!r}; allowed: a path")
-        return problems + self.distributed.problems()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
