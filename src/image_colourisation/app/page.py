@@ -44,7 +44,13 @@ from image_colourisation.core.bounded import whole_number
 from image_colourisation.core.files import name_problem
 from image_colourisation.core.locks import OutputInUseError, output_lock
 from image_colourisation.core.ranges import shortened
-from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint, check_hints, hints_from_json
+from image_colourisation.imaging.hints import (
+    NO_HINT_INPUTS,
+    Hint,
+    check_hint_count,
+    check_hints,
+    hints_from_json,
+)
 from image_colourisation.imaging.photo_files import (
     photo_format,
     save_photo,
@@ -72,9 +78,6 @@ NOTE_HEADER = "X-Colourise-Note"  # what happened to the saved copy, percent-enc
 RUN_GENERATOR = re.compile(r"runs:/[0-9a-f]+/generator")  # a generator the training logged
 PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
 TAKES_HINTS_HEADER = "X-Colourise-Takes-Hints"  # "true" or "false": may the page send hints?
-# Hints travel in the URL (about 75 bytes each once percent-encoded) and uvicorn refuses
-# request lines past about 64 kB: 500 hints fit with room to spare, far more than people click.
-PAGE_MOST_HINTS = 500
 SETTINGS_PLACEHOLDER = "PAGE_SETTINGS_JSON"  # in page.html, replaced by the page's settings
 
 
@@ -331,14 +334,9 @@ def page_hints(text: str | None) -> list[Hint]:
         return []
     try:
         hints = hints_from_json(text, "hints")
+        check_hint_count(hints)
     except ValueError as error:
         raise HTTPException(400, str(error)) from error
-    if len(hints) > PAGE_MOST_HINTS:
-        raise HTTPException(
-            400,
-            f"{len(hints)} hints are more than this page takes ({PAGE_MOST_HINTS}): remove some, "
-            "or give them to `colourise --hints FILE`.",
-        )
     return hints
 
 

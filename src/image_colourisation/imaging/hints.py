@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ HINT_RADIUS = 1
 # Hints as JSON, from a file, the page or a served row: 45 bytes a hint, so 20,000 hints fit;
 # more text is refused before it is read or parsed.
 MAX_HINTS_JSON_BYTES = 1 << 20
+# Hints per photo, wherever they come from. The page sends them in its URL (about 75 bytes each
+# once percent-encoded) and uvicorn refuses request lines past about 64 kB: 500 fit with room
+# to spare, far more than people click; the command and the served model take as many.
+MAX_HINTS = 500
 NO_HINT_INPUTS = (
     "This generator was trained without hint inputs, so it cannot take colour hints: retrain "
     "it with the current training pipeline (training.hints.enabled: true, the default), or "
@@ -117,8 +122,20 @@ def _is_pixel(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def check_hint_count(hints: Sequence[Hint]) -> None:
+    """Raise ValueError for more than `MAX_HINTS` hints: the one cap of the command, the page
+    and the served model."""
+    if len(hints) > MAX_HINTS:
+        raise ValueError(
+            f"{len(hints):,} hints are more than one photo takes ({MAX_HINTS}): remove some "
+            "(colour spreads from each hint, so a few well-placed ones do)."
+        )
+
+
 def check_hints(hints: Sequence[Hint], width: int, height: int) -> None:
-    """Raise ValueError naming the first hint that lies outside a `width` x `height` photo."""
+    """Raise ValueError for too many hints, or naming the first hint that lies outside a
+    `width` x `height` photo."""
+    check_hint_count(hints)
     for hint in hints:
         if hint.x >= width or hint.y >= height:
             raise ValueError(
@@ -140,6 +157,18 @@ def hint_layer(
     per-axis scale as the resize in `render.photo_ab`) and fills the 3x3 patch around it
     (`HINT_RADIUS`), cut at the image's edge; a later hint covers an earlier one.
     """
+    return _painted_layer(tuple(hints), photo_size, small_size, padded_shape).copy()
+
+
+@lru_cache(maxsize=4)
+def _painted_layer(
+    hints: tuple[Hint, ...],
+    photo_size: tuple[int, int],
+    small_size: tuple[int, int],
+    padded_shape: tuple[int, int],
+) -> np.ndarray:
+    """`hint_layer`, painted once for every frame of an animation: a thousand frames with
+    500 hints would otherwise paint 500,000 patches."""
     layer = np.zeros((3, *padded_shape), dtype=np.float32)
     width, height = photo_size
     small_height, small_width = small_size
