@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
+from image_colourisation.core.errors import UserValueError
 from image_colourisation.imaging import hints, photo_files, render
 from image_colourisation.imaging.colour import normalise_ab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint, check_hints
@@ -429,3 +430,18 @@ def test_hints_are_painted_once_for_all_frames_of_an_animation(generator):
 def test_more_hints_than_the_one_cap_are_refused_everywhere():
     with pytest.raises(ValueError, match=r"501 hints are more than one photo takes \(500\)"):
         check_hints([Hint(0, 0, "#ff0000")] * 501, 10, 10)
+
+
+def test_a_render_size_whose_memory_does_not_fit_is_refused_naming_one_that_does(monkeypatch):
+    """Self-attention's memory grows with the square of the pixels: a 4:3 photo at render size
+    1024 would ask for 24 GB; with 2 GB free, 512 x 384 fits (1.6 GB) and 544 x 416 (2.1 GB) does not."""
+    generator = Generator(width=4, depth=5, hints=False, attention=True).eval()
+    monkeypatch.setattr(render, "available_bytes", lambda: 2 * 10**9)
+    photo = Image.new("L", (1024, 768))
+    with pytest.raises(UserValueError) as refused:
+        render.colourise_image(photo, generator, 1024)
+    assert str(refused.value) == (
+        "colourising it at render size 1024 needs about 24.3 GB of memory, more than the 2.0 GB "
+        "this machine has free; choose render size 512 or less."
+    )
+    assert render.colourise_image(photo, generator, 512).size == (1024, 768)

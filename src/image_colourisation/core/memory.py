@@ -1,4 +1,5 @@
-"""Give memory that nodes freed back to the system, and fork DataLoader workers from a lean process.
+"""Give memory that nodes freed back to the system, fork DataLoader workers from a lean process,
+and say how much memory the machine has free before a large piece of work asks for it.
 
 glibc's malloc keeps freed blocks for reuse; after a node that allocated a lot (training's
 activations, the classifier's batches) the process stays that large for the rest of the run.
@@ -15,6 +16,7 @@ advice for fork without exec) and trims the heap first.
 import ctypes
 import ctypes.util
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -47,3 +49,16 @@ def lean_fork() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def available_bytes() -> int:
+    """Memory the machine can give this process now without swapping: Linux's MemAvailable
+    (free pages plus caches it can drop), else the free physical pages."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from image_colourisation.core.errors import UserValueError
+from image_colourisation.core.memory import available_bytes
 from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.colour import (
     denormalise_ab,
@@ -73,6 +74,10 @@ class AbModel(Protocol):
     def size_multiple(self) -> int: ...
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray: ...
+
+    def memory_needed(self, height: int, width: int) -> int:
+        """Bytes one `colour` call on a `height` x `width` image takes at its peak."""
+        ...
 
 
 def check_render_size(render_size: int) -> int:
@@ -183,10 +188,9 @@ def photo_ab(
     inputs, raise ValueError saying so.
     """
     height, width = lightness.shape
-    scale = render_size / max(height, width)
-    small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    multiple = generator.size_multiple
-    pad_bottom, pad_right = (-size % multiple for size in small_size)
+    small_size, padded = working_shape(height, width, render_size, generator.size_multiple)
+    check_memory(generator, (height, width), render_size)
+    pad_bottom, pad_right = (full - size for full, size in zip(padded, small_size, strict=True))
     small = np.pad(
         shrink_lightness(lightness, small_size), ((0, pad_bottom), (0, pad_right)), "edge"
     )
@@ -196,6 +200,44 @@ def photo_ab(
         layer = hint_layer(hints, (width, height), small_size, small.shape)[None]
     ab = generator.colour(normalise_l(small)[None, None], layer)
     return denormalise_ab(ab[0, :, : small_size[0], : small_size[1]]).astype(np.float32, copy=False)
+
+
+def working_shape(
+    height: int, width: int, render_size: int, multiple: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(h, w) of a `height` x `width` photo shrunk to `render_size` on its long side, and of
+    that image padded up to the generator's `multiple`."""
+    scale = render_size / max(height, width)
+    small = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return small, (small[0] + -small[0] % multiple, small[1] + -small[1] % multiple)
+
+
+def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: int) -> None:
+    """Refuse, before the generator is asked, a render size whose colourisation needs more
+    memory than the machine has free (`memory_needed`: self-attention's grows with the square
+    of the pixels: 24 GB at 1024 for a 4:3 photo), naming the largest render size that fits."""
+    free = available_bytes()
+
+    def needed(size: int) -> int:
+        return generator.memory_needed(
+            *working_shape(*photo_size, size, generator.size_multiple)[1]
+        )
+
+    if needed(render_size) <= free:
+        return
+    fitting = next(
+        (size for size in range(render_size, 0, -RENDER_MULTIPLE) if needed(size) <= free), None
+    )
+    advice = (
+        f"choose render size {fitting} or less"
+        if fitting
+        else "free some memory first: not even the smallest render size fits"
+    )
+    raise UserValueError(
+        f"colourising it at render size {render_size} needs about "
+        f"{needed(render_size) / 1e9:,.1f} GB of memory, more than the {free / 1e9:,.1f} GB "
+        f"this machine has free; {advice}."
+    )
 
 
 def shrink_lightness(lightness: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -59,6 +59,12 @@ def architecture_problem(architecture: Any, settings: Mapping[str, Setting]) -> 
     return None
 
 
+# `GeneratorRecord.memory_needed`'s measured constants.
+ACTIVATION_FLOATS = 2.5
+ATTENTION_FLOATS = 2.5
+FIXED_BYTES = 64 << 20  # the ImageNet encoder at its own size, the runtime's own buffers
+
+
 class GeneratorRecord:
     """Read-outs of `architecture`, the record a generator payload (or its export) carries."""
 
@@ -73,3 +79,20 @@ class GeneratorRecord:
     def size_multiple(self) -> int:
         """What height and width must be multiples of: the U-Net halves them `depth` times."""
         return 2 ** self.architecture["depth"]
+
+    def memory_needed(self, height: int, width: int) -> int:
+        """Bytes one colourisation of a `height` x `width` working image takes at its peak,
+        estimated (`benchmarks/render_memory.py` prints it beside what both runtimes use).
+
+        The U-Net's activations grow with its width and the pixels: measured 2.0-2.1 floats
+        per channel of the first level and pixel in PyTorch and ONNX Runtime, so 2.5 here.
+        Self-attention (after the second level: a position per 4 x 4 pixels) holds its score
+        matrix and its softmax on CPU in both runtimes: measured 2.1-2.2 floats per pair of
+        positions, so 2.5 here (24 GB for a 4:3 photo at render size 1024).
+        """
+        pixels = height * width
+        needed = int(ACTIVATION_FLOATS * self.architecture["width"] * pixels * 4) + FIXED_BYTES
+        if self.architecture.get("attention"):
+            positions = pixels // 16
+            needed += int(ATTENTION_FLOATS * positions**2 * 4)
+        return needed
