@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException
 from PIL import Image
 
+from image_colourisation.app import page
 from image_colourisation.app.cli import EXIT_USAGE, main
 from image_colourisation.app.hinting import SUGGESTIONS
 from image_colourisation.app.model_choices import ModelChoice, model_choices
@@ -493,3 +494,33 @@ def test_a_copy_is_not_saved_while_a_colourise_run_writes_into_the_folder(tmp_pa
     assert not (out / "cat.png").exists()
     assert save_copy(frames, out / "cat.png", "PNG", overwrite=False).startswith("Saved as ")
     assert sorted(path.name for path in out.iterdir()) == ["cat.png"]
+
+
+def test_uploads_are_decoded_one_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    """Six uploads of a 169-MP PNG decoded side by side outside the lock held 7.2 GB: decoding
+    is inside it now, so however many photos arrive at once, one is decoded at a time."""
+    model = photo_model(tmp_path, None)
+    app = create_app(PageSettings(str(model), None, tmp_path / "kept", max_upload_mb=1))
+    decoding, most = [], []
+    decode = page.open_upload
+
+    def counted(data: bytes, name: str) -> Image.Image:
+        decoding.append(name)
+        most.append(len(decoding))
+        time.sleep(0.05)  # long enough for the others to arrive
+        try:
+            return decode(data, name)
+        finally:
+            decoding.remove(name)
+
+    monkeypatch.setattr(page, "open_upload", counted)
+    upload = gray_png()[1]
+
+    def send(number: int) -> tuple[int, dict[str, str], bytes]:
+        query = colourise_query(model, name=f"{number}.png")
+        return ask_page(app, f"/api/colourise?{query}", upload)
+
+    with ThreadPoolExecutor(4) as senders:
+        answers = list(senders.map(send, range(4)))
+    assert [status for status, _, _ in answers] == [200] * 4
+    assert max(most) == 1
