@@ -16,6 +16,7 @@ from image_colourisation.imaging.hints import NO_HINT_INPUTS
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.onnx_export import generator_onnx
 from image_colourisation.models.payloads import generator_payload
+from image_colourisation.pipelines.colourisation import nodes
 from image_colourisation.pipelines.colourisation.nodes import decode_request_photos
 from image_colourisation.pipelines.colourisation.pipeline import create_inference_pipeline
 from tests.photo_models import (
@@ -99,6 +100,20 @@ def test_a_picture_over_pillows_pixel_limit_gets_its_own_error_with_the_fix(monk
     assert answers.loc[0, "error"].startswith("image has too many pixels to open safely")
     assert answers.loc[0, "error"].endswith("shrink it below 0.004 megapixels first.")
     assert answers.loc[1, "error"] == ""
+
+
+def test_rows_past_the_requests_pixel_budget_get_their_own_error_undecoded(monkeypatch) -> None:
+    """8 rows of a 169-MP PNG were decoded together into 7.0 GB: the rows' pixels are summed
+    from their headers, and a row past the budget is answered without being decoded."""
+    photo = encoded(real_photo("coffee").resize((40, 30)), "PNG")
+    monkeypatch.setattr(nodes, "MAX_REQUEST_PIXELS", 2_500)  # two 1,200-pixel photos fit
+    decoded = decode_request_photos(pd.DataFrame({"image": [photo] * 3}), 64)
+    assert [row.error for row in decoded[:2]] == [None, None]
+    assert decoded[2].photo is None
+    assert decoded[2].error == (
+        "image holds 0.0012 megapixels, more than the 0.0001 left of the 0.0025 one request may "
+        "hold in all (the rows before it took the rest); send it in a request of its own"
+    )
 
 
 GREEN = "#2ecc71"

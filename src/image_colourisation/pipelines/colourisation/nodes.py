@@ -19,7 +19,7 @@ from image_colourisation.imaging.hints import (
     check_hints,
     hints_from_json,
 )
-from image_colourisation.imaging.photo_files import too_many_pixels, upright_size
+from image_colourisation.imaging.photo_files import frame_count, too_many_pixels, upright_size
 from image_colourisation.imaging.render import (
     AbModel,
     check_render_size,
@@ -33,6 +33,9 @@ from image_colourisation.models.payloads import generator_from_payload
 IMAGE_COLUMN = "image"
 RENDER_SIZE_COLUMN = "render_size"
 HINTS_COLUMN = "hints"  # optional: JSON text of hints in the photo's pixels, or empty
+# Pixels one request's photos may hold in all, decoded: one photo at Pillow's largest (8 rows
+# of a 169-MP PNG were decoded together into 7.0 GB). Rows past it are answered with an error.
+MAX_REQUEST_PIXELS = 180_000_000
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,18 @@ def decode_request_photos(requests: pd.DataFrame, default_render_size: int) -> l
     missing = pd.Series([None] * len(requests))
     sizes = requests.get(RENDER_SIZE_COLUMN, missing)
     hints = requests.get(HINTS_COLUMN, missing)
-    return [
-        _decode_row(encoded, size, hint_text, default_render_size)
-        for encoded, size, hint_text in zip(requests[IMAGE_COLUMN], sizes, hints, strict=True)
-    ]
+    rows, left = [], MAX_REQUEST_PIXELS
+    for encoded, size, hint_text in zip(requests[IMAGE_COLUMN], sizes, hints, strict=True):
+        row = _decode_row(encoded, size, hint_text, default_render_size, left)
+        left -= _pixels(row.photo) if row.photo is not None else 0
+        rows.append(row)
+    return rows
 
 
-def _decode_row(encoded: Any, size: Any, hint_text: Any, default_render_size: int) -> RequestPhoto:
+def _decode_row(
+    encoded: Any, size: Any, hint_text: Any, default_render_size: int, pixels_left: int
+) -> RequestPhoto:
+    """One row read; its photo decoded only when its pixels fit in what the request has left."""
     try:
         render_size = _row_render_size(size, default_render_size)
         hints = _row_hints(hint_text)
@@ -108,9 +116,24 @@ def _decode_row(encoded: Any, size: Any, hint_text: Any, default_render_size: in
     try:
         photo = _request_image(encoded)
         check_hints(hints, *upright_size(photo))
+        if _pixels(photo) > pixels_left:
+            raise ValueError(
+                f"image holds {_pixels(photo) / 1e6:,.3g} megapixels, more than the "
+                f"{max(pixels_left, 0) / 1e6:,.3g} left of the {MAX_REQUEST_PIXELS / 1e6:,.3g} "
+                "one request may hold in all (the rows before it took the rest); send it in a "
+                "request of its own"
+            )
+        photo.load()
     except ValueError as error:
         return RequestPhoto(None, render_size, error=str(error))
+    except Exception as error:  # Pillow raises many kinds for truncated or foreign bytes
+        return RequestPhoto(None, render_size, error=_unreadable(error))
     return RequestPhoto(photo, render_size, hints)
+
+
+def _pixels(photo: Image.Image) -> int:
+    """Pixels of every frame a photo's header claims (frames counted up to their limit)."""
+    return photo.width * photo.height * frame_count(photo)
 
 
 def _row_render_size(size: Any, default_render_size: int) -> int:
@@ -124,7 +147,7 @@ def _row_render_size(size: Any, default_render_size: int) -> int:
 
 
 def _request_image(encoded: Any) -> Image.Image:
-    """A row's picture, opened and decoded; ValueError says what is wrong with the bytes."""
+    """A row's picture, opened (not yet decoded); ValueError says what is wrong with the bytes."""
     if not isinstance(encoded, str | bytes):
         raise ValueError(f"image is {type(encoded).__name__}, not base64 text")
     try:
@@ -132,16 +155,18 @@ def _request_image(encoded: Any) -> Image.Image:
     except (binascii.Error, ValueError) as error:
         raise ValueError("image is not valid base64: encode the file's bytes") from error
     try:
-        photo = Image.open(io.BytesIO(data))
-        photo.load()
+        return Image.open(io.BytesIO(data))  # the header alone: decoded once its pixels fit
     except Exception as error:  # Pillow raises many kinds for truncated or foreign bytes
-        problem = (
-            f"has {too_many_pixels(error)}"
-            if isinstance(error, Image.DecompressionBombError)
-            else f"is not a readable picture ({type(error).__name__})"
-        )
-        raise ValueError(f"image {problem}") from error
-    return photo
+        raise ValueError(_unreadable(error)) from error
+
+
+def _unreadable(error: Exception) -> str:
+    problem = (
+        f"has {too_many_pixels(error)}"
+        if isinstance(error, Image.DecompressionBombError)
+        else f"is not a readable picture ({type(error).__name__})"
+    )
+    return f"image {problem}"
 
 
 def _row_hints(text: Any) -> tuple[Hint, ...]:
