@@ -157,18 +157,26 @@ def test_an_upload_over_pillows_pixel_limit_is_refused_with_the_fix(
 
 
 def ask_page(
-    app: FastAPI, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    app: FastAPI,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    extra_headers: tuple[tuple[str, str], ...] = (),
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request sent straight into the page's ASGI app: no
     server, no browser. A POST when there is a body; headers as a browser (or a foreign site)
-    sends them, the page's own address as Host unless told otherwise."""
+    sends them, the page's own address as Host unless told otherwise; `extra_headers` after
+    them (a second Host, as no browser sends)."""
     target, _, query = path.partition("?")
     headers = {"host": "127.0.0.1:8000"} | (headers or {})
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
         "method": "POST" if body else "GET", "scheme": "http", "root_path": "",
         "path": target, "raw_path": target.encode(), "query_string": query.encode(),
-        "headers": [(key.lower().encode(), value.encode()) for key, value in headers.items()],
+        "headers": [
+            (key.lower().encode(), value.encode())
+            for key, value in [*headers.items(), *extra_headers]
+        ],
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }  # fmt: skip
     sent: list[dict] = []
@@ -260,7 +268,7 @@ def _colourise_query(settings: PageSettings, **query: object) -> str:
 
 
 @pytest.mark.parametrize(
-    "host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", ""]
+    "host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "", "evil@127.0.0.1"]
 )
 def test_a_foreign_host_is_refused_everywhere(page_settings: PageSettings, host: str) -> None:
     """DNS rebinding: another site's name pointed at this computer reads as its own site."""
@@ -268,6 +276,14 @@ def test_a_foreign_host_is_refused_everywhere(page_settings: PageSettings, host:
         status, text = page_request(page_settings, path, headers={"host": host})
         assert status == 403
         assert f"Refused: this request calls the page {host!r}, which is not this computer" in text
+
+
+def test_two_host_headers_are_refused(page_settings: PageSettings) -> None:
+    status, _, body = ask_page(
+        create_app(page_settings), "/api/config", headers={"host": "127.0.0.1:8000"},
+        extra_headers=(("host", "evil.example"),),
+    )  # fmt: skip
+    assert status == 403 and b"this request has 2 Host headers" in body
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "10.1.2.3"])

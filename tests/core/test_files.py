@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from image_colourisation.core.files import atomic_write, printable
+from image_colourisation.core.files import atomic_write, entry_problem, printable
 
 
 def test_writes_the_file_and_leaves_nothing_else(tmp_path: Path) -> None:
@@ -84,3 +84,22 @@ def test_printable_escapes_control_characters_and_keeps_the_rest() -> None:
     assert printable("été/grand-mère.jpg") == "été/grand-mère.jpg"
     assert printable("a\x1b[31mb\nc\x07.jpg") == "a\\x1b[31mb\\nc\\x07.jpg"
     assert printable(Path("bad\udcff.jpg")) == "bad\\udcff.jpg"  # undecodable bytes, escaped
+
+
+def test_a_long_chain_of_links_is_told_apart_from_a_loop(tmp_path: Path) -> None:
+    """Both make the system answer ELOOP; only one of them goes round in a circle."""
+    (tmp_path / "photo.png").write_bytes(b"png")
+    previous = "photo.png"
+    for number in range(45):
+        (tmp_path / f"link{number}").symlink_to(previous)
+        previous = f"link{number}"
+    assert entry_problem(tmp_path / "link44") == (
+        "is a chain of more than 40 symbolic links, more than the system follows; link to the "
+        "file itself"
+    )
+    assert entry_problem(tmp_path / "link30") is None  # 31 links: the system follows them
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    assert entry_problem(tmp_path / "a") == (
+        "is a symbolic link that leads back to itself (a loop), not a file"
+    )

@@ -49,6 +49,7 @@ from image_colourisation.imaging.hints import (
     read_hints_file,
 )
 from image_colourisation.imaging.photo_files import (
+    open_image,
     save_photo,
     scan_photo_folder,
     too_many_pixels,
@@ -222,7 +223,7 @@ def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> l
             f"not {given}; colourise other photos in separate runs"
         )
     try:
-        with Image.open(args.paths[0]) as photo:
+        with open_image(args.paths[0]) as photo:
             check_hints(hints, *upright_size(photo))
     except ValueError as error:
         parser.error(f"--hint/--hints: {error}")
@@ -316,7 +317,7 @@ def colourise_jobs(
     done, failures = 0, []
     for job in tqdm(jobs, desc="colourising", unit="photo"):
         try:
-            with Image.open(job.source) as image:
+            with open_image(job.source) as image:
                 frames = colourise_frames(image, generator, render_size, hints)
                 source_format = image.format
             save_photo(frames, job.target, source_format)

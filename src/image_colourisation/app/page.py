@@ -54,6 +54,7 @@ from image_colourisation.imaging.hints import (
     hints_from_json,
 )
 from image_colourisation.imaging.photo_files import (
+    open_image,
     photo_format,
     save_photo,
     too_many_pixels,
@@ -186,8 +187,13 @@ def create_app(settings: PageSettings) -> FastAPI:
 
     @app.middleware("http")
     async def refuse_other_sites(request: Request, call_next) -> Response:
-        problem = foreign_request(
-            request.headers.get("host"), request.headers.get("origin"), own_names
+        hosts = request.headers.getlist("host")
+        problem = (
+            f"Refused: this request has {len(hosts)} Host headers; a browser sends one."
+            if len(hosts) > 1
+            else foreign_request(
+                request.headers.get("host"), request.headers.get("origin"), own_names
+            )
         )
         if problem:
             return JSONResponse({"detail": problem}, status_code=403)
@@ -451,7 +457,7 @@ async def read_upload(request: Request, name: str, settings: PageSettings) -> by
 def open_upload(data: bytes, name: str) -> Image.Image:
     """The uploaded photo, fully decoded, or a message saying it is not one."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = open_image(io.BytesIO(data))
         image.load()
     except Image.DecompressionBombError as error:
         raise HTTPException(413, f"{name} has {too_many_pixels(error)}") from error
@@ -487,9 +493,11 @@ def foreign_request(host: str | None, origin: str | None, own_names: set[str]) -
     computer); an Origin header, which browsers send with every cross-site request, must be
     the page's."""
     try:
-        name = urlsplit(f"//{host}").hostname if host else None
+        parts = urlsplit(f"//{host}") if host else None
     except ValueError:  # a port that is no number
-        name = None
+        parts = None
+    # A Host is a name and a port: `evil@127.0.0.1` carries a user, which no browser sends.
+    name = parts.hostname if parts is not None and "@" not in parts.netloc else None
     if name is None or not (_is_ip_address(name) or name in own_names):
         return (
             f"Refused: this request calls the page {host!r}, which is not this computer's "

@@ -28,6 +28,8 @@ _SPECIAL_FILES = (
 )
 # The longest file name (in UTF-8 bytes) ext4, XFS, APFS and NTFS all take.
 MAX_NAME_BYTES = 255
+# Linux follows at most 40 symbolic links in a row (MAXSYMLINKS) before it answers ELOOP.
+MAX_LINKS = 40
 
 
 class FileProblem(UserValueError):
@@ -63,7 +65,7 @@ def entry_problem(path: Path) -> str | None:
         mode = path.stat().st_mode
     except OSError as error:
         if error.errno == errno.ELOOP:
-            return "is a symbolic link that leads back to itself (a loop), not a file"
+            return _link_loop_problem(path)
         if error.errno not in (errno.ENOENT, errno.ENOTDIR):
             return f"cannot be read ({error.strerror})"
         if path.is_symlink():
@@ -73,6 +75,25 @@ def entry_problem(path: Path) -> str | None:
         if is_kind(mode):
             return problem
     return None
+
+
+def _link_loop_problem(path: Path) -> str:
+    """The system's "too many levels of symbolic links" told apart: a chain that comes back
+    to a link it passed is a loop; one that goes on past `MAX_LINKS` is only too long."""
+    seen, current = set(), path
+    while current.is_symlink() and len(seen) <= MAX_LINKS:
+        here = os.path.abspath(current)
+        if here in seen:
+            break
+        seen.add(here)
+        current = Path(os.path.dirname(here), os.readlink(current))
+    else:
+        if len(seen) > MAX_LINKS:
+            return (
+                f"is a chain of more than {MAX_LINKS} symbolic links, more than the system "
+                "follows; link to the file itself"
+            )
+    return "is a symbolic link that leads back to itself (a loop), not a file"
 
 
 def name_problem(name: str) -> str | None:

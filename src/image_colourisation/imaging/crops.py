@@ -16,6 +16,8 @@ import math
 import numpy as np
 from PIL import Image, ImageOps
 
+from image_colourisation.imaging.photo_files import open_image
+
 MAX_DEPTH = 8  # deeper U-Nets gain nothing at these sizes and cost 8x width per level
 
 
@@ -27,7 +29,7 @@ def generator_depth(crop_size: int) -> int:
 
 def upright(data: bytes) -> Image.Image:
     """The first picture of an image file's bytes, decoded, EXIF orientation applied, RGB."""
-    with Image.open(io.BytesIO(data)) as image:
+    with open_image(io.BytesIO(data)) as image:
         return ImageOps.exif_transpose(image).convert("RGB")
 
 
@@ -43,7 +45,7 @@ def working_size(image: Image.Image, short_side: int) -> Image.Image:
 def decode_at_working_size(data: bytes, short_side: int) -> Image.Image:
     """Decode an image file straight to its working size; JPEGs decode at a reduced scale
     (Pillow's `draft`), which makes a 12-megapixel photo several times cheaper."""
-    with Image.open(io.BytesIO(data)) as image:
+    with open_image(io.BytesIO(data)) as image:
         scale = short_side / min(image.size)
         image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
         picture = ImageOps.exif_transpose(image).convert("RGB")

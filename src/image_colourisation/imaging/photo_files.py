@@ -35,12 +35,32 @@ _COUNTED_IN_HEADER = {"PNG", "WEBP"}
 _QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 
+# Formats whose reading runs another program: Pillow hands EPS and PostScript to Ghostscript,
+# which would interpret whatever the file says. Never opened, whatever the file is named.
+_EXTERNAL_PROGRAM_FORMATS = frozenset({"EPS"})
+
+
+@cache
+def photo_formats() -> tuple[str, ...]:
+    """The formats photos are opened as: Pillow's own readers, without those that run
+    another program."""
+    Image.init()
+    return tuple(sorted(set(Image.OPEN) - _EXTERNAL_PROGRAM_FORMATS))
+
+
 @cache
 def photo_suffixes() -> frozenset[str]:
-    """File name endings (lower case, with the dot) that Pillow can open."""
+    """File name endings (lower case, with the dot) of the formats photos are opened as."""
+    formats = photo_formats()
     return frozenset(
-        suffix for suffix, kind in Image.registered_extensions().items() if kind in Image.OPEN
+        suffix for suffix, kind in Image.registered_extensions().items() if kind in formats
     )
+
+
+def open_image(source: Path | BinaryIO) -> Image.Image:
+    """Pillow's `Image.open` (the header only) restricted to `photo_formats`: the one door
+    every photo comes in by. An EPS file is "cannot identify image file", not Ghostscript."""
+    return Image.open(source, formats=photo_formats())
 
 
 def is_photo_name(name: str) -> bool:
@@ -124,7 +144,7 @@ def open_photo(path: Path) -> Image.Image:
 
 def photo_from_bytes(data: bytes) -> Image.Image:
     """A photo file's bytes opened with all their frames, as `open_photo` opens a file."""
-    return Image.open(io.BytesIO(data))
+    return open_image(io.BytesIO(data))
 
 
 def save_photo(

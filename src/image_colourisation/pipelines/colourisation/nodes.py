@@ -19,7 +19,12 @@ from image_colourisation.imaging.hints import (
     check_hints,
     hints_from_json,
 )
-from image_colourisation.imaging.photo_files import frame_count, too_many_pixels, upright_size
+from image_colourisation.imaging.photo_files import (
+    frame_count,
+    open_image,
+    too_many_pixels,
+    upright_size,
+)
 from image_colourisation.imaging.render import (
     AbModel,
     check_render_size,
@@ -155,7 +160,7 @@ def _request_image(encoded: Any) -> Image.Image:
     except (binascii.Error, ValueError) as error:
         raise ValueError("image is not valid base64: encode the file's bytes") from error
     try:
-        return Image.open(io.BytesIO(data))  # the header alone: decoded once its pixels fit
+        return open_image(io.BytesIO(data))  # the header alone: decoded once its pixels fit
     except Exception as error:  # Pillow raises many kinds for truncated or foreign bytes
         raise ValueError(_unreadable(error)) from error
 

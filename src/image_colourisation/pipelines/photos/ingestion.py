@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import printable
+from image_colourisation.imaging.photo_files import open_image
 
 from .params import FRACTION, check
 
@@ -47,7 +48,7 @@ def inspect_photo(data: bytes, crop_size: int) -> tuple[int, int, tuple[str, str
     """(width, height, None) of an image file's bytes, upright; or why it is skipped, as
     (reason, detail)."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
                 return 0, 0, ("unsupported format", f"{image.format}, not {', '.join(FORMATS)}")
             width, height = image.size

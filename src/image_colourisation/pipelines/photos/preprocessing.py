@@ -15,6 +15,7 @@ from PIL import Image
 
 from image_colourisation.imaging.colour import rgb_to_model_arrays
 from image_colourisation.imaging.crops import centre_square, decode_at_working_size
+from image_colourisation.imaging.photo_files import open_image
 from image_colourisation.pipelines.photos.ingestion import class_labels
 from image_colourisation.pipelines.training.photo_crops import PhotoCrops
 
@@ -107,5 +108,5 @@ def held_out_set(
 
 
 def _centre(path: Path, crop_size: int) -> np.ndarray:
-    with Image.open(path) as image:
+    with open_image(path) as image:
         return centre_square(image.convert("RGB"), crop_size)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from image_colourisation.imaging.colour import rgb_to_model_arrays
 from image_colourisation.imaging.crops import random_square
+from image_colourisation.imaging.photo_files import open_image
 
 NO_LABEL = -1  # the label tensor of a crop of unlabelled photos (DataLoader collates tensors)
 
@@ -49,7 +49,7 @@ class PhotoCrops(torch.utils.data.Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         photo, seed = key
-        with Image.open(self.files[photo]) as image:
+        with open_image(self.files[photo]) as image:
             rgb = random_square(
                 image.convert("RGB"), self.crop_size, np.random.default_rng(seed), self.flip
             )
