@@ -124,8 +124,11 @@ def test_make_serve_colours_a_hinted_region_in_the_hinted_colour(
     model = champion_with_a_hint_generator(tmp_path / "model")
     coffee = encoded(real_photo("coffee"))  # 600x400
     green = "#2ecc71"
-    rows = [[coffee, json.dumps([{"x": 300, "y": 200, "colour": green}])], [coffee, ""]]
-    body = {"dataframe_split": {"columns": ["image", "hints"], "data": rows}}
+    hint = json.dumps([{"x": 300, "y": 200, "colour": green}])
+    # Rows with a render size and rows without, and one not whole: each row answered alone
+    # (MLflow's "long" column refused such a request whole).
+    rows = [[coffee, hint, None], [coffee, "", 64], [coffee, "", 64.9]]
+    body = {"dataframe_split": {"columns": ["image", "hints", "render_size"], "data": rows}}
     port = free_port()
     command = ["make", "-f", str(PROJECT_ROOT / "Makefile"), "serve"]
     command += [f"VENV={BIN.parent}", f"PORT={port}", f"MODEL={model}"]
@@ -135,9 +138,10 @@ def test_make_serve_colours_a_hinted_region_in_the_hinted_colour(
             f"{url}/invocations", json.dumps(body).encode(), {"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=60) as response:
-            hinted, plain = json.load(response)["predictions"]
+            hinted, plain, unwhole = json.load(response)["predictions"]
 
     assert hinted["error"] == plain["error"] == ""
+    assert unwhole["error"].startswith("render_size 64.9 is not a whole number; give one")
     near_hint = ab_distance_near(hinted["image"], 300, 200, green)
     without = ab_distance_near(plain["image"], 300, 200, green)
     assert near_hint < 0.75 * without  # measured over HTTP: 34.3 against 70.8

@@ -65,12 +65,16 @@ def log_model_kwargs() -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415
     from mlflow.models import ModelSignature  # noqa: PLC0415 - slow import
     from mlflow.types import ColSpec, Schema  # noqa: PLC0415
+    from mlflow.types.schema import AnyType  # noqa: PLC0415
 
     signature = ModelSignature(
         inputs=Schema(
             [
                 ColSpec("string", "image"),
-                ColSpec("long", "render_size", required=False),
+                # Any type: MLflow refused a whole request whose rows mix a render size and
+                # none (pandas makes the column float, which a "long" column refuses); each
+                # row's value is checked as that row's (colourisation/nodes._row_render_size).
+                ColSpec(AnyType(), "render_size", required=False),
                 ColSpec("string", "hints", required=False),  # JSON text, or empty
             ]
         ),

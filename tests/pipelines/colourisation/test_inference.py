@@ -146,6 +146,20 @@ def test_hints_for_a_served_model_without_hint_inputs_are_that_rows_error() -> N
     assert answers["error"].tolist() == [NO_HINT_INPUTS, ""]
 
 
+def test_a_render_size_that_is_not_a_whole_number_is_its_rows_error() -> None:
+    """A column mixing sizes and none arrives as floats (64.0); 64.9, text or infinity does not
+    stop the other rows."""
+    dot = encoded(Image.new("L", (40, 30), 128), "PNG")
+    sizes = [64.0, float("nan"), 64.9, "64", float("inf"), True]
+    answers = answer(pd.DataFrame({"image": [dot] * 6, "render_size": pd.Series(sizes)}))
+    assert answers["error"].tolist()[:2] == ["", ""]
+    for row, shown in zip(range(2, 6), ["64.9", "'64'", "inf", "True"], strict=True):
+        assert answers.loc[row, "error"] == (
+            f"render_size {shown} is not a whole number; give one such as 64, or leave it out "
+            "for the model's own"
+        )
+
+
 def test_a_render_size_above_the_maximum_is_its_rows_error_before_any_work() -> None:
     """A 1x1 photo at render size 8192 would be scaled to 8192x8192 for the generator (GBs)."""
     dot = encoded(Image.new("L", (1, 1)), "PNG")

@@ -1,5 +1,6 @@
 """Checkpoints that are not ours or do not fit, and the lock that keeps two runs apart."""
 
+import copy
 import os
 import signal
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from image_colourisation.core.errors import user_error_in
 from image_colourisation.core.locks import LOCK_NAME, CheckpointInUseError, checkpoint_lock
 from image_colourisation.pipelines.training.checkpoints import CheckpointError, checkpoint_path
 from image_colourisation.pipelines.training.config import TrainingParams
@@ -95,6 +97,33 @@ def test_a_checkpoint_with_a_bad_optimiser_state_is_refused(params: TrainingPara
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"restoring it failed \(ValueError"):
         train_arrays(*data, replace(params, resume=True), "l1")
+
+
+def test_checkpoint_mismatches_are_the_users_errors_in_one_line(params: TrainingParams) -> None:
+    """Another variant's checkpoint, an RNG state of the wrong size, a NaN optimiser beta:
+    each a `UserError` (one line from `kedro run`, no traceback), naming the file."""
+    data = synthetic_set(16, 0), synthetic_set(8, 1)
+    train_arrays(*data, replace(params, epochs=1), "l1")
+    path = checkpoint_path(params.checkpoint_dir, "l1")
+    original = torch.load(path, weights_only=True)
+    changes = {
+        "another variant": lambda state: state.update(variant="gan"),
+        "an RNG state of the wrong size": lambda state: state.update(
+            torch_rng=torch.zeros(7, dtype=torch.uint8)
+        ),
+        "a NaN optimiser beta": lambda state: state["g_optimizer"]["param_groups"][0].update(
+            betas=(float("nan"), 0.999)
+        ),
+    }
+    for what, change in changes.items():
+        state = copy.deepcopy(original)
+        change(state)
+        torch.save(state, path)
+        with pytest.raises(CheckpointError) as refused:
+            train_arrays(*data, replace(params, resume=True, epochs=2), "l1")
+        message = str(refused.value)
+        assert user_error_in(refused.value) is refused.value, what
+        assert str(path) in message and "\n" not in message, (what, message)
 
 
 def test_a_second_process_is_refused_at_once_naming_the_holder(tmp_path: Path) -> None:

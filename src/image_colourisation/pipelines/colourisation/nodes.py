@@ -4,14 +4,17 @@ request table (base64 image files) to an answer table (base64 PNGs), both throug
 import base64
 import binascii
 import io
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from PIL import Image
 
+from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.hints import (
     HINTS_JSON_FORM,
     NO_HINT_INPUTS,
@@ -143,12 +146,16 @@ def _pixels(photo: Image.Image) -> int:
 
 def _row_render_size(size: Any, default_render_size: int) -> int:
     """A row's render size: its own when given, else the default; checked."""
-    render_size = default_render_size if size is None or pd.isna(size) else size
-    try:
-        whole = int(render_size)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"render_size {size!r} is not a whole number") from error
-    return check_render_size(whole)
+    if size is None or (isinstance(size, float) and math.isnan(size)):
+        return check_render_size(default_render_size)
+    # 64.0 is a whole number: pandas stores a column whose rows mix sizes and none as floats.
+    number = isinstance(size, int | float | np.number) and not isinstance(size, bool)
+    if not number or not math.isfinite(size) or size != int(size):
+        raise ValueError(
+            f"render_size {shortened(size)} is not a whole number; give one such as 64, or "
+            "leave it out for the model's own"
+        )
+    return check_render_size(int(size))
 
 
 def _request_image(encoded: Any) -> Image.Image:

@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 
+from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import atomic_write
+from image_colourisation.core.ranges import Setting, problems_in
 from image_colourisation.models.payloads import (
     MAX_PAYLOAD_BYTES,
     compressed_entry,
@@ -23,7 +25,7 @@ from image_colourisation.models.payloads import (
     weights_problem,
 )
 
-from .config import TrainingParams
+from .config import RULES, TrainingParams
 from .steps import Models
 from .tracking import active_run_id
 
@@ -35,8 +37,10 @@ logger = logging.getLogger(__name__)
 MAX_CHECKPOINT_BYTES = 8 * MAX_PAYLOAD_BYTES
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file that this project did not write, or that does not fit this run."""
+class CheckpointError(UserValueError):
+    """A checkpoint file that this project did not write, or that does not fit this run: the
+    user's to move away (or to match with the same parameters), so `kedro run` ends with its
+    message alone (`hooks/project.UserErrorHook`)."""
 
 
 def checkpoint_path(checkpoint_dir: str | Path, variant: str) -> Path:
@@ -174,7 +178,7 @@ def restore(
     """Load a checkpoint read by `prior_checkpoint` into `models` and the RNGs; return the
     first epoch still to train."""
     if state["variant"] != variant or state["architecture"] != _architecture(params):
-        raise ValueError(
+        raise CheckpointError(
             f"{path} was written by variant {state['variant']!r} with architecture "
             f"{state['architecture']}, but this run is {variant!r} with {_architecture(params)}: "
             "set the same training parameters, or training.resume=false to start over."
@@ -230,9 +234,26 @@ def load_states(state: Mapping[str, Any], models: Models, shuffle: torch.Generat
         raise _Unfit(f"restoring it failed ({type(error).__name__}: {first})") from error
 
 
+# What Adam's settings in a checkpoint may be: as the training parameters (a NaN beta would
+# make the first step's loss NaN, after the run had started).
+ADAM_SETTINGS = {
+    "lr": RULES["lr"],
+    "eps": Setting(float, 0.0, 1.0, low_open=True),
+    "weight_decay": Setting(float, 0.0, 1.0),
+}
+
+
 def _optimiser_problem(optimiser: torch.optim.Optimizer) -> str | None:
-    """A loaded optimiser state whose moment estimates do not have their parameter's shape."""
+    """A loaded optimiser state whose settings are out of range, or whose moment estimates do
+    not have their parameter's shape."""
     for group in optimiser.param_groups:
+        settings = {name: group.get(name) for name in ADAM_SETTINGS}
+        betas = dict(zip(("beta1", "beta2"), group.get("betas", ()), strict=False))
+        found = problems_in(ADAM_SETTINGS, settings, "its settings") + problems_in(
+            {name: RULES[name] for name in betas}, betas, "its settings"
+        )
+        if found:
+            return found[0]
         for parameter in group["params"]:
             for key, value in optimiser.state.get(parameter, {}).items():
                 if (
@@ -249,7 +270,7 @@ def prior_checkpoint(path: Path, resume: bool, target_epochs: int) -> dict[str, 
 
     With `resume` and a file at `path`, its state (for `restore`, and the MLflow run it
     continues), unless it claims more epochs than the run's `target_epochs`. Without `resume`, a finished run's checkpoint is left to be replaced, and an
-    interrupted run's is refused (ValueError) rather than silently overwritten. A file that
+    interrupted run's is refused rather than silently overwritten. A file that
     is not a checkpoint of this project raises `CheckpointError` either way.
     """
     if path.exists() and not path.is_file():
@@ -272,7 +293,7 @@ def prior_checkpoint(path: Path, resume: bool, target_epochs: int) -> dict[str, 
             )
         return state
     if state["epoch"] < state["target_epochs"]:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} holds an interrupted {state['variant']!r} run (epoch {state['epoch']} "
             f"of {state['target_epochs']}): set training.resume=true to continue it, or "
             "delete the file to start over."
