@@ -16,7 +16,7 @@ from image_colourisation.imaging.hints import Hint
 from image_colourisation.imaging.render import photo_ab, photo_lightness
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.onnx_export import generator_onnx
-from image_colourisation.models.onnx_runtime import OnnxFileError, OnnxGenerator
+from image_colourisation.models.onnx_runtime import RENDER_SIZE_KEY, OnnxFileError, OnnxGenerator
 from tests.photo_models import page_hint_generator, real_photo, tiny_trained_generator
 
 PARITY = 1e-3  # a*b* units; bytes of the result round at about 0.2
@@ -88,6 +88,16 @@ def test_an_architecture_record_is_checked_as_a_payloads_is(architecture, proble
     model = onnx.load_from_string(generator_onnx(tiny_trained_generator()))
     onnx.helper.set_model_props(model, {"architecture": json.dumps(architecture)})
     with pytest.raises(OnnxFileError, match=rf"odd\.onnx's architecture record {problem}"):
+        OnnxGenerator(model.SerializeToString(), "odd.onnx")
+
+
+@pytest.mark.parametrize("recorded", ["²", "9" * 5000, "64.5"])
+def test_a_recorded_render_size_that_is_no_number_is_refused_naming_the_file(recorded) -> None:
+    """ "²" passes str.isdigit but not int(); 5,000 digits pass both and Python's own limit not."""
+    model = onnx.load_from_string(generator_onnx(tiny_trained_generator(), render_size=64))
+    props = {prop.key: prop.value for prop in model.metadata_props}
+    onnx.helper.set_model_props(model, {**props, RENDER_SIZE_KEY: recorded})
+    with pytest.raises(OnnxFileError, match=r"odd\.onnx records render size .*, not a whole"):
         OnnxGenerator(model.SerializeToString(), "odd.onnx")
 
 

@@ -114,6 +114,24 @@ def test_a_finite_weight_beyond_any_trained_model_is_refused_naming_it(generator
     generator_from_payload({**generator, "state_dict": state}, "a.pt")
 
 
+def test_weights_that_are_mostly_subnormal_are_refused(generator: dict) -> None:
+    """Weights scaled into the subnormal range (1e-40) are finite and small, so every bound
+    above passed them, and the photo came back gray with exit 0. A few, as training leaves,
+    stay allowed."""
+    state = {name: value * 1e-40 if value.is_floating_point() else value
+             for name, value in generator["state_dict"].items()}  # fmt: skip
+    with pytest.raises(
+        ModelFileError,
+        match=r"^a\.pt is not a usable generator: 100% of its weights are subnormal numbers "
+        r"\(below 1\.2e-38\), which trained weights are not: it would colour every photo gray",
+    ):
+        generator_from_payload({**generator, "state_dict": state}, "a.pt")
+    state = dict(generator["state_dict"])
+    state["head.0.bias"] = state["head.0.bias"].clone()
+    state["head.0.bias"][0] = 1e-40
+    generator_from_payload({**generator, "state_dict": state}, "a.pt")
+
+
 def test_colour_bin_generators_round_trip() -> None:
     generator = Generator(width=4, bins=16, temperature=0.5).eval()
     generator.head.centres.copy_(torch.rand(16, 2) * 2 - 1)

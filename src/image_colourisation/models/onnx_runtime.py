@@ -19,6 +19,7 @@ import onnxruntime
 
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import FileProblem, open_regular_file
+from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
 from image_colourisation.models.onnx_contents import contents_problem
 from image_colourisation.models.record import (
@@ -214,6 +215,9 @@ def _render_size(metadata: dict[str, str], source: str) -> int | None:
     text = metadata.get(RENDER_SIZE_KEY)
     if not text:
         return None
-    if not text.isdigit():
-        raise OnnxFileError(f"{source} records render size {text!r}, not a whole number")
+    # str.isdigit takes "²" and other digits int() refuses; four digits hold every render size.
+    if not (text.isascii() and text.isdigit() and len(text) <= 4):
+        raise OnnxFileError(
+            f"{source} records render size {shortened(text)}, not a whole number of pixels"
+        )
     return int(text)
