@@ -6,7 +6,13 @@ import mlflow
 import pytest
 import yaml
 
-from image_colourisation.serving.registry import MODEL_NAME, Criterion, register_run
+from image_colourisation.serving.registry import (
+    MODEL_NAME,
+    ORPHAN_TAG,
+    Criterion,
+    mark_orphans,
+    register_run,
+)
 from tests.project_copy import PROJECT_ROOT
 
 
@@ -95,3 +101,23 @@ def test_maximising_a_criterion_and_a_run_that_registered_nothing(client) -> Non
     assert register_run(client, bare, criterion) is None
     with pytest.raises(ValueError, match="goal is 'lower'; allowed: minimize, maximize"):
         Criterion(metric="test_mae", goal="lower")
+
+
+def test_a_version_its_killed_run_never_ranked_is_marked_on_the_next_run(client) -> None:
+    """kill -9 at "Created version" left a version without aliases or tags and its run
+    RUNNING: the next run tags it orphan and ends the run as KILLED; ranked versions and
+    versions younger than the ranking takes are left alone."""
+    ranked = training_run(client, test_mae=5.0)
+    register_run(client, ranked, Criterion("val_psnr", "maximize"))
+    killed = training_run(client, test_mae=None)
+    versions = {v.run_id: v for v in client.search_model_versions(f"name = '{MODEL_NAME}'")}
+    created = versions[killed].creation_timestamp
+
+    assert mark_orphans(client, now_ms=created + 1000) == []  # being ranked right now, maybe
+    (message,) = mark_orphans(client, now_ms=created + 601_000)
+    assert message.startswith(f"{MODEL_NAME} version {versions[killed].version} was left unranked")
+    assert client.get_model_version(MODEL_NAME, versions[killed].version).tags[ORPHAN_TAG]
+    assert client.get_run(killed).info.status == "KILLED"
+    assert ORPHAN_TAG not in client.get_model_version(MODEL_NAME, versions[ranked].version).tags
+    assert client.get_run(ranked).info.status == "RUNNING"  # its own process ends it
+    assert mark_orphans(client, now_ms=created + 601_000) == []  # marked once

@@ -5,6 +5,7 @@ aliases move by the `registry.criterion` parameter (`registry.register_run`).
 """
 
 import logging
+import time
 from typing import Any
 
 import click
@@ -41,6 +42,10 @@ class RegistryHook:
             return
         registry_criterion(catalog)  # a bad parameter stops the run now, not after training
         self._run_id = mlflow.active_run().info.run_id
+        from image_colourisation.serving.registry import mark_orphans  # noqa: PLC0415
+
+        for message in mark_orphans(mlflow.MlflowClient(), int(time.time() * 1000)):
+            logger.warning(message)
 
     @hook_impl(trylast=True)  # after kedro-mlflow has logged and registered the model
     def after_pipeline_run(

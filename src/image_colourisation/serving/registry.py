@@ -185,3 +185,40 @@ def register_run(client: Any, run_id: str, criterion: Criterion) -> str | None:
         )
     client.set_registered_model_alias(MODEL_NAME, CHAMPION, new.version)
     return f"{MODEL_NAME} version {new.version} is {CHAMPION} and {CHALLENGER}: {why}"
+
+
+# A version is registered at the very end of its run and ranked seconds later; one still
+# unranked after this long, whose run never ended, lost its process between the two.
+ORPHAN_AFTER_SECONDS = 600
+ORPHAN_TAG = "orphan"
+
+
+def mark_orphans(
+    client: Any, now_ms: int, after_seconds: float = ORPHAN_AFTER_SECONDS
+) -> list[str]:
+    """Versions whose run was killed after registering them and before ranking them (`kill -9`
+    at "Created version"): unranked, older than the ranking takes, their run still RUNNING.
+    Each version is tagged `orphan` (never champion nor challenger, its figures unknown) and
+    its run ended as KILLED. Says what was marked.
+
+    Called at the start of each training run that registers, so nothing stays half-done."""
+    marked = []
+    for found in client.search_model_versions(f"name = '{MODEL_NAME}'"):
+        ranked = "evaluated" in found.tags or ORPHAN_TAG in found.tags
+        young = now_ms - found.creation_timestamp < after_seconds * 1000
+        if ranked or young or not found.run_id:
+            continue
+        if client.get_run(found.run_id).info.status != "RUNNING":
+            continue  # a run that ended: its version predates ranking, not a killed one
+        client.set_model_version_tag(
+            MODEL_NAME,
+            found.version,
+            ORPHAN_TAG,
+            "its run ended before the version was ranked; never champion or challenger",
+        )
+        client.set_terminated(found.run_id, "KILLED")
+        marked.append(
+            f"{MODEL_NAME} version {found.version} was left unranked by run {found.run_id} "
+            f"(killed after registering it): tagged {ORPHAN_TAG!r}, the run marked KILLED"
+        )
+    return marked
