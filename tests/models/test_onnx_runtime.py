@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from image_colourisation.imaging.hints import Hint
 from image_colourisation.imaging.render import photo_ab, photo_lightness
+from image_colourisation.models import onnx_runtime
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.onnx_export import generator_onnx
 from image_colourisation.models.onnx_runtime import RENDER_SIZE_KEY, OnnxFileError, OnnxGenerator
@@ -99,6 +100,17 @@ def test_a_recorded_render_size_that_is_no_number_is_refused_naming_the_file(rec
     onnx.helper.set_model_props(model, {**props, RENDER_SIZE_KEY: recorded})
     with pytest.raises(OnnxFileError, match=r"odd\.onnx records render size .*, not a whole"):
         OnnxGenerator(model.SerializeToString(), "odd.onnx")
+
+
+def test_a_run_past_the_time_limit_is_stopped_by_name(monkeypatch) -> None:
+    """ONNX Runtime's call holds its thread (a forged graph ignored Ctrl+C for 30 s): it runs
+    in a thread of its own, which its `terminate` flag stops at the limit (and on Ctrl+C)."""
+    exported = OnnxGenerator(generator_onnx(Generator(width=16, dropout=0.0)), "slow.onnx")
+    monkeypatch.setattr(onnx_runtime, "MAX_SECONDS_PER_IMAGE", 0.0)
+    with pytest.raises(OnnxFileError, match=r"^slow\.onnx ran longer than 0 s on one image"):
+        exported.colour(np.zeros((1, 1, 1024, 1024), np.float32))
+    monkeypatch.setattr(onnx_runtime, "MAX_SECONDS_PER_IMAGE", 300.0)
+    assert exported.colour(np.zeros((1, 1, 64, 64), np.float32)).shape == (1, 2, 64, 64)
 
 
 def test_self_attention_and_residual_blocks_export_too():

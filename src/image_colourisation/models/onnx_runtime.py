@@ -11,6 +11,8 @@ can say one output shape and give another.
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +40,9 @@ ARCHITECTURE_KEY, RENDER_SIZE_KEY = "architecture", "render_size"  # metadata en
 # What an ONNX file may hold with its external data (ONNX Runtime reads it all): the limit
 # every saved generator has.
 MAX_ONNX_BYTES = MAX_MODEL_BYTES
+# One image through a generator of this project takes seconds on 2 cores, even at render size
+# 1024; a run past this is a forged or broken graph, stopped by name.
+MAX_SECONDS_PER_IMAGE = 300.0
 EXPORT_COMMAND = (
     "python -m image_colourisation.models.onnx_export PAYLOAD"  # writes PAYLOAD's .onnx
 )
@@ -82,6 +87,9 @@ class OnnxGenerator(GeneratorRecord):
             )
         self._source = source
 
+    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return _stoppable_run(self._session, feeds, self._source)
+
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Normalised L (N, 1, H, W) and hints (N, 3, H, W) or None -> normalised ab."""
         feeds = {LIGHTNESS: np.ascontiguousarray(lightness, dtype=np.float32)}
@@ -90,7 +98,7 @@ class OnnxGenerator(GeneratorRecord):
             feeds[HINTS] = np.zeros(shape, np.float32) if hints is None else hints
         elif hints is not None:
             raise ValueError(NO_HINT_INPUTS)
-        ab = self._session.run([AB], feeds)[0]
+        ab = self._run(feeds)
         problem = answer_problem(ab, (lightness.shape[0], CHANNELS[AB], *lightness.shape[2:]))
         if problem:
             raise OnnxFileError(
@@ -98,6 +106,42 @@ class OnnxGenerator(GeneratorRecord):
                 f"write it again from a sound generator payload: {EXPORT_COMMAND}"
             )
         return ab
+
+
+def _stoppable_run(session: Any, feeds: dict[str, np.ndarray], source: str) -> np.ndarray:
+    """`session.run` in a thread of its own, so that Ctrl+C ends it at once (ONNX Runtime's
+    call holds the main thread: a forged graph ignored Ctrl+C for 30 s) and so that a run past
+    `MAX_SECONDS_PER_IMAGE` is stopped by name; both through ONNX Runtime's own `terminate`."""
+    options = onnxruntime.RunOptions()
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["ab"] = session.run([AB], feeds, options)[0]
+        except Exception as error:  # handed to the caller's thread
+            answer["error"] = error
+
+    worker = threading.Thread(target=run, name="onnx-run", daemon=True)
+    deadline = time.monotonic() + MAX_SECONDS_PER_IMAGE
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+            if worker.is_alive() and time.monotonic() > deadline:
+                options.terminate = True
+                worker.join()
+                raise OnnxFileError(
+                    f"{source} ran longer than {MAX_SECONDS_PER_IMAGE:g} s on one image and was "
+                    "stopped: no generator of this project comes near that; write it again from "
+                    f"a sound generator payload: {EXPORT_COMMAND}"
+                )
+    except KeyboardInterrupt:
+        options.terminate = True
+        worker.join()
+        raise
+    if "error" in answer:
+        raise answer["error"]
+    return answer["ab"]
 
 
 def answer_problem(ab: np.ndarray, expected: tuple[int, ...]) -> str | None:
