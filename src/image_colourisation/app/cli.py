@@ -1,6 +1,6 @@
 """`colourise PATH... [-o OUTDIR] [--model SOURCE] [--runtime onnx|torch] [--render-size N]
-[--overwrite] [--hint X,Y,#rrggbb ...] [--hints FILE]`, or `colourise --serve [--host H] [--port P]
-[--max-upload-mb N]` for the page (`page.py`).
+[--overwrite] [--hint X,Y,#rrggbb ...] [--hints FILE] [--temporal on|off] [--key-every K]`, or
+`colourise --serve [--host H] [--port P] [--max-upload-mb N]` for the page (`page.py`).
 
 Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates.
 The model runs as its ONNX export with ONNX Runtime when it has one (the default: no torch to
@@ -9,6 +9,10 @@ import), else, and with `--runtime torch`, with PyTorch.
 Colourises single photos and whole folders with the same `render.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
 frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
+A video file named on the command line (.mp4, .mkv, .mov, .avi, .webm) is colourised by
+`imaging/video.py` into OUTDIR under its own name, same size, frame rate and audio: the model
+on key frames every K frames and at cuts, colour carried between them by optical flow so that
+it does not flicker (`--temporal off`: each frame on its own).
 Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as
 input. One run at a time writes into an output folder: a run holds OUTDIR/.colourise.lock
 while it works, and a second run into the same folder stops at once, naming the first. Links
@@ -62,6 +66,7 @@ from image_colourisation.imaging.render import (
     check_render_size,
     colourise_frames,
 )
+from image_colourisation.imaging.video import DEFAULT_KEY_EVERY, colourise_video, is_video_name
 from image_colourisation.models.onnx_runtime import RUNTIMES
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
@@ -77,6 +82,7 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000  # the page: this computer only, 
 DEFAULT_MAX_UPLOAD_MB = 64  # a 12-megapixel JPEG is 3-8 MB, a 16-bit 24-megapixel TIFF 140 MB
 PORT_RANGE = Setting(int, 1, 65535)
 UPLOAD_MB_RANGE = Setting(float, 0, 100_000, low_open=True)  # 100 GB: no photo is larger
+KEY_EVERY_RANGE = Setting(int, 1, 10_000)  # 1: the model on every frame, yet blended by flow
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,8 @@ def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
             return EXIT_USAGE
         render_size = trained.render_size_for(args.render_size)
         _say(f"render size: {render_size}")
-        done, errors = colourise_jobs(todo, trained.generator, render_size, hints)
+        key_every = args.key_every if args.temporal == "on" else None
+        done, errors = colourise_jobs(todo, trained.generator, render_size, hints, key_every)
         failures += errors
     skipped = f"skipped {len(existing)} (output exists)"
     if links:
@@ -255,6 +262,11 @@ def _port_argument(text: str) -> int:
     return _in_range(text, int, "the port", PORT_RANGE)
 
 
+def _key_every_argument(text: str) -> int:
+    """argparse's reading of --key-every: a whole number of frames from 1."""
+    return _in_range(text, int, "the key frame spacing", KEY_EVERY_RANGE)
+
+
 def _upload_mb_argument(text: str) -> float:
     """argparse's reading of --max-upload-mb: a positive, finite number (nan or inf would make
     every upload fail)."""
@@ -311,12 +323,23 @@ def serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def colourise_jobs(
-    jobs: list[Job], generator: AbModel, render_size: int, hints: Sequence[Hint] = ()
+    jobs: list[Job],
+    generator: AbModel,
+    render_size: int,
+    hints: Sequence[Hint] = (),
+    key_every: int | None = DEFAULT_KEY_EVERY,
 ) -> tuple[int, list[str]]:
-    """Colourise and write each job with a progress bar; returns (written, failures by name)."""
+    """Colourise and write each job with a progress bar; returns (written, failures by name).
+    Videos get key frames every `key_every` frames (None: each frame on its own)."""
     done, failures = 0, []
-    for job in tqdm(jobs, desc="colourising", unit="photo"):
+    for job in tqdm(jobs, desc="colourising", unit="file"):
         try:
+            if is_video_name(job.source.name):
+                if hints:
+                    raise ValueError("hints are pixels of one photo; videos take none yet.")
+                colourise_video(job.source, job.target, generator, render_size, key_every)
+                done += 1
+                continue
             with open_image(job.source) as image:
                 frames = colourise_frames(image, generator, render_size, hints)
                 source_format = image.format
@@ -474,6 +497,21 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help=f"hints from a JSON file: {HINTS_JSON_FORM.replace('%', '%%')}; with --hint, both",
+    )
+    clips = parser.add_argument_group("videos", "a video file (.mp4, .mkv, .mov, .avi, .webm)")
+    clips.add_argument(
+        "--temporal",
+        choices=("on", "off"),
+        default="on",
+        help="on: the model on key frames and at cuts, colour carried between them by optical "
+        "flow, so it does not flicker; off: each frame coloured on its own (default: on)",
+    )
+    clips.add_argument(
+        "--key-every",
+        type=_key_every_argument,
+        default=DEFAULT_KEY_EVERY,
+        metavar="K",
+        help=f"frames from one key frame to the next (default: {DEFAULT_KEY_EVERY})",
     )
     page = parser.add_argument_group(
         "the page", "colourise in a browser: drop photos, compare, download (no PATH)"

@@ -1,0 +1,235 @@
+"""Video files: which names are videos, what a clip's header claims (checked against the
+limits before anything is decoded), its frames read one at a time, and the colourised clip
+written beside the others with the same frame rate, size and audio.
+
+PyAV (FFmpeg) reads whatever container and codec FFmpeg knows; frames stream through, so a
+two-hour film costs the memory of a few frames. The result is written to a temporary file and
+renamed into place (`core/files.atomic_write`), so a clip that turns out truncated halfway, or
+a run stopped by Ctrl-C, leaves nothing half-written that a later run would skip as done.
+Colour comes from `temporal.colourise_clip` (key frames, colour carried by optical flow) or,
+as the baseline, from `render.colourise_image` on each frame alone.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+from image_colourisation.core.files import atomic_write, printable
+from image_colourisation.imaging.render import AbModel, check_render_size, colourise_image
+
+if TYPE_CHECKING:  # PyAV and OpenCV take 0.5 s to import: only a clip's work imports them
+    import av
+
+DEFAULT_KEY_EVERY = 8  # frames from one key frame to the next (`temporal.colourise_clip`)
+
+# The containers a clip is read from and written back to: FFmpeg's muxer for each ending.
+_MUXERS = {
+    ".mp4": "mp4",
+    ".m4v": "mp4",
+    ".mov": "mov",
+    ".mkv": "matroska",
+    ".webm": "webm",
+    ".avi": "avi",
+}
+# One frame's cost grows with its pixels (Lab work space, guided upsampling), a clip's with all
+# its frames' pixels together. 8K UHD is 33 megapixels a frame; a 2.5-hour film at 1080p and
+# 25 frames a second is 4.7e11 pixels in all (a day of work on this project's 2-core machine).
+MAX_VIDEO_FRAME_PIXELS = 40_000_000
+MAX_VIDEO_PIXELS = 500_000_000_000
+_X264_OPTIONS = {"crf": "18", "preset": "fast"}  # crf 18: visually lossless for x264
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a clip's header says: its frame size, frame rate, frame count (stated, or estimated
+    from its duration; 0 when it says neither) and whether it has sound."""
+
+    name: str
+    width: int
+    height: int
+    rate: Fraction
+    frames: int
+    stated: bool  # whether `frames` is the count the container states, not an estimate
+    audio: bool
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file name ends like a clip this module reads and writes (.mp4, .mkv, ...)."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return not path.name.startswith(".") and path.suffix.lower() in _MUXERS
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """The header of the clip at `path`, checked by `check_video_size` before any frame is
+    decoded; ValueError naming the file when it is no clip FFmpeg can read."""
+    import av  # noqa: PLC0415
+
+    name = printable(path.name)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ValueError(f"{name} holds no video stream; give a video file.")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            if not rate or rate <= 0:
+                raise ValueError(f"{name} states no frame rate; remux it (ffmpeg -i ... -c copy).")
+            stated = stream.frames or 0
+            seconds = (
+                float(stream.duration * stream.time_base)
+                if stream.duration and stream.time_base
+                else (container.duration or 0) / av.time_base
+            )
+            info = VideoInfo(
+                name,
+                stream.codec_context.width,
+                stream.codec_context.height,
+                Fraction(rate),
+                stated or round(seconds * rate),
+                bool(stated),
+                bool(container.streams.audio),
+            )
+    except av.error.FFmpegError as error:
+        raise ValueError(
+            f"{name} cannot be read as a video ({error.strerror}): it is damaged, truncated or "
+            "not a video; re-export it from the original."
+        ) from error
+    check_video_size(info)
+    return info
+
+
+def check_video_size(info: VideoInfo) -> None:
+    """Raise ValueError, naming the clip and what to do, when its frames are of no size or
+    larger than `MAX_VIDEO_FRAME_PIXELS`, or all its frames' pixels more than
+    `MAX_VIDEO_PIXELS`: a small file claiming 10^9 frames of 8K costs nothing to refuse."""
+    pixels = info.width * info.height
+    if pixels <= 0:
+        raise ValueError(
+            f"{info.name} states frames of {info.width} x {info.height} pixels; "
+            "re-export it from the original."
+        )
+    if pixels > MAX_VIDEO_FRAME_PIXELS:
+        raise ValueError(
+            f"{info.name} has frames of {info.width} x {info.height}, more than the "
+            f"{MAX_VIDEO_FRAME_PIXELS / 1e6:,.3g} megapixels a video frame may have here; "
+            "shrink it and colourise that."
+        )
+    if info.frames * pixels > MAX_VIDEO_PIXELS:
+        raise ValueError(
+            f"{info.name}'s {info.frames:,} frames hold {info.frames * pixels / 1e9:,.4g} "
+            f"gigapixels in all, more than the {MAX_VIDEO_PIXELS / 1e9:,.4g} a video may hold "
+            "here; cut it into parts (ffmpeg -ss ... -t ...) or shrink it and colourise those."
+        )
+
+
+def read_frames(path: Path, info: VideoInfo) -> Iterator[Image.Image]:
+    """The clip's frames as RGB images of the header's size, decoded one at a time.
+
+    Raises ValueError naming the clip when decoding fails, when it has no frames, when it ends
+    well short of the frames its header states (truncated), or when it holds more pixels than
+    `MAX_VIDEO_PIXELS` after all (a header that stated too few).
+    """
+    import av  # noqa: PLC0415
+
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                count += 1
+                if count * info.width * info.height > MAX_VIDEO_PIXELS:
+                    check_video_size(replace(info, frames=count))
+                yield frame.to_image(width=info.width, height=info.height)
+    except av.error.FFmpegError as error:
+        raise ValueError(
+            f"{info.name} cannot be decoded after frame {count} ({error.strerror}): it is "
+            "damaged or truncated; re-export it from the original."
+        ) from error
+    if not count:
+        raise ValueError(f"{info.name} has no video frames; give a clip that shows something.")
+    if count + max(2, info.frames // 100) < info.frames:
+        raise ValueError(
+            f"{info.name} ends after {count:,} of the {info.frames:,} frames its header "
+            f"{'states' if info.stated else 'implies'}: it is truncated; copy it whole again."
+        )
+
+
+def write_video(frames: Iterable[Image.Image], source: Path, target: Path, info: VideoInfo) -> int:
+    """Encode `frames` into `target` (its container by its ending, at the source's frame rate
+    and size), with the source's audio copied unchanged; returns the frames written."""
+    import av  # noqa: PLC0415
+
+    muxer = _MUXERS[target.suffix.lower()]
+    with ExitStack() as held:
+        output = held.enter_context(
+            av.open(held.enter_context(atomic_write(target)), "w", format=muxer)
+        )
+        stream = _video_stream(output, muxer, info)
+        sound = held.enter_context(av.open(str(source))) if info.audio else None
+        copy = output.add_stream_from_template(sound.streams.audio[0]) if sound else None
+        count = 0
+        for image in frames:
+            frame = av.VideoFrame.from_image(image.convert("RGB"))
+            frame.pts, frame.time_base = count, 1 / info.rate
+            output.mux(stream.encode(frame))
+            count += 1
+        output.mux(stream.encode())
+        if sound is not None:
+            _copy_audio(sound, output, copy)
+    return count
+
+
+def colourise_video(
+    source: Path,
+    target: Path,
+    generator: AbModel,
+    render_size: int,
+    key_every: int | None = DEFAULT_KEY_EVERY,
+) -> int:
+    """Colourise the clip `source` into `target` with a progress bar (frames/s, ETA); returns
+    the frames written. `key_every` None colours each frame on its own (the flickering
+    baseline); else key frames every `key_every` frames with colour carried between them."""
+    check_render_size(render_size)
+    info = probe_video(source)
+    frames = read_frames(source, info)
+    if key_every is None:
+        coloured = (colourise_image(frame, generator, render_size) for frame in frames)
+    else:
+        from image_colourisation.imaging.temporal import colourise_clip  # noqa: PLC0415
+
+        again = read_frames(source, info)
+        coloured = colourise_clip(frames, again, generator, render_size, key_every)
+    progress = tqdm(coloured, total=info.frames or None, desc=info.name, unit="frame", leave=False)
+    return write_video(progress, source, target, info)
+
+
+def _video_stream(output: "av.container.OutputContainer", muxer: str, info: VideoInfo):
+    """H.264 (VP8 for WebM) at the clip's rate and size; 4:4:4 chroma when a side is odd,
+    since 4:2:0 needs even sides."""
+    codec = "libvpx" if muxer == "webm" else "libx264"
+    stream = output.add_stream(
+        codec, rate=info.rate, options=_X264_OPTIONS if codec == "libx264" else {}
+    )
+    stream.width, stream.height = info.width, info.height
+    even = info.width % 2 == 0 and info.height % 2 == 0
+    stream.pix_fmt = "yuv420p" if even or codec == "libvpx" else "yuv444p"
+    return stream
+
+
+def _copy_audio(
+    source: "av.container.InputContainer",
+    output: "av.container.OutputContainer",
+    copy: "av.stream.Stream",
+) -> None:
+    """Remux the source's first audio stream into `copy`: packets copied, not re-encoded."""
+    for packet in source.demux(source.streams.audio[0]):
+        if packet.dts is None:  # the demuxer's empty packet at the end
+            continue
+        packet.stream = copy
+        output.mux(packet)

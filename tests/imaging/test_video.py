@@ -1,0 +1,250 @@
+"""video.py, temporal.py and the video metrics: tiny clips made here with PyAV, coloured by a
+model that colours by gray level, so where each colour should end up is known."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from image_colourisation.imaging import temporal, video
+from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.metrics import colour_distribution_consistency, warp_error
+from image_colourisation.imaging.video import colourise_video, probe_video, read_frames
+
+WIDTH, HEIGHT = 64, 48
+WARM, COOL = (0.5, 0.3), (-0.2, -0.4)  # normalised a*, b*: bright pixels warm, dark ones cool
+
+
+class GrayLevelModel:
+    """An `AbModel` that colours bright pixels (L* > 50) warm and dark ones cool, counting its
+    calls: on a key frame it marks where the bright things are; between key frames only the
+    carried colour can follow them."""
+
+    takes_hints = False
+    size_multiple = 32
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def memory_needed(self, height: int, width: int) -> int:
+        return 0
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
+        self.calls += 1
+        warm, cool = (np.array(colour, np.float32)[:, None, None] for colour in (WARM, COOL))
+        return np.where(lightness > 0, warm, cool).astype(np.float32)
+
+
+def smooth_texture(shape: tuple[int, int], low: int, high: int, seed: int) -> np.ndarray:
+    """Gray levels with texture a few pixels wide, as a photo has: something for flow to hold."""
+    noise = np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 1.5), 0, 255).astype(np.uint8)
+
+
+def square_frames(count: int, step: int = 2) -> list[np.ndarray]:
+    """A bright textured square moving right by `step` pixels a frame over a dark background."""
+    background = smooth_texture((HEIGHT, WIDTH), 20, 90, seed=0)
+    square = smooth_texture((16, 16), 170, 240, seed=1)
+    frames = []
+    for index in range(count):
+        frame = background.copy()
+        left = 8 + step * index
+        frame[16:32, left : left + 16] = square
+        frames.append(np.repeat(frame[..., None], 3, axis=-1))
+    return frames
+
+
+def write_clip(
+    path: Path, frames: list[np.ndarray], codec: str, rate: int = 25, audio: bool = False
+) -> Path:
+    """A clip of RGB `frames` in the container `path`'s ending names, with a second of silent
+    AAC when `audio`."""
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream(codec, rate=Fraction(rate))
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = {"mjpeg": "yuvj420p", "ffv1": "yuv444p"}.get(codec, "yuv420p")
+        sound = output.add_stream("aac", rate=16000) if audio else None
+        for index, frame in enumerate(frames):
+            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            if sound is not None:
+                samples = av.AudioFrame.from_ndarray(
+                    np.zeros((1, 640), np.float32), format="fltp", layout="mono"
+                )
+                samples.sample_rate, samples.pts = 16000, index * 640
+                output.mux(sound.encode(samples))
+        output.mux(stream.encode())
+        if sound is not None:
+            output.mux(sound.encode())
+    return path
+
+
+def ab_of(image: Image.Image) -> np.ndarray:
+    return rgb_to_lab(np.asarray(image.convert("RGB")))[..., 1:]
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "rate"),
+    [("clip.mp4", "libx264", 25), ("clip.mkv", "ffv1", 30), ("clip.avi", "mjpeg", 24)],
+)
+def test_round_trip_keeps_size_frame_count_and_rate(tmp_path, name, codec, rate):
+    source = write_clip(tmp_path / name, square_frames(9), codec, rate)
+    target = tmp_path / "out" / name
+    assert colourise_video(source, target, GrayLevelModel(), 64) == 9
+    info = probe_video(target)
+    assert (info.width, info.height, info.rate) == (WIDTH, HEIGHT, rate)
+    assert sum(1 for _ in read_frames(target, info)) == 9
+    assert not info.audio
+
+
+def test_audio_is_copied(tmp_path):
+    source = write_clip(tmp_path / "talk.mp4", square_frames(6), "libx264", audio=True)
+    target = tmp_path / "out" / "talk.mp4"
+    colourise_video(source, target, GrayLevelModel(), 64)
+    with av.open(str(source)) as before, av.open(str(target)) as after:
+        assert after.streams.audio[0].codec_context.name == "aac"
+        packets = [
+            sum(1 for packet in clip.demux(clip.streams.audio[0]) if packet.size)
+            for clip in (before, after)
+        ]
+    assert packets[0] == packets[1] > 0
+
+
+def test_a_moving_square_keeps_its_colour_between_key_frames(tmp_path):
+    """The model sees frames 0 and 8 only; on frames 1-7 the square has moved up to 14 pixels
+    from where the model saw it, and its colour is where it is now, not where it was."""
+    source = write_clip(tmp_path / "square.mkv", square_frames(9), "ffv1")
+    target = tmp_path / "out" / "square.mkv"
+    model = GrayLevelModel()
+    colourise_video(source, target, model, 64, key_every=8)
+    assert model.calls == 2
+    for index, frame in enumerate(read_frames(target, probe_video(target))):
+        ab = ab_of(frame)
+        left = 8 + 2 * index
+        square, behind = ab[20:28, left + 4 : left + 12], ab[20:28, max(0, left - 8) : left - 2]
+        assert (square.mean(axis=(0, 1)) > [15, 8]).all(), index  # warm: a* 22, b* 14 on key frames
+        if behind.size:
+            # cool again (a* -6, b* -20), though the model saw the square there on frame 0
+            assert (behind.mean(axis=(0, 1)) < [-3, -15]).all(), index
+
+
+def test_temporal_off_colours_every_frame_on_its_own(tmp_path):
+    source = write_clip(tmp_path / "square.mkv", square_frames(5), "ffv1")
+    model = GrayLevelModel()
+    colourise_video(source, tmp_path / "out" / "square.mkv", model, 64, key_every=None)
+    assert model.calls == 5
+
+
+def picture_frames(count: int, seed: int, low: int, high: int) -> list[Image.Image]:
+    still = smooth_texture((HEIGHT, WIDTH), low, high, seed)
+    return [Image.fromarray(still).convert("RGB")] * count
+
+
+def test_a_cut_starts_a_key_frame_and_colour_does_not_cross_it():
+    """Four frames of a dark picture, then four of a bright one: the model colours the first
+    and last frame of each shot (0, 3 | 4, 7) though key frames are 100 apart, and no frame
+    before the cut gets any of the bright picture's warm colour."""
+    dark, bright = picture_frames(4, 2, 10, 90), picture_frames(4, 3, 160, 250)
+    model = GrayLevelModel()
+    abs_ = list(temporal.carried_ab(dark + bright, model, 64, key_every=100))
+    assert model.calls == 4
+    assert len(abs_) == 8
+    assert all((ab[0] < 0).all() for ab in abs_[:4])
+    assert all((ab[0] > 0).all() for ab in abs_[4:])
+
+
+def test_histogram_cut_detection_on_a_pan_and_a_cut():
+    frames = square_frames(3)
+    lightness = [rgb_to_lab(frame)[..., 0] for frame in frames]
+    assert not temporal.is_cut(lightness[0], lightness[2])
+    other = rgb_to_lab(np.asarray(picture_frames(1, 3, 160, 250)[0]))[..., 0]
+    assert temporal.is_cut(lightness[0], other)
+
+
+def test_a_truncated_clip_is_refused_by_name_and_nothing_is_left(tmp_path):
+    for name, codec in [("cut.mkv", "ffv1"), ("cut.mp4", "libx264")]:
+        whole = write_clip(tmp_path / f"whole-{name}", square_frames(12), codec).read_bytes()
+        source = tmp_path / name
+        source.write_bytes(whole[: len(whole) // 2])
+        out = tmp_path / "out"
+        with pytest.raises(ValueError, match=rf"{name}.*(truncated|damaged)"):
+            colourise_video(source, out / name, GrayLevelModel(), 64)
+        assert not out.exists() or not list(out.iterdir())
+
+
+def test_a_clip_without_frames_is_refused_and_nothing_is_left(tmp_path):
+    source = tmp_path / "empty.mkv"
+    with av.open(str(source), "w") as output:
+        stream = output.add_stream("ffv1", rate=25)
+        stream.width, stream.height = WIDTH, HEIGHT
+        sound = output.add_stream("aac", rate=16000)
+        samples = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
+        samples.sample_rate, samples.pts = 16000, 0
+        output.mux(sound.encode(samples))
+        output.mux(sound.encode())
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="empty.mkv has no video frames"):
+        colourise_video(source, out / "empty.mkv", GrayLevelModel(), 64)
+    assert not list(out.iterdir())
+
+
+def test_too_many_pixels_are_refused_by_name_before_decoding(tmp_path, monkeypatch):
+    source = write_clip(tmp_path / "long.mkv", square_frames(10), "ffv1")
+
+    def decoded(*_):
+        raise AssertionError("decoded before the limits were checked")
+
+    monkeypatch.setattr(video, "read_frames", decoded)
+    monkeypatch.setattr(video, "MAX_VIDEO_PIXELS", 9 * WIDTH * HEIGHT)
+    with pytest.raises(ValueError, match=r"long.mkv's 10 frames hold .* cut it into parts"):
+        colourise_video(source, tmp_path / "out" / "long.mkv", GrayLevelModel(), 64)
+    monkeypatch.setattr(video, "MAX_VIDEO_FRAME_PIXELS", WIDTH * HEIGHT - 1)
+    with pytest.raises(ValueError, match=r"long.mkv has frames of 64 x 48, more than .* shrink"):
+        colourise_video(source, tmp_path / "out" / "long.mkv", GrayLevelModel(), 64)
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_video_is_refused_by_name(tmp_path):
+    source = tmp_path / "notes.mp4"
+    source.write_text("not a video")
+    with pytest.raises(ValueError, match="notes.mp4 cannot be read as a video"):
+        probe_video(source)
+
+
+def test_video_names():
+    assert video.is_video_name("Film.MKV")
+    assert video.is_video_name("a/b/clip.mp4")
+    assert not video.is_video_name("photo.gif")
+    assert not video.is_video_name(".hidden.mp4")
+
+
+def test_warp_error_is_zero_for_a_still_clip_and_follows_the_flow():
+    frame = smooth_texture((HEIGHT, WIDTH), 0, 255, seed=4).astype(np.float32)[..., None]
+    still = np.zeros((HEIGHT, WIDTH, 2), np.float32)
+    everywhere = np.ones((HEIGHT, WIDTH), bool)
+    assert warp_error(frame, frame, still, everywhere) == 0.0
+    moved = np.roll(frame, 3, axis=1)  # the picture moved 3 pixels right
+    flow = still.copy()
+    flow[..., 0] = -3  # each pixel of the moved frame was 3 pixels to the left
+    inside = everywhere.copy()
+    inside[:, :3] = False  # came in from outside the frame
+    assert warp_error(frame, moved, flow, inside) == pytest.approx(0.0, abs=1e-9)
+    assert warp_error(frame, moved, still, inside) > 100
+
+
+def test_cdc_is_zero_for_identical_frames_and_grows_with_flicker():
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    assert colour_distribution_consistency([frame] * 6) == pytest.approx(0.0, abs=1e-12)
+    shifts = [0, 40, 0, 40, 0, 40]  # red flickering up and down
+    flicker = [frame.copy() for _ in shifts]
+    for image, shift in zip(flicker, shifts, strict=True):
+        image[..., 0] = np.clip(image[..., 0].astype(int) + shift, 0, 255)
+    gentle = [frame.copy() for _ in shifts]
+    gentle[3][..., 0] = np.clip(gentle[3][..., 0].astype(int) + 10, 0, 255)
+    assert colour_distribution_consistency(flicker) > colour_distribution_consistency(gentle) > 0
