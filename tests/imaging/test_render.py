@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 from skimage.color import rgb2lab
 
+from image_colourisation.core import memory
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.imaging import hints, photo_files, render
 from image_colourisation.imaging.colour import normalise_ab
@@ -434,14 +435,26 @@ def test_more_hints_than_the_one_cap_are_refused_everywhere():
 
 def test_a_render_size_whose_memory_does_not_fit_is_refused_naming_one_that_does(monkeypatch):
     """Self-attention's memory grows with the square of the pixels: a 4:3 photo at render size
-    1024 would ask for 24 GB; with 2 GB free, 512 x 384 fits (1.6 GB) and 544 x 416 (2.1 GB) does not."""
+    1024 would ask for 24 GB; with 2 GB free, 512 x 384 fits (1.6 GB) and 544 x 416 (2.1 GB)
+    does not. The limit is the machine's free memory, or COLOURISE_MEMORY_LIMIT_GB's."""
     generator = Generator(width=4, depth=5, hints=False, attention=True).eval()
-    monkeypatch.setattr(render, "available_bytes", lambda: 2 * 10**9)
     photo = Image.new("L", (1024, 768))
+    advice = "; choose render size 512 or less."
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2 * 10**9)
     with pytest.raises(UserValueError) as refused:
         render.colourise_image(photo, generator, 1024)
     assert str(refused.value) == (
         "colourising it at render size 1024 needs about 24.3 GB of memory, more than the 2.0 GB "
-        "this machine has free; choose render size 512 or less."
+        "this machine has free" + advice
     )
     assert render.colourise_image(photo, generator, 512).size == (1024, 768)
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 * 10**9)
+    monkeypatch.setenv(memory.MEMORY_LIMIT_VARIABLE, "2")
+    with pytest.raises(UserValueError) as refused:
+        render.colourise_image(photo, generator, 1024)
+    assert str(refused.value).endswith("the 2.0 GB COLOURISE_MEMORY_LIMIT_GB allows" + advice)
+    for bad in ("nan", "-1", "lots"):
+        monkeypatch.setenv(memory.MEMORY_LIMIT_VARIABLE, bad)
+        with pytest.raises(UserValueError, match=f"COLOURISE_MEMORY_LIMIT_GB is '{bad}'; give"):
+            render.colourise_image(photo, generator, 64)

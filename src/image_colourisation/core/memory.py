@@ -16,11 +16,14 @@ advice for fork without exec) and trims the heap first.
 import ctypes
 import ctypes.util
 import gc
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
+
+from image_colourisation.core.errors import UserValueError
 
 
 @cache
@@ -62,3 +65,29 @@ def available_bytes() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+# A limit below the machine's free memory, e.g. for a server whose photos share it with other
+# work: COLOURISE_MEMORY_LIMIT_GB=4 colourise ... (and the page, the served model, the pipelines).
+MEMORY_LIMIT_VARIABLE = "COLOURISE_MEMORY_LIMIT_GB"
+
+
+def memory_budget() -> tuple[int, str]:
+    """(bytes one piece of work may take, where that figure comes from): the machine's free
+    memory (`available_bytes`), or less where `MEMORY_LIMIT_VARIABLE` says so."""
+    free = available_bytes()
+    text = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    if not text:
+        return free, "this machine has free"
+    try:
+        limit = float(text)
+    except ValueError:
+        limit = math.nan
+    if not (math.isfinite(limit) and limit > 0):
+        raise UserValueError(
+            f"{MEMORY_LIMIT_VARIABLE} is {text[:40]!r}; give a positive number of gigabytes "
+            "(e.g. 4), or unset it to use the memory the machine has free."
+        )
+    if limit * 1e9 >= free:
+        return free, "this machine has free"
+    return int(limit * 1e9), f"{MEMORY_LIMIT_VARIABLE} allows"

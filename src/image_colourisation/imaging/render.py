@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from image_colourisation.core.errors import UserValueError
-from image_colourisation.core.memory import available_bytes
+from image_colourisation.core.memory import memory_budget
 from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.colour import (
     denormalise_ab,
@@ -215,8 +215,9 @@ def working_shape(
 def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: int) -> None:
     """Refuse, before the generator is asked, a render size whose colourisation needs more
     memory than the machine has free (`memory_needed`: self-attention's grows with the square
-    of the pixels: 24 GB at 1024 for a 4:3 photo), naming the largest render size that fits."""
-    free = available_bytes()
+    of the pixels: 24 GB at 1024 for a 4:3 photo), naming the largest render size that fits.
+    `COLOURISE_MEMORY_LIMIT_GB` sets a lower limit (`core/memory.memory_budget`)."""
+    free, source = memory_budget()
 
     def needed(size: int) -> int:
         return generator.memory_needed(
@@ -236,7 +237,7 @@ def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: i
     raise UserValueError(
         f"colourising it at render size {render_size} needs about "
         f"{needed(render_size) / 1e9:,.1f} GB of memory, more than the {free / 1e9:,.1f} GB "
-        f"this machine has free; {advice}."
+        f"{source}; {advice}."
     )
 
 
