@@ -92,6 +92,16 @@ def test_an_architecture_record_is_checked_as_a_payloads_is(architecture, proble
         OnnxGenerator(model.SerializeToString(), "odd.onnx")
 
 
+def test_an_export_whose_weights_are_subnormal_is_refused() -> None:
+    """Finite and small, so the magnitude bound passed them; the photo came back gray."""
+    model = onnx.load_from_string(generator_onnx(tiny_trained_generator()))
+    largest = max(model.graph.initializer, key=lambda tensor: numpy_helper.to_array(tensor).size)
+    values = numpy_helper.to_array(largest)
+    largest.CopyFrom(numpy_helper.from_array((values * 1e-40).astype(values.dtype), largest.name))
+    with pytest.raises(OnnxFileError, match=r"is mostly subnormal numbers \(below 1\.2e-38\)"):
+        OnnxGenerator(model.SerializeToString(), "gray.onnx")
+
+
 @pytest.mark.parametrize("recorded", ["²", "9" * 5000, "64.5"])
 def test_a_recorded_render_size_that_is_no_number_is_refused_naming_the_file(recorded) -> None:
     """ "²" passes str.isdigit but not int(); 5,000 digits pass both and Python's own limit not."""

@@ -44,6 +44,9 @@ _FLOATS = {1: "<f4", 11: "<f8"}  # FLOAT, DOUBLE: the element types that can hol
 _INTEGERS = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # (u)int8 to (u)int64 and bool
 _VARINT, _FIXED64, _BYTES, _FIXED32 = 0, 1, 2, 5  # protobuf's wire types
 _FOREIGN = "which no export of this project has"
+# A tensor of this many values or more that is mostly subnormal (the payloads' check,
+# `payloads.MAX_SUBNORMAL_SHARE`, counts the whole model; an export is read tensor by tensor).
+_MIN_SUBNORMAL_COUNTED = 16
 
 
 class _Unreadable(Exception):
@@ -145,6 +148,14 @@ def _magnitude_problem(arrays: list[np.ndarray], label: str) -> str | None:
             return (
                 f"its {label} holds {peak:.3g}, beyond the {MAX_WEIGHT_MAGNITUDE:,.0f} no weight "
                 "of this project's models comes near"
+            )
+        size = np.abs(array)
+        subnormal = np.count_nonzero((size > 0) & (size < np.finfo(array.dtype).tiny))
+        if array.size >= _MIN_SUBNORMAL_COUNTED and subnormal > array.size / 2:
+            return (
+                f"its {label} is mostly subnormal numbers (below "
+                f"{np.finfo(np.float32).tiny:.2g}), which trained weights are not: it would "
+                "colour every photo gray"
             )
     return None
 
