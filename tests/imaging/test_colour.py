@@ -70,3 +70,13 @@ def test_model_arrays_round_trip_and_ranges(cifar_first_batch: np.ndarray) -> No
     assert np.abs(ab).max() <= 1.0
     back = colour.model_arrays_to_rgb(lightness, ab)
     assert np.abs(back.astype(int) - images).max() <= 1
+
+
+def test_lightness_alone_is_rgb_to_labs_to_the_bit():
+    """Photos' and video frames' L* come from `rgb_to_lightness`, a third of `rgb_to_lab`'s
+    work: the results must not move by a bit, for bytes (every colour) and floats."""
+    every = np.arange(1 << 24, dtype=np.uint32)
+    colours = np.stack([every >> 16, (every >> 8) & 255, every & 255], axis=-1).astype(np.uint8)
+    assert np.array_equal(colour.rgb_to_lightness(colours), colour.rgb_to_lab(colours)[..., 0])
+    floats = np.random.default_rng(6).random((300, 200, 3), dtype=np.float32)
+    assert np.array_equal(colour.rgb_to_lightness(floats), colour.rgb_to_lab(floats)[..., 0])

@@ -9,9 +9,11 @@ from skimage.color import rgb2lab
 from image_colourisation.imaging.hints import (
     Hint,
     check_hints,
+    frame_hints_from_json,
     hint_layer,
     hints_from_json,
     parse_hint,
+    read_frame_hints_file,
     read_hints_file,
     truth_hints,
 )
@@ -74,6 +76,36 @@ def test_a_bad_hints_file_names_the_bad_hint_and_the_form(
         read_hints_file(path)
     assert str(path) in str(error.value)
     assert '{"x": 412, "y": 230, "colour": "#c0392b"}' in str(error.value)
+
+
+def test_a_videos_hints_file_groups_hints_by_frame(tmp_path) -> None:
+    path = tmp_path / "film.json"
+    items = [
+        {"frame": 3, "x": 3, "y": 4, "colour": "#00FF00"},
+        {"frame": 0, "x": 1, "y": 2, "color": "#123456"},
+        {"frame": 3, "x": 5, "y": 6, "colour": "#000000"},
+    ]
+    path.write_text(json.dumps(items))
+    assert read_frame_hints_file(path) == {
+        3: [Hint(3, 4, "#00ff00"), Hint(5, 6, "#000000")],
+        0: [Hint(1, 2, "#123456")],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[{"x": 1, "y": 2, "colour": "#000000"}]', r"\[0\] is {\"x\": 1.*, not a hint on a frame"),
+        ('[{"frame": 0, "x": 1, "y": 2, "colour": "#000000"}, {"frame": -1, "x": 1, "y": 2, "colour": "#000000"}]', r"\[1\] is .*not a hint on a frame"),
+        ('[{"frame": "2", "x": 1, "y": 2, "colour": "#000000"}]', r"\[0\] is .*not a hint on a frame"),
+        ('[{"frame": 1.5, "x": 1, "y": 2, "colour": "#000000"}]', r"\[0\] is .*not a hint on a frame"),
+        ('[{"frame": 2, "x": 1, "colour": "#000000"}]', r"\[0\] is .*not a hint: give x and y"),
+        ('{"frame": 2}', r"is a JSON dict; give a list: \[{\"frame\": 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_frame_hint_names_the_item(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        frame_hints_from_json(text, "film.json")
 
 
 def test_a_missing_hints_file_is_named(tmp_path) -> None:

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from image_colourisation.imaging import temporal, video
-from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging.colour import denormalise_ab, rgb_to_lab
+from image_colourisation.imaging.hints import Hint
 from image_colourisation.imaging.metrics import colour_distribution_consistency, warp_error
 from image_colourisation.imaging.video import colourise_video, probe_video, read_frames
 
@@ -154,6 +155,84 @@ def test_a_cut_starts_a_key_frame_and_colour_does_not_cross_it():
     assert len(abs_) == 8
     assert all((ab[0] < 0).all() for ab in abs_[:4])
     assert all((ab[0] > 0).all() for ab in abs_[4:])
+
+
+class HintPainter:
+    """An `AbModel` that takes hints and paints each hint's colour where the hint layer's mask
+    is set, gray (a* = b* = 0) elsewhere: its colour is where the hints were put, nothing else."""
+
+    takes_hints = True
+    size_multiple = 32
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def memory_needed(self, height: int, width: int) -> int:
+        return 0
+
+    def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
+        self.calls += 1
+        if hints is None:
+            return np.zeros((1, 2, *lightness.shape[2:]), np.float32)
+        return hints[:, :2] * hints[:, 2:]
+
+
+RED = Hint(16, 24, "#c0392b")  # on the square's middle in frame 0 (the square is x 8-23)
+RED_AB = denormalise_ab(RED.normalised_ab())
+
+
+def test_a_hint_on_frame_0_reaches_frame_5():
+    """The model sees frames 0 and 5 only, and only the hint's colour: on frame 5 the square has
+    moved 10 pixels right, and the hint went with it."""
+    frames = [Image.fromarray(frame) for frame in square_frames(6)]
+    model = HintPainter()
+    abs_ = list(temporal.carried_ab(frames, model, 64, key_every=5, hints={0: [RED]}))
+    assert model.calls == 2
+    assert np.allclose(abs_[5][:, 24, 26], RED_AB, atol=1e-3)  # where the square's middle is now
+    assert np.allclose(abs_[5][:, 24, 16], 0, atol=1e-3)  # where it was
+
+
+def test_a_hint_makes_its_frame_a_key_frame():
+    frames = [Image.fromarray(frame) for frame in square_frames(6)]
+    model = HintPainter()
+    abs_ = list(temporal.carried_ab(frames, model, 64, key_every=100, hints={2: [RED]}))
+    assert model.calls == 3  # frames 0, 2 (the hint) and 5 (the last)
+    assert np.allclose(abs_[2][:, 24, 16], RED_AB, atol=1e-3)
+    assert np.allclose(abs_[5][:, 24, 22], RED_AB, atol=1e-3)  # carried 3 frames of 2 pixels
+
+
+def test_a_hint_is_dropped_at_a_cut():
+    """A still dark shot hinted on frame 0, then a bright one: the hint holds to the dark
+    shot's last frame and none of its colour reaches the frames after the cut."""
+    frames = picture_frames(4, 2, 10, 90) + picture_frames(4, 3, 160, 250)
+    model = HintPainter()
+    abs_ = list(temporal.carried_ab(frames, model, 64, key_every=100, hints={0: [RED]}))
+    assert model.calls == 4  # the first and last frame of each shot
+    assert np.allclose(abs_[3][:, 24, 16], RED_AB, atol=1e-3)
+    assert all(np.allclose(ab, 0, atol=1e-3) for ab in abs_[4:])
+
+
+@pytest.mark.parametrize(("name", "codec"), [("square.mp4", "libx264"), ("square.mkv", "ffv1")])
+def test_a_hint_past_the_last_frame_is_refused_by_name(tmp_path, name, codec):
+    """An .mp4 states its frame count, so the clip is refused before a frame is decoded; an
+    .mkv only implies it, so once it has been read. Either way nothing is written."""
+    source = write_clip(tmp_path / name, square_frames(6), codec)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=rf"hint is on frame 9, past the last frame of {name}"):
+        colourise_video(source, out / name, HintPainter(), 64, hints={2: [RED], 9: [RED]})
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_with_temporal_off_hints_guide_their_own_frame_only(tmp_path):
+    """A 9x9 patch of red hints on frame 1 (a single 3x3 hint is too small for H.264 to keep
+    on a frame that otherwise repeats the one before)."""
+    source = write_clip(tmp_path / "square.mkv", square_frames(3), "ffv1")
+    target = tmp_path / "out" / "square.mkv"
+    patch = [Hint(x, y, RED.colour) for x in (15, 18, 21) for y in (21, 24, 27)]
+    colourise_video(source, target, HintPainter(), 64, key_every=None, hints={1: patch})
+    reds = [ab_of(frame)[24, 18, 0] for frame in read_frames(target, probe_video(target))]
+    assert reds[1] > 20
+    assert abs(reds[0]) < 3 and abs(reds[2]) < 3
 
 
 def test_histogram_cut_detection_on_a_pan_and_a_cut():

@@ -2,15 +2,16 @@
 [--overwrite] [--hint X,Y,#rrggbb ...] [--hints FILE] [--temporal on|off] [--key-every K]`, or
 `colourise --serve [--host H] [--port P] [--max-upload-mb N]` for the page (`page.py`).
 
-Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates.
+Hints (a hint model only) fix the colour at pixels of one photo, in its own pixel coordinates;
+a video's --hints file puts each hint on a frame, and it is carried from there through its shot.
 The model runs as its ONNX export with ONNX Runtime when it has one (the default: no torch to
 import), else, and with `--runtime torch`, with PyTorch.
 
 Colourises single photos and whole folders with the same `render.colourise_frames` that the
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
 frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
-A video file named on the command line (.mp4, .mkv, .mov, .avi, .webm) is colourised by
-`imaging/video.py` into OUTDIR under its own name, same size, frame rate and audio: the model
+A video file (.mp4, .mkv, .mov, .avi, .webm), named or in a folder, is colourised by
+`imaging/video.py` into OUTDIR as a photo would be, same size, frame rate and audio: the model
 on key frames every K frames and at cuts, colour carried between them by optical flow so that
 it does not flicker (`--temporal off`: each frame on its own).
 Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as
@@ -32,7 +33,7 @@ command.)
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +46,17 @@ from image_colourisation.core.files import entry_problem, printable
 from image_colourisation.core.locks import OutputInUseError, output_lock
 from image_colourisation.core.ranges import Setting
 from image_colourisation.imaging.hints import (
+    FRAME_HINTS_JSON_FORM,
     HINTS_JSON_FORM,
     NO_HINT_INPUTS,
     Hint,
     check_hints,
     parse_hint,
+    read_frame_hints_file,
     read_hints_file,
 )
 from image_colourisation.imaging.photo_files import (
+    is_photo_name,
     open_image,
     save_photo,
     scan_photo_folder,
@@ -66,7 +70,13 @@ from image_colourisation.imaging.render import (
     check_render_size,
     colourise_frames,
 )
-from image_colourisation.imaging.video import DEFAULT_KEY_EVERY, colourise_video, is_video_name
+from image_colourisation.imaging.video import (
+    DEFAULT_KEY_EVERY,
+    check_frame_hints,
+    colourise_video,
+    is_video_name,
+    probe_video,
+)
 from image_colourisation.models.onnx_runtime import RUNTIMES
 from image_colourisation.serving.model_sources import (
     DEFAULT_RUNTIME,
@@ -171,8 +181,11 @@ def _main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return colourise_paths(args, hints)
 
 
-def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
-    """Colourise the photos and folders given into OUTDIR, under its lock; the exit status."""
+def colourise_paths(
+    args: argparse.Namespace, hints: tuple[list[Hint], dict[int, list[Hint]]]
+) -> int:
+    """Colourise the photos and folders given into OUTDIR, under its lock; the exit status.
+    `hints`: a photo's, a video's by frame number (`chosen_hints`)."""
     jobs, failures, links = plan_jobs(args.paths, args.output)
     for link in links:
         _say(f"skipped {link}")
@@ -189,13 +202,16 @@ def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
             _say(f"colourise: error: --model: {error}{_project_advice(model)}")
             return EXIT_USAGE
         _say(f"runtime: {trained.runtime}" + (f" ({trained.fallback})" if trained.fallback else ""))
-        if hints and not trained.generator.takes_hints:
+        if any(hints) and not trained.generator.takes_hints:
             _say(f"colourise: error: --hint/--hints: {model}: {NO_HINT_INPUTS}")
             return EXIT_USAGE
         render_size = trained.render_size_for(args.render_size)
         _say(f"render size: {render_size}")
         key_every = args.key_every if args.temporal == "on" else None
-        done, errors = colourise_jobs(todo, trained.generator, render_size, hints, key_every)
+        photo_hints, frame_hints = hints
+        done, errors = colourise_jobs(
+            todo, trained.generator, render_size, photo_hints, key_every, frame_hints=frame_hints
+        )
         failures += errors
     skipped = f"skipped {len(existing)} (output exists)"
     if links:
@@ -209,26 +225,32 @@ def colourise_paths(args: argparse.Namespace, hints: list[Hint]) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Hint]:
-    """The --hint and --hints hints, checked against the one photo they belong to.
+def chosen_hints(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[list[Hint], dict[int, list[Hint]]]:
+    """The --hint and --hints hints, checked against the one photo or video they belong to:
+    (a photo's hints, a video's by frame number); one of them is empty.
 
-    Hints are in one photo's own pixels, so they need exactly one photo file; a hint outside
-    it is a usage error. An unreadable photo is left to fail by name when it is colourised.
+    Hints are in one file's own pixels, so they need exactly one photo or video file; a hint
+    outside it is a usage error. An unreadable file is left to fail by name when it is
+    colourised.
     """
+    if not (args.hint or args.hints_file):
+        return [], {}
+    given = _not_one_photo(args)
+    if given:
+        parser.error(
+            "--hint and --hints are pixels of one photo: give exactly one photo file with them, "
+            f"not {given}; colourise other photos in separate runs (a video: one, with --hints)"
+        )
+    if is_video_name(args.paths[0].name):
+        return [], _video_hints(parser, args)
     hints = list(args.hint)
     if args.hints_file is not None:
         try:
             hints += read_hints_file(args.hints_file)
         except ValueError as error:
             parser.error(f"--hints: {error}")
-    if not hints:
-        return hints
-    given = _not_one_photo(args)
-    if given:
-        parser.error(
-            "--hint and --hints are pixels of one photo: give exactly one photo file with them, "
-            f"not {given}; colourise other photos in separate runs"
-        )
     try:
         with open_image(args.paths[0]) as photo:
             check_hints(hints, *upright_size(photo))
@@ -236,6 +258,30 @@ def chosen_hints(parser: argparse.ArgumentParser, args: argparse.Namespace) -> l
         parser.error(f"--hint/--hints: {error}")
     except (OSError, Image.DecompressionBombError):
         pass
+    return hints, {}
+
+
+def _video_hints(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> dict[int, list[Hint]]:
+    """The --hints file's hints for the one video given, by frame number, checked against its
+    header; --hint is for photos."""
+    if args.hint:
+        parser.error(
+            f"--hint is for photos; give a video's hints with --hints FILE: {FRAME_HINTS_JSON_FORM}"
+        )
+    try:
+        hints = read_frame_hints_file(args.hints_file)
+    except ValueError as error:
+        parser.error(f"--hints: {error}")
+    try:
+        info = probe_video(args.paths[0])
+    except ValueError:
+        return hints  # not a clip: it fails by name when it is colourised
+    try:
+        check_frame_hints(hints, info)
+    except ValueError as error:
+        parser.error(f"--hints: {error}")
     return hints
 
 
@@ -328,16 +374,21 @@ def colourise_jobs(
     render_size: int,
     hints: Sequence[Hint] = (),
     key_every: int | None = DEFAULT_KEY_EVERY,
+    *,
+    frame_hints: Mapping[int, Sequence[Hint]] | None = None,
 ) -> tuple[int, list[str]]:
     """Colourise and write each job with a progress bar; returns (written, failures by name).
-    Videos get key frames every `key_every` frames (None: each frame on its own)."""
+    Photos get `hints`; videos get `frame_hints` (frame number -> hints) and key frames every
+    `key_every` frames (None: each frame on its own)."""
     done, failures = 0, []
     for job in tqdm(jobs, desc="colourising", unit="file"):
         try:
             if is_video_name(job.source.name):
                 if hints:
-                    raise ValueError("hints are pixels of one photo; videos take none yet.")
-                colourise_video(job.source, job.target, generator, render_size, key_every)
+                    raise ValueError("--hint is for photos; a video takes --hints with frames.")
+                colourise_video(
+                    job.source, job.target, generator, render_size, key_every, hints=frame_hints
+                )
                 done += 1
                 continue
             with open_image(job.source) as image:
@@ -357,7 +408,8 @@ def colourise_jobs(
 
 
 def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], list[str]]:
-    """Map inputs to outputs: a file to OUTDIR/name, a folder's photos to OUTDIR/relative path.
+    """Map inputs to outputs: a file to OUTDIR/name, a folder's photos and videos to
+    OUTDIR/relative path.
 
     Returns the jobs, the problems (missing paths, dangling links, link loops, FIFOs and devices,
     folders without photos, two inputs that would land on the same output), which count as
@@ -369,11 +421,13 @@ def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], li
     skipped: list[str] = []
     for path in paths:
         if path.is_dir():
-            scan = scan_photo_folder(path)
+            scan = scan_photo_folder(path, _photo_or_video)
             problems += [f"{entry}: {reason}" for entry, reason in scan.broken]
             skipped += [f"{entry}: {reason}" for entry, reason in scan.skipped]
             if not (scan.photos or scan.broken or scan.skipped):
-                problems.append(f"{path}: no photos in this folder (JPEG, PNG, ... by extension)")
+                problems.append(
+                    f"{path}: no photos or videos in this folder (JPEG, PNG, MP4, ... by extension)"
+                )
             jobs += [Job(file, outdir / file.relative_to(path)) for file in scan.photos]
         elif path.is_file():
             jobs.append(Job(path, outdir / path.name))
@@ -391,6 +445,11 @@ def plan_jobs(paths: list[Path], outdir: Path) -> tuple[list[Job], list[str], li
             first_source[job.target] = job.source
             unique.append(job)
     return unique, problems, skipped
+
+
+def _photo_or_video(name: str) -> bool:
+    """Whether a folder's file is colourised: a photo or a video, by its name."""
+    return is_photo_name(name) or is_video_name(name)
 
 
 def _output_inside_input(outdir: Path, paths: list[Path]) -> str | None:
@@ -496,7 +555,9 @@ def _parser() -> argparse.ArgumentParser:
         dest="hints_file",
         type=Path,
         metavar="FILE",
-        help=f"hints from a JSON file: {HINTS_JSON_FORM.replace('%', '%%')}; with --hint, both",
+        help=f"hints from a JSON file: {HINTS_JSON_FORM.replace('%', '%%')}; with --hint, both. "
+        f"For a video, each on a frame (from 0): {FRAME_HINTS_JSON_FORM}, carried along the "
+        "flow through its shot (with --temporal off: on its own frame only)",
     )
     clips = parser.add_argument_group("videos", "a video file (.mp4, .mkv, .mov, .avi, .webm)")
     clips.add_argument(

@@ -4,9 +4,10 @@ for their maths.
 A hint is a person's colour at one pixel of their photo. The generator sees hints as a layer
 of three channels at its working size: the hinted a, b (normalised as the model's ab, 0
 elsewhere) and a mask (1 at hinted pixels). People give hints in the photo's own pixels
-(`Hint`, `parse_hint`, `read_hints_file`) and `hint_layer` places them on the working image;
-training's hints, drawn from the true colours, are in `hint_sampling.py` (it needs torch; this
-module must not, so that colourising with ONNX Runtime starts without it).
+(`Hint`, `parse_hint`, `read_hints_file`; a video's on frames, `read_frame_hints_file`) and
+`hint_layer` places them on the working image; training's hints, drawn from the true colours,
+are in `hint_sampling.py` (it needs torch; this module must not, so that colourising with ONNX
+Runtime starts without it).
 """
 
 import json
@@ -26,6 +27,8 @@ from image_colourisation.imaging.colour import normalise_ab, rgb_to_lab
 
 HINT_FORM = "X,Y,#rrggbb (the pixel's column and row in the photo, from 0 at the top left)"
 HINTS_JSON_FORM = '[{"x": 412, "y": 230, "colour": "#c0392b"}, ...] ("color" also works)'
+# A video's hints: each on one frame (from 0, the first), carried from there through its shot.
+FRAME_HINTS_JSON_FORM = '[{"frame": 0, "x": 412, "y": 230, "colour": "#c0392b"}, ...]'
 # A person's hint covers 3x3 pixels of the working image, centred on the pixel they chose: the
 # largest patch training shows the model (`HintSampling.max_patch`), so the hint weighs as much
 # as the model knows how to weigh it, and an odd side keeps it centred where it was put.
@@ -80,15 +83,24 @@ def hints_from_json(text: str, where: str = "hints") -> list[Hint]:
     The one reader of hints as JSON (the command's file, the page, the served model's column),
     bounded in size, nesting and digits before anything is built (`core.bounded`).
     """
-    try:
-        items = json_from_text(text, where, max_chars=MAX_HINTS_JSON_BYTES)
-    except UserValueError as error:
-        raise UserValueError(f"{error}; give {HINTS_JSON_FORM}.") from error
-    if not isinstance(items, list):
-        raise ValueError(
-            f"{where} is a JSON {type(items).__name__}; give a list: {HINTS_JSON_FORM}."
-        )
+    items = _json_items(text, where, HINTS_JSON_FORM)
     return [_hint_from_item(item, f"{where}[{index}]") for index, item in enumerate(items)]
+
+
+def frame_hints_from_json(text: str, where: str = "hints") -> dict[int, list[Hint]]:
+    """A video's hints from JSON text in the form `FRAME_HINTS_JSON_FORM`: frame number (from
+    0) -> the hints on that frame, in the file's order; read as `hints_from_json` reads."""
+    by_frame: dict[int, list[Hint]] = {}
+    for index, item in enumerate(_json_items(text, where, FRAME_HINTS_JSON_FORM)):
+        name = f"{where}[{index}]"
+        frame = item.get("frame") if isinstance(item, dict) else None
+        if not _is_pixel(frame):
+            raise ValueError(
+                f"{name} is {json.dumps(item)[:80]}, not a hint on a frame: give frame (a whole "
+                f"number from 0, the first frame), as in {FRAME_HINTS_JSON_FORM}."
+            )
+        by_frame.setdefault(frame, []).append(_hint_from_item(item, name))
+    return by_frame
 
 
 def read_hints_file(path: Path) -> list[Hint]:
@@ -99,6 +111,23 @@ def read_hints_file(path: Path) -> list[Hint]:
     """
     what = f"hints file {path}"
     return hints_from_json(read_small_text(path, MAX_HINTS_JSON_BYTES, what), what)
+
+
+def read_frame_hints_file(path: Path) -> dict[int, list[Hint]]:
+    """A video's hints from a JSON file (`FRAME_HINTS_JSON_FORM`), read as `read_hints_file`."""
+    what = f"hints file {path}"
+    return frame_hints_from_json(read_small_text(path, MAX_HINTS_JSON_BYTES, what), what)
+
+
+def _json_items(text: str, where: str, form: str) -> list[Any]:
+    """The items of a JSON list of hints, read within `MAX_HINTS_JSON_BYTES`; errors say `form`."""
+    try:
+        items = json_from_text(text, where, max_chars=MAX_HINTS_JSON_BYTES)
+    except UserValueError as error:
+        raise UserValueError(f"{error}; give {form}.") from error
+    if not isinstance(items, list):
+        raise ValueError(f"{where} is a JSON {type(items).__name__}; give a list: {form}.")
+    return items
 
 
 def _hint_from_item(item: Any, where: str) -> Hint:
@@ -180,8 +209,13 @@ def _painted_layer(
     return layer
 
 
+def working_index(position: float, photo_length: int, small_length: int) -> int:
+    """The working pixel (row or column) whose area holds a photo pixel's centre."""
+    return min(int((position + 0.5) * small_length / photo_length), small_length - 1)
+
+
 def _patch(position: int, photo_length: int, small_length: int) -> slice:
-    centre = min(int((position + 0.5) * small_length / photo_length), small_length - 1)
+    centre = working_index(position, photo_length, small_length)
     return slice(max(centre - HINT_RADIUS, 0), min(centre + HINT_RADIUS + 1, small_length))
 
 

@@ -7,7 +7,7 @@ catalog's photo datasets read and write the files through this module.
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -202,8 +202,9 @@ class FolderScan:
     broken: list[tuple[Path, str]] = field(default_factory=list)  # dangling links, no access
 
 
-def scan_photo_folder(folder: Path) -> FolderScan:
-    """Every photo under `folder` (sub-folders too, sorted), by extension.
+def scan_photo_folder(folder: Path, wanted: Callable[[str], bool] = is_photo_name) -> FolderScan:
+    """Every photo under `folder` (sub-folders too, sorted), by extension; or every file whose
+    name is `wanted` (the command takes videos too: `video.py` names them, and imports this).
 
     Symbolic links are followed only while they stay inside `folder`: a link pointing out of
     it (to /etc/passwd, to someone else's files) is skipped, and so are FIFOs and devices,
@@ -226,7 +227,7 @@ def scan_photo_folder(folder: Path) -> FolderScan:
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 scan.skipped.append((path, f"links to {path.resolve()}, outside {folder}"))
         for name in sorted(files):
-            if is_photo_name(name):
+            if wanted(name):
                 _sort_entry(Path(directory, name), root, folder, scan)
     return scan
 

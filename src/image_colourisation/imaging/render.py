@@ -35,7 +35,7 @@ from image_colourisation.imaging.colour import (
     denormalise_ab,
     lab_to_rgb,
     normalise_l,
-    rgb_to_lab,
+    rgb_to_lightness,
     to_uint8,
 )
 from image_colourisation.imaging.hints import Hint, check_hints, hint_layer
@@ -341,7 +341,7 @@ def _lab_to_rgb_keeping_lightness(lab: np.ndarray) -> np.ndarray:
     # Only a clipped channel can move L*, and clipping leaves it at 0 or 255: check just those.
     at_limit = np.flatnonzero(((rgb == 0) | (rgb == 255)).any(axis=-1))
     pixels, lab = rgb.reshape(-1, 3), lab.reshape(-1, 3)
-    off = at_limit[np.abs(rgb_to_lab(pixels[at_limit])[:, 0] - lab[at_limit, 0]) > L_TOLERANCE]
+    off = at_limit[np.abs(rgb_to_lightness(pixels[at_limit]) - lab[at_limit, 0]) > L_TOLERANCE]
     if not off.size:
         return rgb
     outside = lab[off]
@@ -363,7 +363,7 @@ def _scale_chroma(lab: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def _lightness_error(lab: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """|L* change| after scaling chroma by `scale` and rounding to sRGB bytes."""
     rgb = to_uint8(lab_to_rgb(_scale_chroma(lab, scale)))
-    return np.abs(rgb_to_lab(rgb)[:, 0] - lab[:, 0])
+    return np.abs(rgb_to_lightness(rgb) - lab[:, 0])
 
 
 def _picture_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -390,7 +390,7 @@ def _lightness_function(mode: str) -> Callable[[np.ndarray], np.ndarray]:
         table = _gray_lightness_table(16)
         return lambda pixels: table[np.clip(pixels, 0, 65535).astype(np.uint16)]
     if mode == "RGB":
-        return lambda pixels: rgb_to_lab(pixels)[..., 0]
+        return rgb_to_lightness
     raise ValueError(f"photo_lightness reads modes L, I;16, I and RGB; convert {mode} first.")
 
 
@@ -400,7 +400,7 @@ def _gray_lightness_table(bits: int) -> np.ndarray:
     levels = np.linspace(0.0, 1.0, 2**bits, dtype=np.float32)
     if bits == 8:
         levels = np.arange(256, dtype=np.uint8)  # exact bytes, as the RGB path sees them
-    return rgb_to_lab(np.repeat(levels[:, None], 3, axis=1))[:, 0]
+    return rgb_to_lightness(np.repeat(levels[:, None], 3, axis=1))
 
 
 def _row_strips(height: int, width: int) -> list[tuple[int, int]]:

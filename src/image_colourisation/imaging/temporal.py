@@ -13,18 +13,24 @@ A forward-backward check (Sundaram et al. 2010) marks the pixels a flow cannot c
 or leaving the frame); where neither direction carries a pixel, the model colours that frame
 too. Each frame is then joined with its own full-size L* by `render.join_lightness_and_ab`.
 
+A person's hint on frame f makes f a key frame. From there it is carried along the forward
+flow to the later frames of its shot, and every key frame it reaches gets it too; it is dropped
+at a cut, where the forward-backward check marks its pixel occluded, or when it leaves the
+frame.
+
 Streaming: only the frames since the last key frame are held, at the working size (a few
 hundred KB each at render size 64); full-size frames are read a second time, in step, for the
 output (`colourise_clip`), so a two-hour film needs no more memory than a short clip.
 """
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from image_colourisation.imaging.hints import Hint, working_index
 from image_colourisation.imaging.render import (
     AbModel,
     check_render_size,
@@ -71,13 +77,26 @@ class _Link:
     ahead_carried: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Pin:
+    """A person's hint where the flow has carried it, in the frame's own pixels: fractions
+    of a pixel are kept, so a slow pan moves it too."""
+
+    x: float
+    y: float
+    colour: str
+
+
 @dataclass
 class _Frame:
-    """One frame at the working size, with the link to its predecessor and, on a key frame,
-    the model's a*b*."""
+    """One frame at the working size, with the link to its predecessor, the hints on it
+    (`pins`; `hints`: on the working image, for the model) and, on a key frame, the model's
+    a*b*."""
 
     lightness: np.ndarray
     link: _Link | None = None
+    pins: list[_Pin] = field(default_factory=list)
+    hints: tuple[Hint, ...] = ()
     ab: np.ndarray | None = None
 
 
@@ -87,34 +106,47 @@ def colourise_clip(
     generator: AbModel,
     render_size: int,
     key_every: int,
+    *,
+    hints: Mapping[int, Sequence[Hint]] | None = None,
 ) -> Iterator[Image.Image]:
     """The colourised frames of a clip, in order, with colour carried between key frames.
 
     `frames` and `again` yield the same RGB frames: the first is looked at (L* at the working
     size, flow, cuts), the second is read a few frames behind it for each frame's full-size
-    L*, so no full-size frame is held while the next key frame is awaited.
+    L*, so no full-size frame is held while the next key frame is awaited. `hints`: frame
+    number -> a person's hints on that frame, in its pixels (`carried_ab`).
     """
     check_render_size(render_size)
     output = iter(again)
-    for ab in carried_ab(frames, generator, render_size, key_every):
+    for ab in carried_ab(frames, generator, render_size, key_every, hints):
         yield join_lightness_and_ab(photo_lightness(next(output)), ab)
 
 
 def carried_ab(
-    frames: Iterable[Image.Image], generator: AbModel, render_size: int, key_every: int
+    frames: Iterable[Image.Image],
+    generator: AbModel,
+    render_size: int,
+    key_every: int,
+    hints: Mapping[int, Sequence[Hint]] | None = None,
 ) -> Iterator[np.ndarray]:
     """a*b* (2, h, w) of each frame at the working size, in order: the model's on key frames,
-    carried by the flow between them."""
+    carried by the flow between them.
+
+    `hints` maps a frame number (from 0) to a person's hints on that frame, in its pixels: that
+    frame is a key frame, and the hints are carried through the rest of its shot (`_carried`)
+    to guide its later key frames.
+    """
     if key_every < 1:
         raise ValueError(f"key_every must be a whole number of frames from 1, got {key_every}.")
+    hints = hints or {}
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
-    def model(lightness: np.ndarray) -> np.ndarray:
+    def model(frame: _Frame) -> np.ndarray:
         # L* already at the working size: photo_ab's shrink to it leaves it as it is
-        return photo_ab(generator, lightness, render_size)
+        return photo_ab(generator, frame.lightness, render_size, frame.hints)
 
     shot: list[_Frame] = []
-    for image in frames:
+    for number, image in enumerate(frames):
         lightness = photo_lightness(image)
         size, _ = working_shape(*lightness.shape, render_size, generator.size_multiple)
         frame = _Frame(shrink_lightness(lightness, size))
@@ -123,8 +155,13 @@ def carried_ab(
             if is_cut(shot[-1].lightness, frame.lightness, frame.link):
                 yield from _closed(shot, model)
                 shot = []
-        if not shot or len(shot) == key_every:
-            frame.ab = model(frame.lightness)
+            else:
+                frame.pins = _carried(shot[-1].pins, frame.link, lightness.shape, size)
+        given = hints.get(number, ())
+        frame.pins += [_Pin(hint.x, hint.y, hint.colour) for hint in given]
+        frame.hints = _on_working_image(frame.pins, lightness.shape, size)
+        if not shot or len(shot) == key_every or given:
+            frame.ab = model(frame)
         shot.append(frame)
         if len(shot) > 1 and frame.ab is not None:
             yield from _blended(shot, model)
@@ -204,18 +241,53 @@ def _link(flow: cv2.DISOpticalFlow, previous: np.ndarray, current: np.ndarray) -
     )
 
 
-def _closed(shot: list[_Frame], model: Callable[[np.ndarray], np.ndarray]) -> Iterator[np.ndarray]:
+def _carried(
+    pins: list[_Pin], link: _Link, photo_shape: tuple[int, int], size: tuple[int, int]
+) -> list[_Pin]:
+    """The hints of frame t-1 moved to frame t by the forward flow at the working `size`,
+    scaled to the photo's pixels; a hint whose pixel the forward-backward check marks occluded,
+    or that leaves the frame, is dropped."""
+    (height, width), (small_height, small_width) = photo_shape, size
+    moved = []
+    for pin in pins:
+        row = working_index(pin.y, height, small_height)
+        column = working_index(pin.x, width, small_width)
+        if link.ahead_carried[row, column] < _CARRIED:
+            continue
+        step_x, step_y = link.ahead[row, column]
+        x, y = pin.x + step_x * width / small_width, pin.y + step_y * height / small_height
+        if 0 <= x + 0.5 < width and 0 <= y + 0.5 < height:
+            moved.append(_Pin(x, y, pin.colour))
+    return moved
+
+
+def _on_working_image(
+    pins: list[_Pin], photo_shape: tuple[int, int], size: tuple[int, int]
+) -> tuple[Hint, ...]:
+    """The hints as `photo_ab` takes them for L* already at the working `size`: each on the
+    working pixel that holds its photo pixel, as `hints.hint_layer` would place it."""
+    return tuple(
+        Hint(
+            working_index(pin.x, photo_shape[1], size[1]),
+            working_index(pin.y, photo_shape[0], size[0]),
+            pin.colour,
+        )
+        for pin in pins
+    )
+
+
+def _closed(shot: list[_Frame], model: Callable[[_Frame], np.ndarray]) -> Iterator[np.ndarray]:
     """a*b* of all the frames of a shot that ends at a cut or the clip's end: its last frame
     becomes a key frame too, so colour reaches every frame from both ends."""
     if not shot:
         return
     if shot[-1].ab is None:
-        shot[-1].ab = model(shot[-1].lightness)
+        shot[-1].ab = model(shot[-1])
     yield from _blended(shot, model)
     yield shot[-1].ab
 
 
-def _blended(shot: list[_Frame], model: Callable[[np.ndarray], np.ndarray]) -> Iterator[np.ndarray]:
+def _blended(shot: list[_Frame], model: Callable[[_Frame], np.ndarray]) -> Iterator[np.ndarray]:
     """a*b* of a run of frames between two key frames, the first included, the last not (it
     starts the next run): the colours carried forward from the first and backward from the
     last, weighted by how near their key frame is and by how much of each pixel the flow
@@ -227,7 +299,7 @@ def _blended(shot: list[_Frame], model: Callable[[np.ndarray], np.ndarray]) -> I
     yield shot[0].ab
     for index in range(1, span):
         sources = [(ahead[index], (span - index) / span), (behind[index], index / span)]
-        yield _mixed(sources, shot[index].lightness, model)
+        yield _mixed(sources, shot[index], model)
 
 
 def _carried_forward(shot: list[_Frame]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -253,12 +325,13 @@ def _carried_backward(shot: list[_Frame]) -> list[tuple[np.ndarray, np.ndarray]]
 
 def _mixed(
     sources: list[tuple[tuple[np.ndarray, np.ndarray], float]],
-    lightness: np.ndarray,
-    model: Callable[[np.ndarray], np.ndarray],
+    frame: _Frame,
+    model: Callable[[_Frame], np.ndarray],
 ) -> np.ndarray:
     """The carried colours blended by nearness x carried weight. Pixels no source carried
     (holes) are filled from the colour around them when they are specks, else by the `model`
     run on this frame."""
+    lightness = frame.lightness
     total = np.zeros(lightness.shape, np.float32)
     weighted = np.zeros((2, *lightness.shape), np.float32)
     holes = np.ones(lightness.shape, bool)
@@ -268,7 +341,7 @@ def _mixed(
         holes &= weight < _CARRIED
     ab = weighted / np.maximum(total, 1e-6)
     if holes.mean() > SMALL_HOLES_SHARE:
-        ab[:, holes] = model(lightness)[:, holes]
+        ab[:, holes] = model(frame)[:, holes]
     elif holes.any():
         known = (~holes).astype(np.float32)
         reach = cv2.GaussianBlur(known, (0, 0), _FILL_SIGMA)

@@ -10,7 +10,7 @@ Colour comes from `temporal.colourise_clip` (key frames, colour carried by optic
 as the baseline, from `render.colourise_image` on each frame alone.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -21,6 +21,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from image_colourisation.core.files import atomic_write, printable
+from image_colourisation.imaging.hints import Hint, check_hint_count, check_hints
 from image_colourisation.imaging.render import AbModel, check_render_size, colourise_image
 
 if TYPE_CHECKING:  # PyAV and OpenCV take 0.5 s to import: only a clip's work imports them
@@ -127,6 +128,21 @@ def check_video_size(info: VideoInfo) -> None:
         )
 
 
+def check_frame_hints(hints: Mapping[int, Sequence[Hint]], info: VideoInfo) -> None:
+    """Raise ValueError naming the first hint outside the clip's frames (against the count its
+    header states; a count it only implies is checked once the clip is read, in
+    `temporal.carried_ab`), or outside its picture, or more hints in all than `MAX_HINTS`: a
+    shot carries them all to its later key frames."""
+    check_hint_count([hint for given in hints.values() for hint in given])
+    for number, given in sorted(hints.items()):
+        if info.stated and number >= info.frames:
+            raise ValueError(_past_the_end(number, info.name, info.frames))
+        try:
+            check_hints(given, info.width, info.height)
+        except ValueError as error:
+            raise ValueError(f"frame {number}: {error}") from error
+
+
 def read_frames(path: Path, info: VideoInfo) -> Iterator[Image.Image]:
     """The clip's frames as RGB images of the header's size, decoded one at a time.
 
@@ -191,22 +207,53 @@ def colourise_video(
     generator: AbModel,
     render_size: int,
     key_every: int | None = DEFAULT_KEY_EVERY,
+    *,
+    hints: Mapping[int, Sequence[Hint]] | None = None,
 ) -> int:
     """Colourise the clip `source` into `target` with a progress bar (frames/s, ETA); returns
     the frames written. `key_every` None colours each frame on its own (the flickering
-    baseline); else key frames every `key_every` frames with colour carried between them."""
+    baseline); else key frames every `key_every` frames with colour carried between them.
+    `hints` maps a frame number (from 0) to a person's hints on that frame: carried through
+    its shot (`temporal.carried_ab`), or with `key_every` None on that frame only."""
     check_render_size(render_size)
+    hints = hints or {}
     info = probe_video(source)
-    frames = read_frames(source, info)
+    check_frame_hints(hints, info)
+    frames = _hinted_frames_seen(read_frames(source, info), hints, info.name)
     if key_every is None:
-        coloured = (colourise_image(frame, generator, render_size) for frame in frames)
+        coloured = (
+            colourise_image(frame, generator, render_size, hints.get(number, ()))
+            for number, frame in enumerate(frames)
+        )
     else:
         from image_colourisation.imaging.temporal import colourise_clip  # noqa: PLC0415
 
         again = read_frames(source, info)
-        coloured = colourise_clip(frames, again, generator, render_size, key_every)
+        coloured = colourise_clip(frames, again, generator, render_size, key_every, hints=hints)
     progress = tqdm(coloured, total=info.frames or None, desc=info.name, unit="frame", leave=False)
     return write_video(progress, source, target, info)
+
+
+def _hinted_frames_seen(
+    frames: Iterator[Image.Image], hints: Mapping[int, Sequence[Hint]], name: str
+) -> Iterator[Image.Image]:
+    """`frames`, then ValueError when a hint is on a frame past the last: a clip whose header
+    only implies its frame count is known to be that short once it has been read (before its
+    result is renamed into place)."""
+    count = 0
+    for frame in frames:
+        yield frame
+        count += 1
+    late = [number for number in hints if number >= count]
+    if late:
+        raise ValueError(_past_the_end(min(late), name, count))
+
+
+def _past_the_end(number: int, name: str, frames: int) -> str:
+    return (
+        f"a hint is on frame {number:,}, past the last frame of {name} ({frames - 1:,}, "
+        "counting from 0); give frame numbers within the clip."
+    )
 
 
 def _video_stream(output: "av.container.OutputContainer", muxer: str, info: VideoInfo):
