@@ -20,10 +20,9 @@ WIDTH, HEIGHT = 64, 48
 WARM, COOL = (0.5, 0.3), (-0.2, -0.4)  # normalised a*, b*: bright pixels warm, dark ones cool
 
 
-class GrayLevelModel:
-    """An `AbModel` that colours bright pixels (L* > 50) warm and dark ones cool, counting its
-    calls: on a key frame it marks where the bright things are; between key frames only the
-    carried colour can follow them."""
+class CountedModel:
+    """What the fake `AbModel`s below share: the U-Net's multiple, no memory to speak of, and
+    a count of their calls (model calls per frame are what key frames save)."""
 
     takes_hints = False
     size_multiple = 32
@@ -33,6 +32,11 @@ class GrayLevelModel:
 
     def memory_needed(self, height: int, width: int) -> int:
         return 0
+
+
+class GrayLevelModel(CountedModel):
+    """Colours bright pixels (L* > 50) warm and dark ones cool: on a key frame it marks where
+    the bright things are; between key frames only the carried colour can follow them."""
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
         self.calls += 1
@@ -157,18 +161,11 @@ def test_a_cut_starts_a_key_frame_and_colour_does_not_cross_it():
     assert all((ab[0] > 0).all() for ab in abs_[4:])
 
 
-class HintPainter:
-    """An `AbModel` that takes hints and paints each hint's colour where the hint layer's mask
-    is set, gray (a* = b* = 0) elsewhere: its colour is where the hints were put, nothing else."""
+class HintPainter(CountedModel):
+    """Takes hints and paints each hint's colour where the hint layer's mask is set, gray
+    (a* = b* = 0) elsewhere: its colour is where the hints were put, nothing else."""
 
     takes_hints = True
-    size_multiple = 32
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def memory_needed(self, height: int, width: int) -> int:
-        return 0
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None) -> np.ndarray:
         self.calls += 1
