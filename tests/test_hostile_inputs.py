@@ -179,7 +179,7 @@ PYTHONS_LIMITS: dict[str, tuple[Callable[[Path], str], str]] = {
         "holds control characters (%00 is a NUL), which no path may",
     ),
     "colourisation.render_size='64'": (
-        lambda tmp: raised(lambda: colourise_photos({}, {}, "64")),
+        lambda tmp: raised(lambda: colourise_photos({}, {}, "64", 8)),
         "render_size must be a multiple of 32 from 32 to 1024 (e.g. 64), got '64' (str).",
     ),
     "--max-upload-mb nan": (

@@ -231,11 +231,21 @@ def chosen_hints(
     """The --hint and --hints hints, checked against the one photo or video they belong to:
     (a photo's hints, a video's by frame number); one of them is empty.
 
-    Hints are in one file's own pixels, so they need exactly one photo or video file; a hint
-    outside it is a usage error. An unreadable file is left to fail by name when it is
-    colourised.
+    The hints file is read first, so a file that cannot be read is said as such. Hints are in
+    one file's own pixels, so they need exactly one photo or video file; a hint outside it is a
+    usage error. An unreadable photo or clip is left to fail by name when it is colourised.
     """
-    if not (args.hint or args.hints_file):
+    video = len(args.paths) == 1 and is_video_name(args.paths[0].name)
+    photo_hints, frame_hints = list(args.hint), {}
+    if args.hints_file is not None:
+        try:
+            if video:
+                frame_hints = read_frame_hints_file(args.hints_file)
+            else:
+                photo_hints += read_hints_file(args.hints_file)
+        except ValueError as error:
+            parser.error(f"--hints: {error}")
+    if not (photo_hints or frame_hints):
         return [], {}
     given = _not_one_photo(args)
     if given:
@@ -243,37 +253,26 @@ def chosen_hints(
             "--hint and --hints are pixels of one photo: give exactly one photo file with them, "
             f"not {given}; colourise other photos in separate runs (a video: one, with --hints)"
         )
-    if is_video_name(args.paths[0].name):
-        return [], _video_hints(parser, args)
-    hints = list(args.hint)
-    if args.hints_file is not None:
-        try:
-            hints += read_hints_file(args.hints_file)
-        except ValueError as error:
-            parser.error(f"--hints: {error}")
+    if video:
+        return [], _checked_video_hints(parser, args, frame_hints)
     try:
         with open_image(args.paths[0]) as photo:
-            check_hints(hints, *upright_size(photo))
+            check_hints(photo_hints, *upright_size(photo))
     except ValueError as error:
         parser.error(f"--hint/--hints: {error}")
     except (OSError, Image.DecompressionBombError):
         pass
-    return hints, {}
+    return photo_hints, {}
 
 
-def _video_hints(
-    parser: argparse.ArgumentParser, args: argparse.Namespace
+def _checked_video_hints(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, hints: dict[int, list[Hint]]
 ) -> dict[int, list[Hint]]:
-    """The --hints file's hints for the one video given, by frame number, checked against its
-    header; --hint is for photos."""
+    """A video's hints by frame number, checked against its header; --hint is for photos."""
     if args.hint:
         parser.error(
             f"--hint is for photos; give a video's hints with --hints FILE: {FRAME_HINTS_JSON_FORM}"
         )
-    try:
-        hints = read_frame_hints_file(args.hints_file)
-    except ValueError as error:
-        parser.error(f"--hints: {error}")
     try:
         info = probe_video(args.paths[0])
     except ValueError:

@@ -1,4 +1,5 @@
-"""A folder of a user's photos, read and written as Kedro partitions (one Pillow image per file)."""
+"""A folder of a user's photos and videos, read and written as Kedro partitions (one Pillow
+image, or one clip, per file)."""
 
 import logging
 from collections.abc import Callable, Sequence
@@ -13,29 +14,53 @@ from tqdm.auto import tqdm
 
 from image_colourisation.core.errors import UserDatasetError
 from image_colourisation.core.files import printable
-from image_colourisation.imaging.photo_files import open_photo, save_photo, scan_photo_folder
+from image_colourisation.imaging.photo_files import (
+    is_photo_name,
+    open_photo,
+    save_photo,
+    scan_photo_folder,
+)
+from image_colourisation.imaging.video import (
+    Clip,
+    ColouredClip,
+    is_video_name,
+    open_clip,
+    write_clip,
+)
 
 logger = logging.getLogger(__name__)
 
 Photo = Image.Image | Sequence[Image.Image]  # a picture, or the frames of an animation
 
 
-class PhotoFileDataset(AbstractDataset[Photo, Image.Image]):
-    """One photo file, through `photo_files.open_photo` and `photo_files.save_photo`.
+def is_photo_or_video_name(name: str) -> bool:
+    return is_photo_name(name) or is_video_name(name)
 
-    Loads every frame (an animated GIF stays animated, a TIFF keeps its pages); saves one
-    picture or a list of frames in the format the file's extension names, atomically.
+
+class PhotoFileDataset(AbstractDataset[Photo | ColouredClip, Image.Image | Clip]):
+    """One photo file, through `photo_files.open_photo` and `photo_files.save_photo`, or one
+    video file, through `video.open_clip` and `video.write_clip`.
+
+    A photo loads with every frame (an animated GIF stays animated, a TIFF keeps its pages)
+    and saves one picture or a list of frames in the format the file's extension names. A
+    video loads as its header (`Clip`): its frames stream from the file while the colourised
+    clip is written. Both are written atomically.
     """
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         self._filepath = Path(filepath)
         self.metadata = metadata
 
-    def load(self) -> Image.Image:
+    def load(self) -> Image.Image | Clip:
+        if is_video_name(self._filepath.name):
+            return open_clip(self._filepath)
         return open_photo(self._filepath)
 
-    def save(self, data: Photo) -> None:
-        save_photo(data, self._filepath)
+    def save(self, data: Photo | ColouredClip) -> None:
+        if isinstance(data, ColouredClip):
+            write_clip(data, self._filepath)
+        else:
+            save_photo(data, self._filepath)
 
     def _exists(self) -> bool:
         return self._filepath.is_file()
@@ -50,7 +75,8 @@ class PhotoFolderDataset(PartitionedDataset):
     Partition ids are paths relative to the folder (`trip/beach.jpg`), so names, sub-folders and
     formats (chosen by extension) carry over from input to output. Differences from the parent:
 
-    - only files Pillow can open by their extension count (`.gitkeep`, notes are left out);
+    - only files Pillow can open count by their extension, and with `videos` the clips PyAV
+      reads (`.gitkeep`, notes are left out);
       links that lead out of the folder, FIFOs and devices are skipped with a warning each, and
       a dangling link fails like an unreadable photo (`photo_files.scan_photo_folder`);
     - an empty or missing folder loads as `{}` with a logged hint instead of failing;
@@ -67,22 +93,24 @@ class PhotoFolderDataset(PartitionedDataset):
         *,
         path: str,
         replace_existing: bool = False,
+        videos: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(replace_existing, bool):
-            raise UserDatasetError(
-                f"PhotoFolderDataset({path}): replace_existing must be true or false, "
-                f"got {replace_existing!r}."
-            )
+        for name, value in (("replace_existing", replace_existing), ("videos", videos)):
+            if not isinstance(value, bool):
+                raise UserDatasetError(
+                    f"PhotoFolderDataset({path}): {name} must be true or false, got {value!r}."
+                )
         super().__init__(path=path, dataset=PhotoFileDataset, metadata=metadata)
         self._replace_existing = replace_existing
+        self._wanted = is_photo_or_video_name if videos else is_photo_name
         self._broken: dict[str, str] = {}  # dangling links, unreadable folders -> why
 
     def _list_partitions(self) -> list[str]:
         """The photos, then the broken entries (which `load` turns into failing photos)."""
         if self._cached_partitions is None:
             folder = Path(self._filesystem._strip_protocol(self._path))
-            scan = scan_photo_folder(folder)
+            scan = scan_photo_folder(folder, self._wanted)
             for path, reason in scan.skipped:
                 logger.warning("Skipped %s", printable(f"{path.relative_to(folder)}: {reason}"))
             self._broken = {path.as_posix(): reason for path, reason in scan.broken}

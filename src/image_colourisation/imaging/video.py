@@ -201,6 +201,64 @@ def write_video(frames: Iterable[Image.Image], source: Path, target: Path, info:
     return count
 
 
+@dataclass(frozen=True)
+class Clip:
+    """A video file to colourise: where it is and what its header says; its frames are read
+    only when the colourised clip is written (`coloured_clip`, `write_clip`)."""
+
+    path: Path
+    info: VideoInfo
+
+
+@dataclass(frozen=True)
+class ColouredClip:
+    """A clip's colourised frames, made one by one as `write_clip` writes them."""
+
+    source: Clip
+    frames: Iterator[Image.Image]
+
+
+def open_clip(path: Path) -> Clip:
+    """The clip at `path`, its header read and checked (`probe_video`), no frame decoded."""
+    return Clip(path, probe_video(path))
+
+
+def coloured_clip(
+    clip: Clip,
+    generator: AbModel,
+    render_size: int,
+    key_every: int | None = DEFAULT_KEY_EVERY,
+    hints: Mapping[int, Sequence[Hint]] | None = None,
+) -> ColouredClip:
+    """`clip` colourised lazily, with a progress bar (frames/s, ETA) as it is written.
+    `key_every` None colours each frame on its own (the flickering baseline); else key frames
+    every `key_every` frames with colour carried between them. `hints` maps a frame number
+    (from 0) to a person's hints on that frame: carried through its shot
+    (`temporal.carried_ab`), or with `key_every` None on that frame only."""
+    check_render_size(render_size)
+    hints = hints or {}
+    info = clip.info
+    check_frame_hints(hints, info)
+    frames = _hinted_frames_seen(read_frames(clip.path, info), hints, info.name)
+    if key_every is None:
+        coloured = (
+            colourise_image(frame, generator, render_size, hints.get(number, ()))
+            for number, frame in enumerate(frames)
+        )
+    else:
+        from image_colourisation.imaging.temporal import colourise_clip  # noqa: PLC0415
+
+        again = read_frames(clip.path, info)
+        coloured = colourise_clip(frames, again, generator, render_size, key_every, hints=hints)
+    progress = tqdm(coloured, total=info.frames or None, desc=info.name, unit="frame", leave=False)
+    return ColouredClip(clip, iter(progress))
+
+
+def write_clip(coloured: ColouredClip, target: Path) -> int:
+    """Write a colourised clip to `target` (`write_video`); returns the frames written."""
+    return write_video(coloured.frames, coloured.source.path, target, coloured.source.info)
+
+
 def colourise_video(
     source: Path,
     target: Path,
@@ -210,28 +268,10 @@ def colourise_video(
     *,
     hints: Mapping[int, Sequence[Hint]] | None = None,
 ) -> int:
-    """Colourise the clip `source` into `target` with a progress bar (frames/s, ETA); returns
-    the frames written. `key_every` None colours each frame on its own (the flickering
-    baseline); else key frames every `key_every` frames with colour carried between them.
-    `hints` maps a frame number (from 0) to a person's hints on that frame: carried through
-    its shot (`temporal.carried_ab`), or with `key_every` None on that frame only."""
-    check_render_size(render_size)
-    hints = hints or {}
-    info = probe_video(source)
-    check_frame_hints(hints, info)
-    frames = _hinted_frames_seen(read_frames(source, info), hints, info.name)
-    if key_every is None:
-        coloured = (
-            colourise_image(frame, generator, render_size, hints.get(number, ()))
-            for number, frame in enumerate(frames)
-        )
-    else:
-        from image_colourisation.imaging.temporal import colourise_clip  # noqa: PLC0415
-
-        again = read_frames(source, info)
-        coloured = colourise_clip(frames, again, generator, render_size, key_every, hints=hints)
-    progress = tqdm(coloured, total=info.frames or None, desc=info.name, unit="frame", leave=False)
-    return write_video(progress, source, target, info)
+    """Colourise the clip `source` into `target` (`coloured_clip`, `write_clip`); returns the
+    frames written."""
+    clip = open_clip(source)
+    return write_clip(coloured_clip(clip, generator, render_size, key_every, hints), target)
 
 
 def _hinted_frames_seen(

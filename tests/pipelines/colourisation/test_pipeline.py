@@ -12,11 +12,13 @@ from PIL import Image
 
 from image_colourisation.datasets import ModelPayloadDataset
 from image_colourisation.imaging.render import DEFAULT_RENDER_SIZE
+from image_colourisation.imaging.video import DEFAULT_KEY_EVERY, probe_video
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.payloads import generator_from_payload, generator_payload
 from image_colourisation.pipelines.colourisation.nodes import colourise_photos
 from image_colourisation.serving.model_sources import DEFAULT_RUNTIME
 from tests.conftest import run_kedro
+from tests.imaging.test_video import square_frames, write_clip
 from tests.photo_models import real_photo, tiny_trained_generator
 from tests.project_copy import PROJECT_ROOT
 
@@ -74,7 +76,7 @@ def test_a_model_that_does_not_fit_stops_the_pipeline_naming_the_file(
         catalog = DataCatalog.from_config(config["catalog"])
         with pytest.raises((ValueError, DatasetError), match=problem) as error:
             # a named model is checked when the catalog loads it, the newest by the node
-            colourise_photos({}, catalog.get("colourisation_generator").load(), 64)
+            colourise_photos({}, catalog.get("colourisation_generator").load(), 64, 8)
         assert f"{source}" in str(error.value) and "is not a usable generator" in str(error.value)
 
 
@@ -89,7 +91,7 @@ def test_colourise_photos_is_lazy_and_keeps_names():
         return load
 
     photos = {"rocket.jpg": loader("rocket"), "1969/cat.png": loader("chelsea")}
-    coloured = colourise_photos(photos, generator_payload(tiny_trained_generator()), 64)
+    coloured = colourise_photos(photos, generator_payload(tiny_trained_generator()), 64, 8)
     assert sorted(coloured) == ["1969/cat.png", "rocket.jpg"]
     assert loads == []  # nothing read until the output folder saves it
     (cat,) = coloured["1969/cat.png"]()  # a still photo: one frame
@@ -99,16 +101,17 @@ def test_colourise_photos_is_lazy_and_keeps_names():
 
 def test_colourise_photos_checks_render_size_before_any_work():
     with pytest.raises(ValueError, match="multiple of 32"):
-        colourise_photos({}, generator_payload(tiny_trained_generator()), 48)
+        colourise_photos({}, generator_payload(tiny_trained_generator()), 48, 8)
 
 
-def test_pipeline_default_render_size_is_the_command_default():
+def test_pipeline_defaults_are_the_command_defaults():
     parameters = yaml.safe_load(
         (PROJECT_ROOT / "conf/base/parameters_colourisation.yml").read_text()
     )
     assert parameters["colourisation"] == {
         "render_size": DEFAULT_RENDER_SIZE,
         "runtime": DEFAULT_RUNTIME,
+        "key_every": DEFAULT_KEY_EVERY,
     }
 
 
@@ -127,6 +130,7 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
         real_photo("astronaut").convert("L").crop((60 * i, 0, 60 * i + 64, 48)) for i in (0, 1)
     ]
     frames[0].save(photos / "wave.gif", save_all=True, append_images=frames[1:], duration=90)
+    write_clip(photos / "film.mp4", square_frames(9), "libx264")  # a video: key frames
     (photos / "passwd.jpg").symlink_to(kedro_project / "pyproject.toml")  # out of the folder
     (photos / ".gitkeep").touch()
     out = kedro_project / "data/07_model_output/colourised"
@@ -138,16 +142,19 @@ def test_kedro_run_colourises_the_photos_folder(kedro_project: Path):
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "1969/cat.png",
         "coffee.jpg",
+        "film.mp4",
         "rocket.jpg",
         "wave.gif",
     ]
     assert (out / "rocket.jpg").read_bytes() == b"the user's own edit"
     log = result.stdout + result.stderr
     assert "Skipped rocket.jpg" in log
-    assert "Wrote 3 photos" in log
+    assert "Wrote 4 photos" in log
     assert "Skipped passwd.jpg: links to" in " ".join(log.split())  # the log wraps lines
     with Image.open(out / "wave.gif") as wave:
         assert (wave.n_frames, wave.info["duration"]) == (2, 90)
+    film = probe_video(out / "film.mp4")
+    assert (film.width, film.height, film.frames, film.rate) == (64, 48, 9, 25)
     for name, image_format, size in [
         ("coffee.jpg", "JPEG", (600, 400)),
         ("1969/cat.png", "PNG", (451, 300)),

@@ -34,6 +34,7 @@ from image_colourisation.imaging.render import (
     colourise_frames,
     colourise_image,
 )
+from image_colourisation.imaging.video import Clip, ColouredClip, coloured_clip
 from image_colourisation.models.networks import Generator
 from image_colourisation.models.onnx_runtime import OnnxGenerator, Runtime
 from image_colourisation.models.payloads import generator_from_payload
@@ -58,33 +59,39 @@ class RequestPhoto:
 
 
 def colourise_photos(
-    photos: dict[str, Callable[[], Image.Image]],
+    photos: dict[str, Callable[[], Image.Image | Clip]],
     generator_payload: dict[str, Any],
     render_size: int,
-) -> dict[str, Callable[[], list[Image.Image]]]:
-    """One lazy colourised photo per input photo, under the same relative path.
+    key_every: int,
+) -> dict[str, Callable[[], list[Image.Image] | ColouredClip]]:
+    """One lazy colourised photo or clip per input file, under the same relative path.
 
-    Each is a list of frames: one for a still photo, every frame of an animated GIF or a
-    multi-page TIFF (with their durations), as `render.colourise_frames` makes them.
+    A photo becomes a list of frames: one for a still photo, every frame of an animated GIF or
+    a multi-page TIFF (with their durations), as `render.colourise_frames` makes them. A video
+    becomes a `video.ColouredClip` whose frames are coloured as it is written: the model on key
+    frames every `key_every` frames and at cuts, colour carried between them (docs/video.md).
 
     `generator_payload` is what the catalog's GeneratorChoiceDataset loaded: the latest GAN, or
     the model named with `--params colourisation.model=...`.
 
-    Lazy: each photo is read, colourised and written one after another when the output
-    folder saves, so a folder of 12-megapixel photos never sits in memory at once.
+    Lazy: each file is read, colourised and written one after another when the output folder
+    saves, so a folder of 12-megapixel photos or long clips never sits in memory at once.
     """
     check_render_size(render_size)
     generator = generator_from_payload(generator_payload)
     return {
-        name: partial(_colourise_loaded, load, generator, render_size)
+        name: partial(_colourise_loaded, load, generator, render_size, key_every)
         for name, load in photos.items()
     }
 
 
 def _colourise_loaded(
-    load: Callable[[], Image.Image], generator: Generator, render_size: int
-) -> list[Image.Image]:
-    return colourise_frames(load(), generator, render_size)
+    load: Callable[[], Image.Image | Clip], generator: Generator, render_size: int, key_every: int
+) -> list[Image.Image] | ColouredClip:
+    loaded = load()
+    if isinstance(loaded, Clip):
+        return coloured_clip(loaded, generator, render_size, key_every)
+    return colourise_frames(loaded, generator, render_size)
 
 
 def decode_request_photos(requests: pd.DataFrame, default_render_size: int) -> list[RequestPhoto]:

@@ -25,6 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "photos_to_colourise",
                     "colourisation_generator",
                     "params:colourisation.render_size",
+                    "params:colourisation.key_every",
                 ],
                 outputs="colourised_photos",
                 name="colourise_photos",

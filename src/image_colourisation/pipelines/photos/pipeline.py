@@ -28,6 +28,7 @@ SHARED_PARAMETERS = {
     "params:evaluation.hints_curve",
     "params:benchmark",
     "params:benchmark.grid_photos",
+    "params:colourisation.key_every",
 }
 
 
