@@ -42,14 +42,16 @@ def parameter_problems(parameters: Mapping[str, Any]) -> list[str]:
     broken = {"training"} if found else set()
     for section, rules in SECTIONS.items():
         if section in parameters:
-            problems = problems_in(rules, parameters[section], section)
-            found += problems
-            # photos.classifier and photos.critic are evaluation's with a smaller batch.
-            broken |= {
-                name
-                for name in ("classifier", "critic")
-                if any(problem.startswith(f"evaluation.{name}.") for problem in problems)
-            }
+            found += problems_in(rules, parameters[section], section)
+    # photos.classifier and photos.critic are evaluation's with a smaller batch.
+    evaluation = parameters.get("evaluation")
+    if isinstance(evaluation, Mapping):
+        broken |= {
+            name
+            for name in ("classifier", "critic")
+            if name in evaluation
+            and problems_in(EVALUATION[name], evaluation[name], f"evaluation.{name}")
+        }
     if "photos" in parameters:
         found += photos.problems(parameters["photos"], broken=broken)
     return found

@@ -224,7 +224,8 @@ def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: i
             *working_shape(*photo_size, size, generator.size_multiple)[1]
         )
 
-    if needed(render_size) <= free:
+    asked = needed(render_size)
+    if asked <= free:
         return
     fitting = next(
         (size for size in range(render_size, 0, -RENDER_MULTIPLE) if needed(size) <= free), None
@@ -236,7 +237,7 @@ def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: i
     )
     raise UserValueError(
         f"colourising it at render size {render_size} needs about "
-        f"{needed(render_size) / 1e9:,.1f} GB of memory, more than the {free / 1e9:,.1f} GB "
+        f"{asked / 1e9:,.1f} GB of memory, more than the {free / 1e9:,.1f} GB "
         f"{source}; {advice}."
     )
 

@@ -113,37 +113,39 @@ def decode_request_photos(requests: pd.DataFrame, default_render_size: int) -> l
     hints = requests.get(HINTS_COLUMN, missing)
     rows, left = [], MAX_REQUEST_PIXELS
     for encoded, size, hint_text in zip(requests[IMAGE_COLUMN], sizes, hints, strict=True):
-        row = _decode_row(encoded, size, hint_text, default_render_size, left)
-        left -= _pixels(row.photo) if row.photo is not None else 0
+        row, pixels = _decode_row(encoded, size, hint_text, default_render_size, left)
+        left -= pixels
         rows.append(row)
     return rows
 
 
 def _decode_row(
     encoded: Any, size: Any, hint_text: Any, default_render_size: int, pixels_left: int
-) -> RequestPhoto:
-    """One row read; its photo decoded only when its pixels fit in what the request has left."""
+) -> tuple[RequestPhoto, int]:
+    """One row read, and the pixels its decoded photo holds (0 when it was not decoded); the
+    photo is decoded only when its pixels fit in what the request has left."""
     try:
         render_size = _row_render_size(size, default_render_size)
         hints = _row_hints(hint_text)
     except ValueError as error:
-        return RequestPhoto(None, default_render_size, error=str(error))
+        return RequestPhoto(None, default_render_size, error=str(error)), 0
     try:
         photo = _request_image(encoded)
         check_hints(hints, *upright_size(photo))
-        if _pixels(photo) > pixels_left:
+        pixels = _pixels(photo)
+        if pixels > pixels_left:
             raise ValueError(
-                f"image holds {_pixels(photo) / 1e6:,.3g} megapixels, more than the "
+                f"image holds {pixels / 1e6:,.3g} megapixels, more than the "
                 f"{max(pixels_left, 0) / 1e6:,.3g} left of the {MAX_REQUEST_PIXELS / 1e6:,.3g} "
                 "one request may hold in all (the rows before it took the rest); send it in a "
                 "request of its own"
             )
         photo.load()
     except ValueError as error:
-        return RequestPhoto(None, render_size, error=str(error))
+        return RequestPhoto(None, render_size, error=str(error)), 0
     except Exception as error:  # Pillow raises many kinds for truncated or foreign bytes
-        return RequestPhoto(None, render_size, error=_unreadable(error))
-    return RequestPhoto(photo, render_size, hints)
+        return RequestPhoto(None, render_size, error=_unreadable(error)), 0
+    return RequestPhoto(photo, render_size, hints), pixels
 
 
 def _pixels(photo: Image.Image) -> int:
