@@ -276,3 +276,31 @@ def test_every_module_the_record_allows_exports_within_the_checks():
     exported = OnnxGenerator(generator_onnx(generator), "the export")
     lightness = np.random.default_rng(0).uniform(-1, 1, (2, 1, 64, 64)).astype(np.float32)
     assert exported.colour(lightness).shape == (2, 2, 64, 64)
+
+
+def test_a_graph_that_asks_for_more_memory_than_the_budget_is_refused_before_it_gets_it(
+    monkeypatch,
+) -> None:
+    """A 300-byte graph whose Resize blows an 8 x 8 image up 2,048 times asks for 1.07 GB at
+    once (its architecture record says kilobytes): ONNX Runtime's arena, capped at the budget,
+    refuses the allocation instead of making it, and the refusal names the file and sizes."""
+    monkeypatch.setenv("COLOURISE_MEMORY_LIMIT_GB", "0.2")
+    blown_up = [
+        helper.make_node("Resize", ["lightness", "", "scales"], ["huge"]),
+        helper.make_node("ReduceMean", ["huge"], ["mean"], keepdims=1),
+        helper.make_node("Mul", ["lightness", "mean"], ["small"]),
+        pair("small"),
+    ]
+    exported = OnnxGenerator(
+        forged(blown_up, scales=np.array([1, 1, 2048, 2048], np.float32)), "greedy.onnx"
+    )
+    with pytest.raises(
+        OnnxFileError,
+        match=r"^greedy\.onnx asked for 1\.07 GB at once to colour one 8 x 8 image, more than "
+        r"the 0\.20 GB COLOURISE_MEMORY_LIMIT_GB allows \(a generator of its architecture "
+        r"needs about 0\.\d\d GB in all\); choose a smaller render size",
+    ):
+        exported.colour(np.ones((1, 1, 8, 8), np.float32))
+    # The same cap leaves a sound export's colours as they were.
+    sound = OnnxGenerator(generator_onnx(Generator(width=16, dropout=0.0)), "sound.onnx")
+    assert sound.colour(np.zeros((1, 1, 64, 64), np.float32)).shape == (1, 2, 64, 64)

@@ -6,11 +6,15 @@ The file is checked before use: its inputs and output must be the ones the expor
 (names, element type, channels, free height and width), its metadata must record the
 architecture, its operators must be the exporter's and its numbers bounded, so a foreign,
 stale or forged file is refused with what to do instead. Each answer is checked too: a graph
-can say one output shape and give another.
+can say one output shape and give another. What a graph computes can also be far larger than
+its architecture says (a 1 KB graph of Resize nodes asked for 2.1 GB): the session's memory is
+capped at the machine's budget (`core/memory.memory_budget`), so ONNX Runtime refuses such an
+allocation before making it.
 """
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -21,6 +25,7 @@ import onnxruntime
 
 from image_colourisation.core.errors import UserValueError
 from image_colourisation.core.files import FileProblem, open_regular_file
+from image_colourisation.core.memory import memory_budget
 from image_colourisation.core.ranges import shortened
 from image_colourisation.imaging.hints import NO_HINT_INPUTS
 from image_colourisation.models.onnx_contents import contents_problem
@@ -62,14 +67,9 @@ class OnnxGenerator(GeneratorRecord):
 
     def __init__(self, model: Path | bytes, source: str) -> None:
         data = model_bytes(model, source)
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only: the graph's harmless notes stay quiet
+        self._budget = memory_budget()
         try:
-            self._session = onnxruntime.InferenceSession(
-                model if isinstance(model, bytes) else str(model),
-                options,
-                providers=["CPUExecutionProvider"],
-            )
+            self._session = _capped_session(model, self._budget[0])
         except Exception as error:  # ONNX Runtime raises its own kinds for any unreadable file
             raise OnnxFileError(
                 f"{source} is not an ONNX model ONNX Runtime can load "
@@ -88,7 +88,22 @@ class OnnxGenerator(GeneratorRecord):
         self._source = source
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        return _stoppable_run(self._session, feeds, self._source)
+        try:
+            return _stoppable_run(self._session, feeds, self._source)
+        except onnxruntime.capi.onnxruntime_pybind11_state.Fail as error:
+            asked = _refused_allocation(str(error))
+            if asked is None:
+                raise
+            budget, budget_source = self._budget
+            height, width = feeds[LIGHTNESS].shape[2:]
+            raise OnnxFileError(
+                f"{self._source} asked for {asked / 1e9:,.2f} GB at once to colour one "
+                f"{width} x {height} image, more than the {budget / 1e9:,.2f} GB {budget_source} "
+                f"(a generator of its architecture needs about "
+                f"{self.memory_needed(height, width) / 1e9:,.2f} GB in all); choose a smaller "
+                f"render size, or, if the file is not a sound export, write it again from the "
+                f"generator's payload: {EXPORT_COMMAND}"
+            ) from None
 
     def colour(self, lightness: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
         """Normalised L (N, 1, H, W) and hints (N, 3, H, W) or None -> normalised ab."""
@@ -106,6 +121,40 @@ class OnnxGenerator(GeneratorRecord):
                 f"write it again from a sound generator payload: {EXPORT_COMMAND}"
             )
         return ab
+
+
+# One arena per session, registered for the session being built (ONNX Runtime hands the
+# environment's newest CPU allocator to sessions that ask for it); the lock keeps two loads
+# from swapping caps.
+_ARENA_LOCK = threading.Lock()
+_CPU_ARENA = onnxruntime.OrtMemoryInfo(
+    "Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, onnxruntime.OrtMemType.DEFAULT
+)
+_REFUSED_ALLOCATION = re.compile(r"Available memory of \d+ is smaller than requested bytes of (\d+)")
+
+
+def _capped_session(model: Path | bytes, limit: int) -> onnxruntime.InferenceSession:
+    """A CPU session whose memory arena holds at most `limit` bytes: an allocation past it
+    fails at once (`_refused_allocation`) instead of being made."""
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # fatal only: a refused allocation is told by the caller
+    options.add_session_config_entry("session.use_env_allocators", "1")
+    with _ARENA_LOCK:
+        onnxruntime.create_and_register_allocator(
+            _CPU_ARENA, onnxruntime.OrtArenaCfg(limit, -1, -1, -1)
+        )
+        return onnxruntime.InferenceSession(
+            model if isinstance(model, bytes) else str(model),
+            options,
+            providers=["CPUExecutionProvider"],
+        )
+
+
+def _refused_allocation(message: str) -> int | None:
+    """The bytes of the allocation that ONNX Runtime's capped arena refused, as its error
+    `message` says them, or None for any other failure."""
+    found = _REFUSED_ALLOCATION.search(message)
+    return int(found[1]) if found else None
 
 
 def _stoppable_run(session: Any, feeds: dict[str, np.ndarray], source: str) -> np.ndarray:
