@@ -1,9 +1,22 @@
 """Does colour flicker? Clips with known truth, coloured per frame and with key frames.
 
     .venv/bin/python benchmarks/video_consistency.py [--clips 2] [--frames 24] [--size 640x360]
+    .venv/bin/python benchmarks/video_consistency.py --first-photo 20 --renewals 0.1 0.25 0.5 1
 
 Each clip is a virtual camera moving over a real photo of ../shared/data/real-photos (a pan,
 a zoom, a rotation), or two pans joined at a cut, so the true colour of every frame is known.
+Clip i is made from photos first+i and first+i+1 (`--first-photo`): choose settings on clips
+of other photos than the table's (`--renewals` compares key frames every 8 at each renewal,
+`temporal.KEY_FRAME_RENEWAL`).
+
+Rows: the model on every frame; two classic fixes of its output (each frame's mean a*b* set to
+the mean of the shot so far, "global chroma averaging"; and a flow moving average, each frame's
+a*b* mixed with the previous output carried by DIS flow where the forward-backward check passes,
+Lai et al. 2018's baseline), applied to the per-frame output as read back (their frames/s count
+the per-frame run plus their own time); key frames every 4, 8 and 16; key frames every 8 with
+5 hints drawn from the truth of the first frame; the truth through the working size (its a*b*
+shrunk to the render size and joined with L* as every output is: the floor of E_warp for a
+colouriser that works at that size); the truth.
 Clips are stored losslessly (FFV1 in RGB, `data/02_intermediate/video_benchmark/`) and
 colourised end to end by `imaging/video.colourise_video` (decode, colour, H.264 encode) into a
 temporary folder, then read back. Printed: a markdown table per clip and one for all together.
@@ -30,23 +43,32 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from image_colourisation.imaging.colour import rgb_to_lab
+from image_colourisation.imaging import temporal
+from image_colourisation.imaging.colour import lab_to_rgb, rgb_to_lab, to_uint8
+from image_colourisation.imaging.hints import truth_hints
 from image_colourisation.imaging.metrics import (
     colour_distribution_consistency,
     colourfulness,
     psnr,
     warp_error,
 )
-from image_colourisation.imaging.render import AbModel
-from image_colourisation.imaging.temporal import consistent, dense_flow
+from image_colourisation.imaging.render import (
+    AbModel,
+    join_lightness_and_ab,
+    shrink_lightness,
+    working_shape,
+)
+from image_colourisation.imaging.temporal import consistent, dense_flow, is_cut, warp
 from image_colourisation.imaging.video import colourise_video, probe_video, read_frames
 from image_colourisation.serving.model_sources import default_model_source, load_trained_generator
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-photos"
 STORE = Path("data/02_intermediate/video_benchmark")
 MOVES = ("pan", "cut", "zoom", "rotate")  # the first --clips of these
-ROWS = {"per-frame model": None, "key frames K=4": 4, "key frames K=8": 8, "key frames K=16": 16}
 RATE = 25
+PER_FRAME = "per-frame model"
+HINTS_ON_FIRST_FRAME = 5
+MOVING_AVERAGE_NEW = 0.25  # the share of each frame's own a*b* in the flow moving average
 
 
 class Counted:
@@ -144,6 +166,59 @@ def make_clip(move: str, index: int, frames: int, size: tuple[int, int]) -> tupl
     return path, flows
 
 
+def global_chroma_averaging(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Each frame's mean a*b* moved to the mean of its shot's frames so far (a cut, found as
+    `temporal.is_cut` finds it, starts afresh): the overall tint stops jumping."""
+    averaged, means = [], []
+    previous = None
+    for frame in frames:
+        lab = rgb_to_lab(frame)
+        if previous is not None and is_cut(previous, lab[..., 0]):
+            means = []
+        previous = lab[..., 0]
+        means.append(lab[..., 1:].mean(axis=(0, 1)))
+        lab[..., 1:] += np.mean(means, axis=0) - means[-1]
+        averaged.append(to_uint8(lab_to_rgb(lab)))
+    return averaged
+
+
+def flow_moving_average(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Each frame's a*b* as `MOVING_AVERAGE_NEW` of its own plus the rest of the previous
+    output carried by DIS flow, where the forward-backward check passes (elsewhere its own)."""
+    averaged, previous = [], None
+    for frame in frames:
+        lab = rgb_to_lab(frame)
+        if previous is not None:
+            back, ahead = (
+                dense_flow(lab[..., 0], previous[..., 0]),
+                dense_flow(previous[..., 0], lab[..., 0]),
+            )
+            carried = warp(previous[..., 1:].transpose(2, 0, 1), back).transpose(1, 2, 0)
+            share = np.where(consistent(back, ahead), MOVING_AVERAGE_NEW, 1.0)[..., None]
+            lab[..., 1:] = share * lab[..., 1:] + (1 - share) * carried
+        previous = lab
+        averaged.append(to_uint8(lab_to_rgb(lab)))
+    return averaged
+
+
+POST = {
+    "global chroma averaging": global_chroma_averaging,
+    "flow moving average": flow_moving_average,
+}
+
+
+def through_working_size(frames: list[np.ndarray], render_size: int) -> list[np.ndarray]:
+    """The true frames with their a*b* shrunk to the working size and joined with the full
+    L* as the colouriser joins its own (`render.join_lightness_and_ab`)."""
+    joined = []
+    for frame in frames:
+        lab = rgb_to_lab(frame)
+        small, _ = working_shape(*lab.shape[:2], render_size, 1)
+        ab = np.stack([shrink_lightness(lab[..., channel], small) for channel in (1, 2)])
+        joined.append(np.asarray(join_lightness_and_ab(lab[..., 0], ab)))
+    return joined
+
+
 def frames_of(path: Path) -> list[np.ndarray]:
     return [np.asarray(frame) for frame in read_frames(path, probe_video(path))]
 
@@ -202,48 +277,86 @@ def loaded_model(render_size: int | None) -> tuple[AbModel, int, str]:
         return Generator(width=8).eval(), render_size or 64, name
 
 
+def runs(args: argparse.Namespace) -> dict[str, tuple[int | None, float, int]]:
+    """The rows coloured by `colourise_video`: name -> (key frames every, renewal, hints on the
+    first frame); the per-frame model first (the post-processing rows start from its output)."""
+    if args.renewals:
+        return {PER_FRAME: (None, 1.0, 0)} | {
+            f"key frames K=8, renewal {value:g}": (8, value, 0) for value in args.renewals
+        }
+    renewal = temporal.KEY_FRAME_RENEWAL
+    return {
+        PER_FRAME: (None, renewal, 0),
+        "key frames K=4": (4, renewal, 0),
+        "key frames K=8 (default)": (8, renewal, 0),
+        "key frames K=16": (16, renewal, 0),
+        f"K=8, {HINTS_ON_FIRST_FRAME} hints on frame 0": (8, renewal, HINTS_ON_FIRST_FRAME),
+    }
+
+
+def colourised(
+    clip: Path, target: Path, model: AbModel, render_size: int, *, run: tuple, truth: list
+) -> tuple[list[np.ndarray], dict[str, float]]:
+    """The frames of `clip` coloured end to end as `run` says, with frames/s and calls."""
+    key_every, renewal, hint_count = run
+    temporal.KEY_FRAME_RENEWAL = renewal  # read at each key frame
+    hints = {0: truth_hints(truth[0], hint_count, (0,), render_size)} if hint_count else None
+    counted = Counted(model)
+    start = time.perf_counter()
+    written = colourise_video(clip, target, counted, render_size, key_every, hints=hints)
+    seconds = time.perf_counter() - start
+    return frames_of(target), {"seconds": seconds, "model calls/frame": counted.calls / written}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=2, help=f"how many of {', '.join(MOVES)}")
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT")
     parser.add_argument("--render-size", type=int, help="default: the model's own")
+    parser.add_argument("--first-photo", type=int, default=0, help="clip i uses photo FIRST+i")
+    parser.add_argument("--renewals", type=float, nargs="+", help="compare these at K=8")
     parser.add_argument("--strip", type=Path, help="write frames of the cut clip's first shot here")
     args = parser.parse_args()
     size = tuple(int(side) for side in args.size.split("x"))
     model, render_size, name = loaded_model(args.render_size)
     print(f"model: {name}; render size {render_size}; {args.frames} frames of {args.size} a clip\n")
-    totals: dict[str, list[dict[str, float]]] = {row: [] for row in [*ROWS, "truth"]}
+    rows = runs(args)
+    totals: dict[str, list[dict[str, float]]] = {}
     for index, move in enumerate(MOVES[: args.clips]):
-        clip, known = make_clip(move, index, args.frames, size)
+        clip, known = make_clip(move, args.first_photo + index, args.frames, size)
         truth = frames_of(clip)
         flows = {"true": known, "DIS": input_flows(truth, known)}
-        results, outputs = (
-            {},
-            {
-                "input (gray)": [
-                    np.asarray(Image.fromarray(f).convert("L").convert("RGB")) for f in truth
-                ]
-            },
-        )
+        gray = [np.asarray(Image.fromarray(f).convert("L").convert("RGB")) for f in truth]
+        results, outputs = {}, {"input (gray)": gray}
         with tempfile.TemporaryDirectory() as folder:
-            for row, key_every in ROWS.items():
-                counted = Counted(model)
-                target = Path(folder) / f"{row}.mkv"
-                start = time.perf_counter()
-                written = colourise_video(clip, target, counted, render_size, key_every)
-                seconds = time.perf_counter() - start
-                outputs[row] = frames_of(target)
-                results[row] = scores(outputs[row], truth, flows) | {
-                    "frames/s": written / seconds,
-                    "model calls/frame": counted.calls / written,
-                }
+            for row, run in rows.items():
+                target = Path(folder) / f"{len(outputs)}.mkv"
+                outputs[row], timing = colourised(
+                    clip, target, model, render_size, run=run, truth=truth
+                )
+                results[row] = timing
+                if row == PER_FRAME and not args.renewals:
+                    for fix, post in POST.items():
+                        start = time.perf_counter()
+                        outputs[fix] = post(outputs[PER_FRAME])
+                        extra = time.perf_counter() - start
+                        results[fix] = timing | {"seconds": timing["seconds"] + extra}
+        for row, result in results.items():
+            seconds = result.pop("seconds")
+            results[row] = scores(outputs[row], truth, flows) | result
+            results[row]["frames/s"] = len(truth) / seconds
+        floor = "truth at the working size"
+        outputs[floor] = through_working_size(truth, render_size)
+        results[floor] = scores(outputs[floor], truth, flows)
         results["truth"] = scores(truth, truth, flows)
         print(f"### {clip.name}\n\n{table(results)}\n")
         if args.strip and move == "cut":
-            write_strip({**outputs, "truth": truth}, args.strip)
+            shown = ["input (gray)", PER_FRAME, "flow moving average", *rows, "truth"]
+            outputs["truth"] = truth
+            write_strip({row: outputs[row] for row in dict.fromkeys(shown)}, args.strip)
         for row, result in results.items():
-            totals[row].append(result)
+            totals.setdefault(row, []).append(result)
     means = {
         row: {key: float(np.mean([r[key] for r in rs])) for key in rs[0]}
         for row, rs in totals.items()

@@ -64,17 +64,32 @@ def square_frames(count: int, step: int = 2) -> list[np.ndarray]:
 
 
 def write_clip(
-    path: Path, frames: list[np.ndarray], codec: str, rate: int = 25, audio: bool = False
+    path: Path,
+    frames: list[np.ndarray],
+    codec: str,
+    rate: int = 25,
+    audio: bool = False,
+    *,
+    rotation: int = 0,
+    millis: list[int] | None = None,
 ) -> Path:
     """A clip of RGB `frames` in the container `path`'s ending names, with a second of silent
-    AAC when `audio`."""
+    AAC when `audio`; `rotation`: degrees counter-clockwise for the player to turn it (as a phone
+    stores a portrait clip); `millis`: each frame's time in ms (a variable frame rate)."""
     with av.open(str(path), "w") as output:
         stream = output.add_stream(codec, rate=Fraction(rate))
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = {"mjpeg": "yuvj420p", "ffv1": "yuv444p"}.get(codec, "yuv420p")
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if millis:
+            stream.codec_context.time_base = Fraction(1, 1000)
         sound = output.add_stream("aac", rate=16000) if audio else None
         for index, frame in enumerate(frames):
-            output.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            if millis:
+                picture.pts, picture.time_base = millis[index], Fraction(1, 1000)
+            output.mux(stream.encode(picture))
             if sound is not None:
                 samples = av.AudioFrame.from_ndarray(
                     np.zeros((1, 640), np.float32), format="fltp", layout="mono"
@@ -91,6 +106,12 @@ def ab_of(image: Image.Image) -> np.ndarray:
     return rgb_to_lab(np.asarray(image.convert("RGB")))[..., 1:]
 
 
+def frame_times(path: Path) -> list[float]:
+    """Each decoded frame's time in seconds, as a player shows it."""
+    with av.open(str(path)) as clip:
+        return [frame.time for frame in clip.decode(clip.streams.video[0])]
+
+
 @pytest.mark.parametrize(
     ("name", "codec", "rate"),
     [("clip.mp4", "libx264", 25), ("clip.mkv", "ffv1", 30), ("clip.avi", "mjpeg", 24)],
@@ -102,7 +123,67 @@ def test_round_trip_keeps_size_frame_count_and_rate(tmp_path, name, codec, rate)
     info = probe_video(target)
     assert (info.width, info.height, info.rate) == (WIDTH, HEIGHT, rate)
     assert sum(1 for _ in read_frames(target, info)) == 9
+    # a constant rate comes out as it always did: one frame every 1 / rate s (AVI stores no
+    # presentation times: its H.264 frames come out in stored order, one frame late)
+    times = sorted(frame_times(target))
+    expected = [index / rate for index in range(9)]
+    assert [time - times[0] for time in times] == pytest.approx(expected, abs=1e-3)
     assert not info.audio
+
+
+@pytest.mark.parametrize(("name", "codec"), [("screen.mkv", "ffv1"), ("phone.mp4", "libx264")])
+@pytest.mark.parametrize("key_every", [8, None])
+def test_a_variable_frame_rate_keeps_each_frames_time(tmp_path, name, codec, key_every):
+    """Frames 40 ms apart, then gaps of 120, 260 and 434 ms (a screen recording that only
+    writes a frame when something changes): each output frame is shown when its source frame
+    was. Frames written one every 1 / (average rate) s ended the .mp4 at 0.58 s, not 1 s; the
+    .mkv's nominal 25 frames/s over its second implied 26 frames, and it was refused as cut."""
+    millis = [0, 40, 80, 200, 240, 500, 533, 566, 1000]
+    source = write_clip(tmp_path / name, square_frames(9), codec, millis=millis)
+    target = tmp_path / "out" / name
+    assert colourise_video(source, target, GrayLevelModel(), 64, key_every) == 9
+    assert frame_times(target) == pytest.approx([time / 1000 for time in millis], abs=1e-3)
+
+
+def corner_brightness(image: Image.Image) -> dict[str, float]:
+    gray = np.asarray(image.convert("L"), np.float32)
+    return {
+        "top left": gray[2:8, 2:8].mean(),
+        "top right": gray[2:8, -8:-2].mean(),
+        "bottom left": gray[-8:-2, 2:8].mean(),
+        "bottom right": gray[-8:-2, -8:-2].mean(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rotation", "corner"), [(-90, "top right"), (90, "bottom left"), (180, "bottom right")]
+)
+def test_a_rotated_clip_is_read_and_written_upright(tmp_path, rotation, corner):
+    """A clip stored 64 x 48 with a bright patch in its stored top-left corner and a rotation
+    for the player (-90: a phone held upright; FFmpeg turns -90 clockwise, 90 counter-clockwise):
+    its frames are read as the player shows them, and written so with no rotation left."""
+    stored = np.full((HEIGHT, WIDTH, 3), 30, np.uint8)
+    stored[:12, :16] = 230
+    source = write_clip(tmp_path / "phone.mp4", [stored] * 3, "libx264", rotation=rotation)
+    shown = (HEIGHT, WIDTH) if rotation % 180 else (WIDTH, HEIGHT)
+    info = probe_video(source)
+    assert (info.width, info.height, info.rotation) == (*shown, rotation % 360)
+    video.check_frame_hints({0: [Hint(shown[0] - 1, shown[1] - 1, "#c0392b")]}, info)
+    target = tmp_path / "out" / "phone.mp4"
+    assert colourise_video(source, target, GrayLevelModel(), 64) == 3
+    written = probe_video(target)
+    assert (written.width, written.height, written.rotation) == (*shown, 0)
+    for frame in [*read_frames(source, info), *read_frames(target, written)]:
+        assert frame.size == shown
+        brightness = corner_brightness(frame)
+        assert brightness.pop(corner) > 150
+        assert max(brightness.values()) < 80
+
+
+def test_a_clip_turned_by_other_than_a_quarter_turn_is_refused_by_name(tmp_path):
+    source = write_clip(tmp_path / "tilted.mp4", square_frames(2), "libx264", rotation=30)
+    with pytest.raises(ValueError, match=r"tilted.mp4 is to be shown turned by (29|30) degrees"):
+        probe_video(source)
 
 
 def test_audio_is_copied(tmp_path):
@@ -185,7 +266,8 @@ def test_a_hint_on_frame_0_reaches_frame_5():
     model = HintPainter()
     abs_ = list(temporal.carried_ab(frames, model, 64, key_every=5, hints={0: [RED]}))
     assert model.calls == 2
-    assert np.allclose(abs_[5][:, 24, 26], RED_AB, atol=1e-3)  # where the square's middle is now
+    # where the square's middle is now: the hint's colour, carried (bilinear warps: 0.2 a*b*)
+    assert np.allclose(abs_[5][:, 24, 26], RED_AB, atol=0.2)
     assert np.allclose(abs_[5][:, 24, 16], 0, atol=1e-3)  # where it was
 
 
@@ -195,7 +277,7 @@ def test_a_hint_makes_its_frame_a_key_frame():
     abs_ = list(temporal.carried_ab(frames, model, 64, key_every=100, hints={2: [RED]}))
     assert model.calls == 3  # frames 0, 2 (the hint) and 5 (the last)
     assert np.allclose(abs_[2][:, 24, 16], RED_AB, atol=1e-3)
-    assert np.allclose(abs_[5][:, 24, 22], RED_AB, atol=1e-3)  # carried 3 frames of 2 pixels
+    assert np.allclose(abs_[5][:, 24, 22], RED_AB, atol=0.2)  # carried 3 frames of 2 pixels
 
 
 def test_a_hint_is_dropped_at_a_cut():

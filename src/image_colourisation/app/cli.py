@@ -11,7 +11,7 @@ Colourises single photos and whole folders with the same `render.colourise_frame
 Kedro `colourisation` pipeline uses. Outputs keep each photo's name, size and format (every
 frame of an animation or multi-page TIFF); a folder's sub-folders are kept below OUTDIR.
 A video file (.mp4, .mkv, .mov, .avi, .webm), named or in a folder, is colourised by
-`imaging/video.py` into OUTDIR as a photo would be, same size, frame rate and audio: the model
+`imaging/video.py` into OUTDIR as a photo would be, upright, same frame timing and audio: the model
 on key frames every K frames and at cuts, colour carried between them by optical flow so that
 it does not flicker (`--temporal off`: each frame on its own).
 Nothing is overwritten unless --overwrite, and nothing is ever written into a folder given as

@@ -11,7 +11,11 @@ blended by distance in frames (Bonneel et al. 2015, Lai et al. 2018 carry colour
 TCVC, Liu et al., colours key frames and propagates).
 A forward-backward check (Sundaram et al. 2010) marks the pixels a flow cannot carry (occluded,
 or leaving the frame); where neither direction carries a pixel, the model colours that frame
-too. Each frame is then joined with its own full-size L* by `render.join_lightness_and_ab`.
+too. The model's answers for the same wall differ a little from one key frame to the next, so a
+key frame inside a shot keeps the colour carried to it and takes only part of the model's change
+(`KEY_FRAME_RENEWAL`) where the flow carries it: the moving average of Lai et al.'s baseline,
+at key frames only. Each frame is then joined with its own full-size L* by
+`render.join_lightness_and_ab`.
 
 A person's hint on frame f makes f a key frame. From there it is carried along the forward
 flow to the later frames of its shot, and every key frame it reaches gets it too; it is dropped
@@ -58,6 +62,13 @@ MAX_OCCLUDED_SHARE = 0.5
 # background at 64 pixels wide) is filled from the colour around it; more, and the model
 # colours the frame.
 SMALL_HOLES_SHARE = 0.05
+# How much of the model's new answer a key frame inside a shot takes where the flow carries the
+# previous key frame's colour to it (the rest is that colour): the model's answers for one wall
+# differ from key frame to key frame, and a key frame that took them whole would jump there.
+# Where nothing is carried (new content, occlusion) and on a frame a person gave hints on, the
+# model's answer is taken whole. Chosen on clips of other photos than the benchmark's
+# table (docs/video.md, "Choosing the renewal").
+KEY_FRAME_RENEWAL = 0.25
 _CARRIED = 0.5  # a pixel is carried when at least this much of its weight survived the flow
 _FILL_SIGMA = 2.0  # working pixels: how far the colour around a speck reaches into it
 # A flow may point this many working pixels past the frame's edge and still carry the edge's
@@ -97,6 +108,7 @@ class _Frame:
     link: _Link | None = None
     pins: list[_Pin] = field(default_factory=list)
     hints: tuple[Hint, ...] = ()
+    hinted: bool = False  # a person gave hints on this very frame
     ab: np.ndarray | None = None
 
 
@@ -160,6 +172,7 @@ def carried_ab(
         given = hints.get(number, ())
         frame.pins += [_Pin(hint.x, hint.y, hint.colour) for hint in given]
         frame.hints = _on_working_image(frame.pins, lightness.shape, size)
+        frame.hinted = bool(given)
         if not shot or len(shot) == key_every or given:
             frame.ab = model(frame)
         shot.append(frame)
@@ -291,15 +304,28 @@ def _blended(shot: list[_Frame], model: Callable[[_Frame], np.ndarray]) -> Itera
     """a*b* of a run of frames between two key frames, the first included, the last not (it
     starts the next run): the colours carried forward from the first and backward from the
     last, weighted by how near their key frame is and by how much of each pixel the flow
-    carried."""
+    carried. The last key frame's own a*b* is first renewed from the colour carried to it
+    (`_renewed`), unless a person gave hints on that very frame: there the model's answer
+    follows them. (Hints carried to a frame are in the colour carried to it already.)"""
     if len(shot) == 1:
         return
-    ahead, behind = _carried_forward(shot), _carried_backward(shot)
+    ahead = _carried_forward(shot)
+    if not shot[-1].hinted:
+        shot[-1].ab = _renewed(shot[-1].ab, *ahead[-1])
+    behind = _carried_backward(shot)
     span = len(shot) - 1
     yield shot[0].ab
     for index in range(1, span):
         sources = [(ahead[index], (span - index) / span), (behind[index], index / span)]
         yield _mixed(sources, shot[index], model)
+
+
+def _renewed(model: np.ndarray, carried: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """A key frame's a*b*: the colour `carried` to it plus `KEY_FRAME_RENEWAL` of the
+    `model`'s change to it, where the flow carried it whole (`weight` 1); the model's answer
+    where nothing was carried (`weight` 0), and in proportion between."""
+    taken = 1 - (1 - KEY_FRAME_RENEWAL) * np.clip(weight, 0, 1)
+    return carried + taken * (model - carried)
 
 
 def _carried_forward(shot: list[_Frame]) -> list[tuple[np.ndarray, np.ndarray]]:

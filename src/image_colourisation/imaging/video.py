@@ -1,6 +1,12 @@
 """Video files: which names are videos, what a clip's header claims (checked against the
 limits before anything is decoded), its frames read one at a time, and the colourised clip
-written beside the others with the same frame rate, size and audio.
+written beside the others with the same frame timing, picture and audio.
+
+A phone stores a portrait clip sideways with a rotation for the player to apply: frames are
+turned upright as they are read, so the model and a person's hints see the picture a person
+sees, and the result is written upright with no rotation to apply. Each frame is written at its
+source frame's timestamp, so a variable frame rate (screen recordings, phone clips) keeps in
+step with the audio.
 
 PyAV (FFmpeg) reads whatever container and codec FFmpeg knows; frames stream through, so a
 two-hour film costs the memory of a few frames. The result is written to a temporary file and
@@ -46,10 +52,19 @@ MAX_VIDEO_PIXELS = 500_000_000_000
 _X264_OPTIONS = {"crf": "18", "preset": "fast"}  # crf 18: visually lossless for x264
 
 
+# PIL's turn (counter-clockwise) that stands a stored frame upright, by the clip's rotation.
+_UPRIGHT = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
+
+
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a clip's header says: its frame size, frame rate, frame count (stated, or estimated
-    from its duration; 0 when it says neither) and whether it has sound."""
+    """What a clip's header says: its frame size as shown (upright), average frame rate, frame
+    count (stated, or estimated from its duration; 0 when it says neither), duration, whether it
+    has sound, the time base of its timestamps and, from its first frame, its rotation."""
 
     name: str
     width: int
@@ -58,6 +73,9 @@ class VideoInfo:
     frames: int
     stated: bool  # whether `frames` is the count the container states, not an estimate
     audio: bool
+    seconds: float  # 0 when it states no duration
+    time_base: Fraction
+    rotation: int = 0  # degrees counter-clockwise a player turns the stored frames: 0, 90, ...
 
 
 def is_video_name(name: str) -> bool:
@@ -67,8 +85,9 @@ def is_video_name(name: str) -> bool:
 
 
 def probe_video(path: Path) -> VideoInfo:
-    """The header of the clip at `path`, checked by `check_video_size` before any frame is
-    decoded; ValueError naming the file when it is no clip FFmpeg can read."""
+    """The header of the clip at `path`, checked by `check_video_size` before its first frame
+    is decoded for its rotation (FFmpeg puts it on frames only); ValueError naming the file when
+    it is no clip FFmpeg can read or is turned by other than a quarter turn."""
     import av  # noqa: PLC0415
 
     name = printable(path.name)
@@ -94,14 +113,25 @@ def probe_video(path: Path) -> VideoInfo:
                 stated or round(seconds * rate),
                 bool(stated),
                 bool(container.streams.audio),
+                seconds,
+                Fraction(stream.time_base),
             )
+            check_video_size(info)  # the same pixels however the frames are turned
+            first = next(container.decode(stream), None)
     except av.error.FFmpegError as error:
         raise ValueError(
             f"{name} cannot be read as a video ({error.strerror}): it is damaged, truncated or "
             "not a video; re-export it from the original."
         ) from error
-    check_video_size(info)
-    return info
+    rotation = first.rotation % 360 if first else 0
+    if rotation % 90:
+        raise ValueError(
+            f"{name} is to be shown turned by {rotation} degrees, and only quarter turns are "
+            f"undone here; re-encode it upright (ffmpeg -i {name} ... turns it) and colourise that."
+        )
+    if rotation % 180:
+        info = replace(info, width=info.height, height=info.width)
+    return replace(info, rotation=rotation)
 
 
 def check_video_size(info: VideoInfo) -> None:
@@ -143,15 +173,24 @@ def check_frame_hints(hints: Mapping[int, Sequence[Hint]], info: VideoInfo) -> N
             raise ValueError(f"frame {number}: {error}") from error
 
 
-def read_frames(path: Path, info: VideoInfo) -> Iterator[Image.Image]:
-    """The clip's frames as RGB images of the header's size, decoded one at a time.
+def read_frames(
+    path: Path, info: VideoInfo, times: list[int] | None = None
+) -> Iterator[Image.Image]:
+    """The clip's frames as upright RGB images of the header's size as shown, decoded one at a
+    time. Each frame's timestamp (pts in `info.time_base`) is appended to `times` before the
+    frame is yielded, for the writer to keep the clip's timing (`write_video`).
 
     Raises ValueError naming the clip when decoding fails, when it has no frames, when it ends
-    well short of the frames its header states (truncated), or when it holds more pixels than
-    `MAX_VIDEO_PIXELS` after all (a header that stated too few).
+    well short of the frames (or, where it states no count, the duration) its header states
+    (truncated), or when it holds more pixels than `MAX_VIDEO_PIXELS` after all (a header that
+    stated too few).
     """
     import av  # noqa: PLC0415
 
+    times = [] if times is None else times
+    step = max(1, round(1 / (info.rate * info.time_base)))  # one frame at the average rate
+    turn = _UPRIGHT.get(info.rotation)
+    width, height = (info.height, info.width) if info.rotation % 180 else (info.width, info.height)
     count = 0
     try:
         with av.open(str(path)) as container:
@@ -161,7 +200,9 @@ def read_frames(path: Path, info: VideoInfo) -> Iterator[Image.Image]:
                 count += 1
                 if count * info.width * info.height > MAX_VIDEO_PIXELS:
                     check_video_size(replace(info, frames=count))
-                yield frame.to_image(width=info.width, height=info.height)
+                times.append(_next_pts(frame.pts, times[-1] if times else None, step))
+                image = frame.to_image(width=width, height=height)
+                yield image if turn is None else image.transpose(turn)
     except av.error.FFmpegError as error:
         raise ValueError(
             f"{info.name} cannot be decoded after frame {count} ({error.strerror}): it is "
@@ -169,16 +210,31 @@ def read_frames(path: Path, info: VideoInfo) -> Iterator[Image.Image]:
         ) from error
     if not count:
         raise ValueError(f"{info.name} has no video frames; give a clip that shows something.")
-    if count + max(2, info.frames // 100) < info.frames:
+    if info.stated and count + max(2, info.frames // 100) < info.frames:
         raise ValueError(
             f"{info.name} ends after {count:,} of the {info.frames:,} frames its header "
-            f"{'states' if info.stated else 'implies'}: it is truncated; copy it whole again."
+            "states: it is truncated; copy it whole again."
+        )
+    # a count only implied (duration x average rate) is no count at a variable frame rate
+    lasts = float((times[-1] - times[0] + step) * info.time_base)
+    if not info.stated and lasts + max(2 / info.rate, info.seconds / 100) < info.seconds:
+        raise ValueError(
+            f"{info.name} ends after {lasts:,.2f} of the {info.seconds:,.2f} seconds its header "
+            "states: it is truncated; copy it whole again."
         )
 
 
-def write_video(frames: Iterable[Image.Image], source: Path, target: Path, info: VideoInfo) -> int:
-    """Encode `frames` into `target` (its container by its ending, at the source's frame rate
-    and size), with the source's audio copied unchanged; returns the frames written."""
+def write_video(
+    frames: Iterable[Image.Image],
+    times: Sequence[int],
+    source: Path,
+    target: Path,
+    info: VideoInfo,
+) -> int:
+    """Encode `frames` into `target` (its container by its ending, at the source's size as
+    shown), each at its source frame's timestamp in `times` (`read_frames`, filled as the
+    frames are read), so a variable frame rate keeps in step with the source's audio, copied
+    unchanged; returns the frames written."""
     import av  # noqa: PLC0415
 
     muxer = _MUXERS[target.suffix.lower()]
@@ -192,7 +248,7 @@ def write_video(frames: Iterable[Image.Image], source: Path, target: Path, info:
         count = 0
         for image in frames:
             frame = av.VideoFrame.from_image(image.convert("RGB"))
-            frame.pts, frame.time_base = count, 1 / info.rate
+            frame.pts, frame.time_base = times[count], info.time_base
             output.mux(stream.encode(frame))
             count += 1
         output.mux(stream.encode())
@@ -212,10 +268,12 @@ class Clip:
 
 @dataclass(frozen=True)
 class ColouredClip:
-    """A clip's colourised frames, made one by one as `write_clip` writes them."""
+    """A clip's colourised frames, made one by one as `write_clip` writes them, and its source
+    frames' timestamps, filled in as those are read (each before the frame it becomes)."""
 
     source: Clip
     frames: Iterator[Image.Image]
+    times: list[int]
 
 
 def open_clip(path: Path) -> Clip:
@@ -239,7 +297,8 @@ def coloured_clip(
     hints = hints or {}
     info = clip.info
     check_frame_hints(hints, info)
-    frames = _hinted_frames_seen(read_frames(clip.path, info), hints, info.name)
+    times: list[int] = []
+    frames = _hinted_frames_seen(read_frames(clip.path, info, times), hints, info.name)
     if key_every is None:
         coloured = (
             colourise_image(frame, generator, render_size, hints.get(number, ()))
@@ -251,12 +310,13 @@ def coloured_clip(
         again = read_frames(clip.path, info)
         coloured = colourise_clip(frames, again, generator, render_size, key_every, hints=hints)
     progress = tqdm(coloured, total=info.frames or None, desc=info.name, unit="frame", leave=False)
-    return ColouredClip(clip, iter(progress))
+    return ColouredClip(clip, iter(progress), times)
 
 
 def write_clip(coloured: ColouredClip, target: Path) -> int:
     """Write a colourised clip to `target` (`write_video`); returns the frames written."""
-    return write_video(coloured.frames, coloured.source.path, target, coloured.source.info)
+    source = coloured.source
+    return write_video(coloured.frames, coloured.times, source.path, target, source.info)
 
 
 def colourise_video(
@@ -289,6 +349,14 @@ def _hinted_frames_seen(
         raise ValueError(_past_the_end(min(late), name, count))
 
 
+def _next_pts(pts: int | None, previous: int | None, step: int) -> int:
+    """`pts`, or `step` after the previous frame's where it is missing or not after it (a badly
+    muxed clip): the encoder needs timestamps that grow."""
+    if previous is None:
+        return pts or 0
+    return pts if pts is not None and pts > previous else previous + step
+
+
 def _past_the_end(number: int, name: str, frames: int) -> str:
     return (
         f"a hint is on frame {number:,}, past the last frame of {name} ({frames - 1:,}, "
@@ -297,12 +365,13 @@ def _past_the_end(number: int, name: str, frames: int) -> str:
 
 
 def _video_stream(output: "av.container.OutputContainer", muxer: str, info: VideoInfo):
-    """H.264 (VP8 for WebM) at the clip's rate and size; 4:4:4 chroma when a side is odd,
-    since 4:2:0 needs even sides."""
+    """H.264 (VP8 for WebM) at the clip's average rate, time base and size as shown; 4:4:4
+    chroma when a side is odd, since 4:2:0 needs even sides."""
     codec = "libvpx" if muxer == "webm" else "libx264"
     stream = output.add_stream(
         codec, rate=info.rate, options=_X264_OPTIONS if codec == "libx264" else {}
     )
+    stream.codec_context.time_base = info.time_base  # the source's timestamps, unrounded
     stream.width, stream.height = info.width, info.height
     even = info.width % 2 == 0 and info.height % 2 == 0
     stream.pix_fmt = "yuv420p" if even or codec == "libvpx" else "yuv444p"

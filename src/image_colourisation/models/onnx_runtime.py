@@ -130,7 +130,9 @@ _ARENA_LOCK = threading.Lock()
 _CPU_ARENA = onnxruntime.OrtMemoryInfo(
     "Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, onnxruntime.OrtMemType.DEFAULT
 )
-_REFUSED_ALLOCATION = re.compile(r"Available memory of \d+ is smaller than requested bytes of (\d+)")
+_REFUSED_ALLOCATION = re.compile(
+    r"Available memory of \d+ is smaller than requested bytes of (\d+)"
+)
 
 
 def _capped_session(model: Path | bytes, limit: int) -> onnxruntime.InferenceSession:
