@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/video_consistency.py [--clips 2] [--frames 24] [--size 640x360]
     .venv/bin/python benchmarks/video_consistency.py --first-photo 20 --renewals 0.1 0.25 0.5 1
+    .venv/bin/python benchmarks/video_consistency.py --clip film.mp4   # your own, without truth
 
 Each clip is a virtual camera moving over a real photo of ../shared/data/real-photos (a pan,
 a zoom, a rotation), or two pans joined at a cut, so the true colour of every frame is known.
@@ -244,20 +245,45 @@ def mean_warp_error(ab: list[np.ndarray], flows: list) -> float:
     )
 
 
-def scores(frames: list[np.ndarray], truth: list[np.ndarray], flows: dict) -> dict[str, float]:
+def scores(
+    frames: list[np.ndarray], truth: list[np.ndarray] | None, flows: dict
+) -> dict[str, float]:
+    """The table's columns for `frames` (those that need the truth only where it is known)."""
     ab = [rgb_to_lab(frame)[..., 1:] for frame in frames]
+    result = {
+        "E_warp ab (DIS)": mean_warp_error(ab, flows["DIS"]),
+        "CDC": colour_distribution_consistency(frames),
+        "colourfulness": float(colourfulness(np.stack(frames)).mean()),
+    }
+    if truth is None:
+        return result
     errors = [
         np.mean((f.astype(float) - t.astype(float)) ** 2)
         for f, t in zip(frames, truth, strict=True)
     ]
-    return {
+    return result | {
         "E_warp ab (true flow)": mean_warp_error(ab, flows["true"]),
-        "E_warp ab (DIS)": mean_warp_error(ab, flows["DIS"]),
         "E_warp RGB (true flow)": mean_warp_error(frames, flows["true"]),
-        "CDC": colour_distribution_consistency(frames),
         "PSNR dB": psnr(float(np.mean(errors))),
-        "colourfulness": float(colourfulness(np.stack(frames)).mean()),
     }
+
+
+def report_clip(clip: Path, model: AbModel, render_size: int) -> None:
+    """A clip of your own, without truth: the per-frame model against the default key frames,
+    by E_warp with DIS flow, CDC, colourfulness and speed."""
+    frames = frames_of(clip)
+    flows = {"DIS": input_flows(frames, [True] * (len(frames) - 1))}
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        renewal = temporal.KEY_FRAME_RENEWAL
+        for row, run in {PER_FRAME: (None, renewal, 0), "key frames K=8": (8, renewal, 0)}.items():
+            target = Path(folder) / f"{len(results)}{clip.suffix}"
+            output, timing = colourised(clip, target, model, render_size, run=run, truth=frames)
+            results[row] = scores(output, None, flows) | {
+                "frames/s": len(frames) / timing.pop("seconds"),
+                **timing,
+            }
+    print(f"### {clip.name}: {len(frames)} frames\n\n{table(results)}")
 
 
 def loaded_model(render_size: int | None) -> tuple[AbModel, int, str]:
@@ -317,9 +343,14 @@ def main() -> None:
     parser.add_argument("--first-photo", type=int, default=0, help="clip i uses photo FIRST+i")
     parser.add_argument("--renewals", type=float, nargs="+", help="compare these at K=8")
     parser.add_argument("--strip", type=Path, help="write frames of the cut clip's first shot here")
+    parser.add_argument("--clip", type=Path, help="a clip of your own instead (no truth)")
     args = parser.parse_args()
     size = tuple(int(side) for side in args.size.split("x"))
     model, render_size, name = loaded_model(args.render_size)
+    if args.clip:
+        print(f"model: {name}; render size {render_size}\n")
+        report_clip(args.clip, model, render_size)
+        return
     print(f"model: {name}; render size {render_size}; {args.frames} frames of {args.size} a clip\n")
     rows = runs(args)
     totals: dict[str, list[dict[str, float]]] = {}

@@ -406,3 +406,16 @@ def test_cdc_is_zero_for_identical_frames_and_grows_with_flicker():
     gentle = [frame.copy() for _ in shifts]
     gentle[3][..., 0] = np.clip(gentle[3][..., 0].astype(int) + 10, 0, 255)
     assert colour_distribution_consistency(flicker) > colour_distribution_consistency(gentle) > 0
+
+
+def test_frame_times_follow_dts_where_pts_come_in_decoding_order():
+    """A real AVI (H.264 with B-frames, 25 frames/s in ticks of 1/50 s) decodes with pts in
+    decoding order and growing dts: as FFmpeg's best-effort timestamp does, the times follow
+    dts once pts went backwards, and always grow."""
+    pts = [2, 6, 8, 10, 12, 4, 16, 18, 20, 22, 14, 26]
+    dts = [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]
+    frame_time = video._FrameTimes(step=1)
+    times = [frame_time(p, d) for p, d in zip(pts, dts, strict=True)]
+    assert times == [2, 6, 8, 10, 12, 13, 14, 16, 18, 20, 22, 24]
+    missing = video._FrameTimes(step=2)
+    assert [missing(p, None) for p in (0, None, 4, 4)] == [0, 2, 4, 6]

@@ -181,7 +181,7 @@ def read_frames(
     frame is yielded, for the writer to keep the clip's timing (`write_video`).
 
     Raises ValueError naming the clip when decoding fails, when it has no frames, when it ends
-    well short of the frames (or, where it states no count, the duration) its header states
+    well short of the duration (or, where it states none, the frames) its header states
     (truncated), or when it holds more pixels than `MAX_VIDEO_PIXELS` after all (a header that
     stated too few).
     """
@@ -189,6 +189,7 @@ def read_frames(
 
     times = [] if times is None else times
     step = max(1, round(1 / (info.rate * info.time_base)))  # one frame at the average rate
+    frame_time = _FrameTimes(step)
     turn = _UPRIGHT.get(info.rotation)
     width, height = (info.height, info.width) if info.rotation % 180 else (info.width, info.height)
     count = 0
@@ -200,7 +201,7 @@ def read_frames(
                 count += 1
                 if count * info.width * info.height > MAX_VIDEO_PIXELS:
                     check_video_size(replace(info, frames=count))
-                times.append(_next_pts(frame.pts, times[-1] if times else None, step))
+                times.append(frame_time(frame.pts, frame.dts))
                 image = frame.to_image(width=width, height=height)
                 yield image if turn is None else image.transpose(turn)
     except av.error.FFmpegError as error:
@@ -210,16 +211,17 @@ def read_frames(
         ) from error
     if not count:
         raise ValueError(f"{info.name} has no video frames; give a clip that shows something.")
-    if info.stated and count + max(2, info.frames // 100) < info.frames:
-        raise ValueError(
-            f"{info.name} ends after {count:,} of the {info.frames:,} frames its header "
-            "states: it is truncated; copy it whole again."
-        )
-    # a count only implied (duration x average rate) is no count at a variable frame rate
+    # The duration is the header's surest claim: at a variable frame rate a count implied by it
+    # is no count, and an AVI may state its length in ticks of a finer rate than its frames'.
     lasts = float((times[-1] - times[0] + step) * info.time_base)
-    if not info.stated and lasts + max(2 / info.rate, info.seconds / 100) < info.seconds:
+    if info.seconds and lasts + max(2 / info.rate, info.seconds / 100) < info.seconds:
         raise ValueError(
             f"{info.name} ends after {lasts:,.2f} of the {info.seconds:,.2f} seconds its header "
+            "states: it is truncated; copy it whole again."
+        )
+    if not info.seconds and info.stated and count + max(2, info.frames // 100) < info.frames:
+        raise ValueError(
+            f"{info.name} ends after {count:,} of the {info.frames:,} frames its header "
             "states: it is truncated; copy it whole again."
         )
 
@@ -349,12 +351,32 @@ def _hinted_frames_seen(
         raise ValueError(_past_the_end(min(late), name, count))
 
 
-def _next_pts(pts: int | None, previous: int | None, step: int) -> int:
-    """`pts`, or `step` after the previous frame's where it is missing or not after it (a badly
-    muxed clip): the encoder needs timestamps that grow."""
-    if previous is None:
-        return pts or 0
-    return pts if pts is not None and pts > previous else previous + step
+class _FrameTimes:
+    """Each decoded frame's time as FFmpeg's `best_effort_timestamp` guesses it: its pts,
+    unless the clip's pts have gone backwards more often than its dts (an AVI stores no
+    presentation times, so its B-frames come labelled in decoding order), then its dts; one
+    frame (`step`) after the previous where neither grows, since the encoder needs growing
+    timestamps."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.faulty_pts = self.faulty_dts = 0
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+        self.previous: int | None = None
+
+    def __call__(self, pts: int | None, dts: int | None) -> int:
+        if pts is not None and self.last_pts is not None and pts <= self.last_pts:
+            self.faulty_pts += 1
+        if dts is not None and self.last_dts is not None and dts <= self.last_dts:
+            self.faulty_dts += 1
+        self.last_pts, self.last_dts = pts, dts
+        trust_pts = pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None)
+        guess = pts if trust_pts else dts
+        if self.previous is not None and (guess is None or guess <= self.previous):
+            guess = self.previous + self.step
+        self.previous = guess if guess is not None else 0
+        return self.previous
 
 
 def _past_the_end(number: int, name: str, frames: int) -> str:
