@@ -1,4 +1,5 @@
-"""`colourise --serve` refuses what it cannot do before it starts, and the page's model list.
+"""`colourise --serve` refuses what it cannot do before it starts, the page's model list, and
+what its answers carry: results, hints, the gray "before", which model and size made a result.
 
 The page itself is driven in a browser by tests/browser/test_colourise_page.py.
 """
@@ -13,7 +14,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import numpy as np
 import pytest
@@ -36,6 +37,7 @@ from image_colourisation.core.locks import OUTPUT_LOCK_NAME
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.imaging.hints import NO_HINT_INPUTS, Hint
 from image_colourisation.imaging.render import colourise_image, photo_ab, photo_lightness
+from image_colourisation.serving.model_sources import LATEST_GAN
 from tests.browser.servers import free_port
 from tests.claimed_files import claimed_gif
 from tests.lock_holder import start_lock_holder
@@ -162,16 +164,18 @@ def ask_page(
     body: bytes = b"",
     headers: dict[str, str] | None = None,
     extra_headers: tuple[tuple[str, str], ...] = (),
+    *,
+    method: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request sent straight into the page's ASGI app: no
-    server, no browser. A POST when there is a body; headers as a browser (or a foreign site)
-    sends them, the page's own address as Host unless told otherwise; `extra_headers` after
-    them (a second Host, as no browser sends)."""
+    server, no browser. A POST when there is a body, unless `method` says otherwise; headers
+    as a browser (or a foreign site) sends them, the page's own address as Host unless told
+    otherwise; `extra_headers` after them (a second Host, as no browser sends)."""
     target, _, query = path.partition("?")
     headers = {"host": "127.0.0.1:8000"} | (headers or {})
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-        "method": "POST" if body else "GET", "scheme": "http", "root_path": "",
+        "method": method or ("POST" if body else "GET"), "scheme": "http", "root_path": "",
         "path": target, "raw_path": target.encode(), "query_string": query.encode(),
         "headers": [
             (key.lower().encode(), value.encode())
@@ -540,3 +544,116 @@ def test_uploads_are_decoded_one_at_a_time(tmp_path: Path, monkeypatch) -> None:
         answers = list(senders.map(send, range(4)))
     assert [status for status, _, _ in answers] == [200] * 4
     assert max(most) == 1
+
+
+@pytest.fixture
+def trained_gan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PageSettings:
+    """A page started in `tmp_path` whose list offers the latest trained GAN: a photo-trained
+    payload that records render size 128, in its versioned folder as `kedro run` saves it."""
+    monkeypatch.chdir(tmp_path)
+    version = tmp_path / LATEST_GAN / "2026-01-01T00.00.00.000Z"
+    version.mkdir(parents=True)
+    photo_model(version, 128)
+    return PageSettings(LATEST_GAN, None, tmp_path / "kept", max_upload_mb=1)
+
+
+GAN_LABEL = f"latest trained GAN ({LATEST_GAN})"  # as the page's model list names it
+
+
+def made_by(headers: dict[str, str]) -> dict:
+    return json.loads(unquote(headers["x-colourise-made-by"]))
+
+
+def test_each_result_says_which_model_and_render_size_made_it(trained_gan: PageSettings) -> None:
+    """The model as its list names it and the render size, the model's own or the one asked
+    for, with the size it was trained at: two results side by side say what they are. The
+    size said is the size used: the result is `colourise_image`'s at that size."""
+    app = create_app(trained_gan)
+    photo, upload = gray_png("coffee")
+    answers = {}
+    for size in (None, 256):
+        query = {"name": "coffee.png", "model": LATEST_GAN} | (
+            {"render_size": size} if size else {}
+        )
+        status, headers, body = ask_page(app, f"/api/colourise?{urlencode(query)}", upload)
+        assert status == 200, body
+        answers[size] = made_by(headers), np.asarray(Image.open(io.BytesIO(body)))
+    own = {"source": LATEST_GAN, "label": GAN_LABEL, "render_size": 128, "trained_size": 128}
+    assert answers[None][0] == own
+    assert answers[256][0] == own | {"render_size": 256}
+    expected = colourise_image(photo, tiny_trained_generator(), 256)
+    np.testing.assert_array_equal(answers[256][1], np.asarray(expected))
+
+
+def ask_model(app: FastAPI, model: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    status, _, body = ask_page(
+        app, f"/api/model?{urlencode({'model': model})}", headers=headers, method="POST"
+    )
+    return status, json.loads(body)
+
+
+def test_the_page_learns_the_size_a_model_was_trained_at_to_mark_the_others(
+    trained_gan: PageSettings, tmp_path: Path
+) -> None:
+    """`POST /api/model` says which size the chosen model was trained at (the page marks the
+    others "not trained at this size") and offers that size even when it is not a usual one;
+    a model that records none says so, and a model the page does not list is refused, as
+    another site's request is."""
+    app = create_app(trained_gan)
+    sizes = [32, 64, 96, 128, 192, 256, 384, 512]
+    assert ask_model(app, LATEST_GAN) == (
+        200,
+        {"source": LATEST_GAN, "label": GAN_LABEL, "render_size": 128, "trained_size": 128}
+        | {"render_sizes": sizes},
+    )
+    (tmp_path / "odd").mkdir()
+    odd = photo_model(tmp_path / "odd", 160)
+    status, answer = ask_model(app, str(odd))
+    assert (status, answer["trained_size"], answer["render_sizes"]) == (
+        200, 160, sorted([*sizes, 160])
+    )  # fmt: skip
+    unsized = photo_model(tmp_path, None)
+    status, answer = ask_model(app, str(unsized))
+    assert (status, answer["trained_size"], answer["render_size"]) == (200, None, 64)
+    status, answer = ask_model(app, "/etc/passwd")
+    assert status == 403 and "This page colourises with the models it lists" in answer["detail"]
+    status, answer = ask_model(app, LATEST_GAN, headers={"origin": "http://evil.example"})
+    assert status == 403 and "another site than this page" in answer["detail"]
+
+
+def test_before_is_the_gray_photo_the_model_saw_and_colour_is_offered_as_the_original(
+    page_settings: PageSettings,
+) -> None:
+    """`POST /api/gray`: the photo's L* alone, at the result's size, with the result's L*; a
+    colour upload is said to have colour (the page shows it as a third view, "original"), a
+    gray one, even saved as RGB, not. An upload turned by EXIF comes back upright."""
+    app = create_app(page_settings)
+    colour = real_photo("coffee")
+    gray = colour.convert("L")
+    answers = {}
+    for label, photo in [("colour", colour), ("gray", gray), ("gray RGB", gray.convert("RGB"))]:
+        status, headers, body = ask_page(app, "/api/gray?name=coffee.png", png_bytes(photo))
+        assert status == 200, body
+        answers[label] = headers["x-colourise-has-colour"], Image.open(io.BytesIO(body))
+    assert {label: has for label, (has, _) in answers.items()} == {
+        "colour": "true", "gray": "false", "gray RGB": "false"
+    }  # fmt: skip
+    view = answers["colour"][1]
+    status, _, body = ask_page(
+        app, _colourise_query(page_settings, name="coffee.png"), png_bytes(colour)
+    )
+    assert status == 200, body
+    result = Image.open(io.BytesIO(body))
+    assert view.mode == "L" and view.size == result.size == colour.size
+    seen = rgb_to_lab(np.asarray(view.convert("RGB")))[..., 0]
+    np.testing.assert_allclose(seen, rgb_to_lab(np.asarray(colour))[..., 0], atol=0.5)
+    np.testing.assert_allclose(seen, rgb_to_lab(np.asarray(result.convert("RGB")))[..., 0], atol=1)
+    assert np.abs(np.asarray(answers["gray"][1], int) - np.asarray(gray, int)).max() <= 1
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    turned = io.BytesIO()
+    Image.new("RGB", (40, 20), "teal").save(turned, format="JPEG", exif=exif)
+    status, headers, body = ask_page(app, "/api/gray?name=phone.jpg", turned.getvalue())
+    assert (status, headers["x-colourise-has-colour"]) == (200, "true")
+    assert Image.open(io.BytesIO(body)).size == (20, 40)

@@ -1,7 +1,8 @@
 """The colourise page (`colourise --serve`) in a real browser: the registry's champion is the
 default model, photos come back at full size, bad files and models are named, nothing is kept
 unless asked and nothing saved is overwritten; hints guide the colours, and a model that
-cannot take them says so."""
+cannot take them says so; a result says which model and size made it and offers to be redone
+when another is chosen; on a phone the page is one column and a hint leaves its pixel in sight."""
 
 import json
 import re
@@ -15,14 +16,14 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from image_colourisation.imaging.colour import rgb_to_lab
 from image_colourisation.models.payloads import generator_payload
 from image_colourisation.serving.registry import CHAMPION, MODEL_NAME, SERVED_GENERATOR
 from tests.browser.chromium import BIN
 from tests.browser.servers import free_port, serve
-from tests.photo_models import hint_model, real_photo, tiny_trained_generator
+from tests.photo_models import hint_model, photo_model, real_photo, tiny_trained_generator
 
 CHAMPION_SOURCE = f"models:/{MODEL_NAME}@{CHAMPION}"
 
@@ -124,7 +125,7 @@ def test_photos_are_colourised_at_full_size_and_bad_files_are_named(
     assert any(text.startswith("latest L1 baseline") for text in options)
     expect(page.locator("#render-size")).to_have_value("")  # the model's own, else 64
     expect(page.locator("#render-size option").first).to_have_text(
-        "the model's own (64 px if it records none)"
+        "the model's own (64 px: it records no training size)"
     )
 
     page.locator("#files").set_input_files([photo, noise])
@@ -224,7 +225,7 @@ def test_a_red_hint_turns_its_region_red_and_hints_move_save_load_and_go(
     result = card(page, "astronaut.png")
     expect(result.locator(".status")).to_contain_text("colourised, 512 × 512 px", timeout=60_000)
     note = result.locator(".hints .note")
-    expect(note).to_have_text("Click the photo on the left to put a colour hint there.")
+    expect(note).to_have_text("Click the gray photo (Before) to put a colour hint there.")
     automatic = result_lab(download(page, result.locator("a.download"), photos, "automatic.png"))
 
     page.mouse.click(*on_screen(result.locator("img.before"), (256, 256), (512, 512)))
@@ -310,3 +311,127 @@ def test_a_model_without_hint_inputs_says_so_and_keeps_its_automatic_colouring(
     page.screenshot(path=artifacts / "colourise-page-no-hints.png", full_page=True)
     kept = result_lab(download(page, result.locator("a.download"), photos, "kept.png"))
     np.testing.assert_array_equal(kept, automatic)
+
+
+def test_a_result_says_what_made_it_and_offers_a_redo_when_another_model_or_size_is_chosen(
+    page: Page, colourise_page: str, project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each card names its model and render size; choosing another model (or size) marks the
+    card and offers one button that redoes it with them, and the sizes the chosen model was
+    not trained at say so."""
+    photo_model(project, 128)  # generator_gan.pt in the page's folder, trained at 128
+    photos = tmp_path_factory.mktemp("photos")
+    photo = photos / "coffee.png"
+    real_photo("coffee").convert("L").save(photo)
+    page.goto(colourise_page)
+    expect(page.locator("#model-note")).to_contain_text("records no render size it was trained")
+    page.locator("#files").set_input_files(photo)
+    result = card(page, "coffee.png")
+    made, redo = result.locator(".made-by"), result.locator("button.redo")
+    expect(made).to_have_text(
+        f"Made by {MODEL_NAME}@{CHAMPION} (version 1) at render size 64 px (the model records "
+        "no render size it was trained at).",
+        timeout=60_000,
+    )
+    expect(redo).to_be_hidden()
+
+    page.locator("#model").select_option("data/06_models/generator_l1.pt")
+    l1 = "latest L1 baseline (data/06_models/generator_l1.pt)"
+    expect(redo).to_have_text(f"Redo with {l1} at 64 px")
+    expect(made).to_contain_text(f"Made by {MODEL_NAME}@{CHAMPION}")  # until it is redone
+    expect(made).to_have_class(re.compile(r"\bstale\b"))
+    redo.click()
+    expect(made).to_contain_text(f"Made by {l1} at render size 64 px")
+    expect(redo).to_be_hidden()
+    expect(result).to_have_attribute("data-model", "data/06_models/generator_l1.pt")
+
+    page.locator("#model-file").fill("generator_gan.pt")
+    page.locator("#model-file").blur()  # a change: the page asks what the model is
+    sizes = page.locator("#render-size")
+    expect(sizes.locator("option").first).to_have_text(
+        "the model's own (128 px, its training size)"
+    )
+    expect(sizes.locator("option[value='128']")).to_have_text("128 px (trained at this size)")
+    expect(sizes.locator("option[value='256']")).to_have_text("256 px (not trained at this size)")
+    expect(redo).to_have_text("Redo with generator_gan.pt at 128 px")
+    sizes.select_option("256")
+    expect(redo).to_have_text("Redo with generator_gan.pt at 256 px")
+    redo.click()
+    expect(made).to_have_text(
+        "Made by generator_gan.pt at render size 256 px (not trained at this size: it was "
+        "trained at 128 px)."
+    )
+    expect(result).to_have_attribute("data-render-size", "256")
+    expect(redo).to_be_hidden()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_on_a_phone_the_page_is_one_column_and_a_hint_leaves_its_pixel_in_sight(
+    browser: Browser, colourise_page: str, project: Path, tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
+) -> None:  # fmt: skip
+    """On a 390-px screen nothing scrolls sideways and a colour photo's card stacks: the gray
+    photo the model saw (gray in every pixel), the result, the colour original, the hint
+    tools. A hint's marker is a small ring whose centre shows the pixel under it."""
+    hint_model(project)
+    photos = tmp_path_factory.mktemp("photos")
+    photo = photos / "coffee.png"
+    real_photo("coffee").save(photo)  # in colour: the original is offered too
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(colourise_page)
+        page.locator("#model-file").fill("generator_hints.pt")
+        page.locator("#files").set_input_files(photo)
+        result = card(page, "coffee.png")
+        expect(result.locator(".hints .note")).to_have_text(
+            "Click the gray photo (Before) to put a colour hint there.", timeout=60_000
+        )
+        before = result.locator("img.before")
+        assert before.evaluate(
+            """image => {
+                const canvas = document.createElement("canvas");
+                [canvas.width, canvas.height] = [image.naturalWidth, image.naturalHeight];
+                const context = canvas.getContext("2d");
+                context.drawImage(image, 0, 0);
+                const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < pixels.length; i += 4) {
+                    if (pixels[i] !== pixels[i + 1] || pixels[i + 1] !== pixels[i + 2]) return false;
+                }
+                return canvas.width === 600 && canvas.height === 400;
+            }"""
+        )
+        expect(result.locator("figure", has=page.locator("img.original"))).to_contain_text(
+            "Original: your colour photo"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        stack = [
+            page.locator(".settings"), before, result.locator("img.after"),
+            result.locator("img.original"), result.locator(".hints"),
+        ]  # fmt: skip
+        boxes = [part.bounding_box() for part in stack]
+        for upper, lower in zip(boxes, boxes[1:], strict=False):
+            assert upper["y"] + upper["height"] <= lower["y"] + 1, (upper, lower)
+        assert all(0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"] for box in boxes)
+
+        before.scroll_into_view_if_needed()
+        page.mouse.click(*on_screen(before, (300, 200), (600, 400)))
+        expect(result).to_have_attribute("data-updates", "1")
+        marker = result.locator("button.hint")
+        assert marker.evaluate("m => getComputedStyle(m).backgroundColor") == "rgba(0, 0, 0, 0)"
+        ring = marker.bounding_box()
+        assert ring["width"] <= 24 and ring["height"] <= 24
+        centre = {"x": ring["x"] + ring["width"] / 2 - 3, "y": ring["y"] + ring["height"] / 2 - 3}
+        clip = centre | {"width": 6, "height": 6}
+        marked = page.screenshot(clip=clip)
+        marker.evaluate("m => m.style.visibility = 'hidden'")
+        assert page.screenshot(clip=clip) == marked  # the centre shows the photo itself
+        edge = {"x": ring["x"], "y": centre["y"], "width": 3, "height": 6}
+        hidden = page.screenshot(clip=edge)
+        marker.evaluate("m => m.style.visibility = ''")
+        assert page.screenshot(clip=edge) != hidden  # while the ring itself is drawn
+        page.screenshot(path=artifacts / "colourise-page-phone.png", full_page=True)
+    finally:
+        context.close()

@@ -38,11 +38,7 @@ def predicted_colours(
     the point first: what it predicts there given `hints` (the working image's a*b*, before
     upsampling), then up to `SUGGESTIONS` - 1 others from the neighbourhood that differ from
     those before (`SUGGESTION_SPREAD`), so a point on an edge offers both sides' colours."""
-    upright = ImageOps.exif_transpose(image)
-    try:
-        lightness = photo_lightness(upright)
-    except ValueError:  # palette, CMYK, LA...: Pillow's conversion, as colourising does
-        lightness = photo_lightness(upright.convert("RGB"))
+    lightness = upright_lightness(image)
     ab = photo_ab(generator, lightness, render_size, hints)
     height, width = lightness.shape
     row = min(int((y + 0.5) * ab.shape[1] / height), ab.shape[1] - 1)
@@ -72,3 +68,13 @@ def swatch(lightness: float, ab: np.ndarray) -> str:
     rgb = to_uint8(lab_to_rgb(lab))
     fits = np.linalg.norm(rgb_to_lab(rgb)[:, 1:] - lab[:, 1:], axis=1) < 2.0
     return "#" + bytes(rgb[int(fits.argmax())]).hex()
+
+
+def upright_lightness(image: Image.Image) -> np.ndarray:
+    """L* (H, W) of the upright photo, all the model sees of it: read where hints point, and
+    shown gray as the page's "before" (`page.gray_answer`)."""
+    upright = ImageOps.exif_transpose(image)
+    try:
+        return photo_lightness(upright)
+    except ValueError:  # palette, CMYK, LA...: Pillow's conversion, as colourising does
+        return photo_lightness(upright.convert("RGB"))

@@ -12,6 +12,12 @@ the colours the model predicts around a point, for the page's swatches.
 Nothing uploaded is kept once the answer is sent, unless the page asks to save a copy in the
 command's output folder, where nothing is overwritten without `--overwrite`.
 
+The page compares fairly: its "before" is the photo as the model gets it, its L* alone
+(`POST /api/gray`), with the colour upload, if it had colour, as a third view; each result
+says which model made it at which render size (a header), and `POST /api/model` says which
+size a model was trained at, so the page marks the others and offers to redo a result with
+the model and size chosen since.
+
 The page trusts no other site: a request whose Host names it by a name other than its own (DNS
 rebinding) or whose Origin is another site (a form or script there posting photos or saving
 copies) is refused with 403, and a photo can only be colourised with a model the page lists,
@@ -29,23 +35,25 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from PIL import Image
 
-from image_colourisation.app.hinting import predicted_colours
+from image_colourisation.app.hinting import predicted_colours, upright_lightness
 from image_colourisation.app.model_choices import ModelChoice, model_choices
 from image_colourisation.core.bounded import whole_number
 from image_colourisation.core.files import name_problem
 from image_colourisation.core.locks import OutputInUseError, output_lock
 from image_colourisation.core.memory import release_free_memory
 from image_colourisation.core.ranges import shortened
+from image_colourisation.imaging.colour import gray_levels
 from image_colourisation.imaging.hints import (
     NO_HINT_INPUTS,
     Hint,
@@ -64,6 +72,7 @@ from image_colourisation.imaging.photo_files import (
 from image_colourisation.imaging.render import (
     DEFAULT_RENDER_SIZE,
     RENDER_MULTIPLE,
+    STRIP_PIXELS,
     AbModel,
     check_render_size,
     colourise_frames,
@@ -81,6 +90,12 @@ NOTE_HEADER = "X-Colourise-Note"  # what happened to the saved copy, percent-enc
 RUN_GENERATOR = re.compile(r"runs:/[0-9a-f]+/generator")  # a generator the training logged
 PHOTO_FORMATS = "JPEG, PNG, WebP, TIFF, GIF, BMP"
 TAKES_HINTS_HEADER = "X-Colourise-Takes-Hints"  # "true" or "false": may the page send hints?
+MADE_BY_HEADER = "X-Colourise-Made-By"  # `MadeBy` as JSON, percent-encoded
+HAS_COLOUR_HEADER = "X-Colourise-Has-Colour"  # "true" or "false": offer the upload as original?
+# Levels R, G and B of one pixel may differ by in a photo that counts as gray: a program that
+# rounds its colour conversion may save a gray photo a level apart (Pillow's JPEGs come back
+# exact), and 2 levels is no colour anyone sees.
+GRAY_SPREAD = 2
 SETTINGS_PLACEHOLDER = "PAGE_SETTINGS_JSON"  # in page.html, replaced by the page's settings
 
 
@@ -108,6 +123,22 @@ class PageSettings:
         return int(self.max_upload_mb * 2**20)
 
 
+@dataclass(frozen=True)
+class MadeBy:
+    """Which model made a result, at which render size: what its card on the page says, so that
+    two results side by side are compared for what they are. `label` is the model as the
+    page's list names it (alias, version, `test_mae`); `trained_size` the render size the model
+    records it was trained at (None: it records none, as CIFAR-10 generators do)."""
+
+    source: str
+    label: str
+    render_size: int
+    trained_size: int | None
+
+    def header(self) -> str:
+        return quote(json.dumps(asdict(self)))
+
+
 class Generators:
     """Loaded generators by source, so a batch of photos loads its model once; emptied when the
     page is (re)loaded, so a newly trained version or a moved alias is picked up."""
@@ -131,24 +162,39 @@ class Generators:
 class ModelGate:
     """Which models the page may load: those it lists (now, or since the page loaded), model
     files inside the folder it was started in, and runs' generators. Decided before a model
-    is looked for, so the answers reveal nothing about other files."""
+    is looked for, so the answers reveal nothing about other files. It keeps the listed
+    models' labels, by which the page's results say which model made them."""
 
     def __init__(self, settings: PageSettings, folder: Path) -> None:
         self.settings, self.folder = settings, folder
-        self.offered: set[str] = set()
+        self.labels: dict[str, str] = {}  # source -> label, of every model listed so far
 
     def choices(self) -> list[ModelChoice]:
         listed = model_choices(self.settings.default_model or default_model_source())
-        self.offered.update(choice.source for choice in listed)
+        self.labels.update((choice.source, choice.label) for choice in listed)
         return listed
 
     def offers(self, model: str) -> bool:
-        if RUN_GENERATOR.fullmatch(model) or model in self.offered:
+        if RUN_GENERATOR.fullmatch(model) or model in self.labels:
             return True
         if ":/" not in model and "\0" not in model:  # a path: where it really leads
             if Path(os.path.realpath(model)).is_relative_to(self.folder):
                 return True
-        return model in {choice.source for choice in self.choices()}  # registered since
+        self.choices()  # registered since
+        return model in self.labels
+
+    def label(self, model: str) -> str:
+        """The model as the list names it (read now if the page has not listed it yet); a model
+        file or run typed in, as typed."""
+        if not self.labels:
+            self.choices()
+        return self.labels.get(model, model)
+
+    def made_by(self, model: str, trained: TrainedGenerator, render_size: int | None) -> MadeBy:
+        """What a result of `model`, loaded as `trained`, at `render_size` (None: the model's
+        own) is made by."""
+        size = trained.render_size_for(render_size)
+        return MadeBy(model, self.label(model), size, trained.render_size)
 
     def refuse_unlisted(self, model: str) -> None:
         """A 403 for a model the page does not offer."""
@@ -175,8 +221,8 @@ def one_photo(lock: threading.Lock) -> Iterator[None]:
 
 def create_app(settings: PageSettings) -> FastAPI:
     """The page at `/` (with its settings, also at `/api/config`), one photo per `POST /api/colourise`
-    (with the person's hints, if any), and the model's colours at a point of a photo per
-    `POST /api/suggest`."""
+    (with the person's hints, if any), the model's colours at a point of a photo per
+    `POST /api/suggest`, and what the page needs to compare fairly (`add_comparing`)."""
     app = FastAPI(title="colourise", docs_url=None, redoc_url=None, openapi_url=None)
     generators = Generators(settings.runtime)
     one_at_a_time = threading.Lock()  # photos share the CPU cores and the loaded models
@@ -235,13 +281,12 @@ def create_app(settings: PageSettings) -> FastAPI:
                 check_hints_fit(guides, image, name)
                 trained = generators.get(model)
                 require_hint_inputs(trained.generator, model, guides)
-                target = settings.output / name if save else None
                 return colourised_answer(
                     image,
                     name,
                     trained.generator,
-                    trained.render_size_for(render_size),
-                    save_to=target,
+                    gate.made_by(model, trained, render_size),
+                    save_to=settings.output / name if save else None,
                     overwrite=settings.overwrite,
                     hints=guides,
                 )
@@ -281,24 +326,65 @@ def create_app(settings: PageSettings) -> FastAPI:
 
         return await run_in_threadpool(work)
 
+    add_comparing(app, settings, gate, generators, one_at_a_time)
     return app
+
+
+def add_comparing(
+    app: FastAPI,
+    settings: PageSettings,
+    gate: ModelGate,
+    generators: Generators,
+    one_at_a_time: threading.Lock,
+) -> None:
+    """The requests by which the page compares fairly: a photo's gray "before" per
+    `POST /api/gray` and, per `POST /api/model`, a model's label and the size it was trained
+    at, for the size chooser and the offer to redo a result with another model or size."""
+
+    @app.post("/api/gray")
+    async def gray(request: Request, name: str) -> Response:
+        """The photo in the body as every model gets it (`gray_answer`): the page's "before"."""
+        name = upload_name(name)
+        data = await read_upload(request, name, settings)
+
+        def work() -> Response:
+            with one_photo(one_at_a_time):
+                return gray_answer(open_upload(data, name), name)
+
+        return await run_in_threadpool(work)
+
+    @app.post("/api/model")
+    async def describe_model(model: str) -> dict:
+        """What a photo sent now with `model` at its own size would be made by (`MadeBy`), and
+        the render sizes to offer with it: the page marks those it was not trained at. A POST,
+        as every request that loads a model: another site's is refused by its Origin."""
+        await run_in_threadpool(gate.refuse_unlisted, model)
+
+        def work() -> dict:
+            with one_at_a_time:
+                trained = generators.get(model)
+            made_by = asdict(gate.made_by(model, trained, None))
+            return made_by | {"render_sizes": offered_sizes(settings, trained.render_size)}
+
+        return await run_in_threadpool(work)
 
 
 def colourised_answer(
     image: Image.Image,
     name: str,
     generator: AbModel,
-    render_size: int,
+    made_by: MadeBy,
     *,
     save_to: Path | None,
     overwrite: bool,
     hints: list[Hint] | tuple[Hint, ...] = (),
 ) -> Response:
-    """The colourised file for one upload, named like it and in its format; saved to `save_to`
-    as well when the page asked (the answer's note header says how that went). A header says
-    whether the model takes hints, so the page can say so before anyone clicks."""
+    """The colourised file for one upload, named like it and in its format, at `made_by`'s
+    render size; saved to `save_to` as well when the page asked (the answer's note header says
+    how that went). Headers say whether the model takes hints, so the page can say so before
+    anyone clicks, and which model made it at which size, for the result's card."""
     try:
-        frames = colourise_frames(image, generator, render_size, hints)
+        frames = colourise_frames(image, generator, made_by.render_size, hints)
         image_format = photo_format(name, image.format)
         encoded = io.BytesIO()
         write_photo(frames, encoded, image_format, name)
@@ -314,8 +400,44 @@ def colourised_answer(
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
             NOTE_HEADER: quote(note),
             TAKES_HINTS_HEADER: str(generator.takes_hints).lower(),
+            MADE_BY_HEADER: made_by.header(),
         },
     )
+
+
+def gray_answer(image: Image.Image, name: str) -> Response:
+    """The photo as every model gets it: its L* alone, upright and at full size (the size of
+    its result), as a gray PNG (the first frame of an animation). Shown as "before", it lets a
+    result be judged against what the model had, not against colours it never saw; a header
+    says whether the upload had colour (`has_colour`), which the page then shows as well."""
+    try:
+        view = Image.fromarray(gray_levels(upright_lightness(image)))
+        colour = has_colour(image)
+    except Exception as error:  # as in `colourised_answer`: this photo's problem, by name
+        raise HTTPException(
+            422, f"{name} could not be read as gray ({type(error).__name__}: {error})."
+        ) from error
+    encoded = io.BytesIO()
+    view.save(encoded, "PNG", compress_level=1)  # a view, not a file to keep: fast, lossless
+    return Response(
+        encoded.getvalue(),
+        media_type="image/png",
+        headers={HAS_COLOUR_HEADER: str(colour).lower()},
+    )
+
+
+def has_colour(image: Image.Image) -> bool:
+    """Whether any pixel of the photo has colour: R, G and B more than `GRAY_SPREAD` apart.
+    Read in row strips (a 12-MP photo needs no full-size RGB copy); a gray mode has none."""
+    if image.mode in {"1", "L", "LA", "I", "F"} or image.mode.startswith("I;16"):
+        return False
+    width, height = image.size
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        strip = np.asarray(image.crop((0, top, width, min(top + rows, height))).convert("RGB"))
+        if (strip.max(axis=-1) - strip.min(axis=-1) > GRAY_SPREAD).any():
+            return True
+    return False
 
 
 def suggestions_answer(
@@ -407,7 +529,7 @@ def page_settings(settings: PageSettings, gate: ModelGate) -> dict:
     """What the page offers and how it behaves: its models now, render sizes, limits."""
     return {
         "models": [choice.as_json() for choice in gate.choices()],
-        "render_sizes": sorted({*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE}),
+        "render_sizes": offered_sizes(settings),
         "render_size": settings.render_size,  # null: each model's own size
         "default_render_size": DEFAULT_RENDER_SIZE,
         "output": str(settings.output.resolve()),
@@ -416,6 +538,15 @@ def page_settings(settings: PageSettings, gate: ModelGate) -> dict:
         "max_upload_bytes": settings.max_upload_bytes,
         "too_large": too_large_advice(settings),
     }
+
+
+def offered_sizes(settings: PageSettings, trained_size: int | None = None) -> list[int]:
+    """The render sizes the page offers: its usual ones, the command's default, and the size a
+    model was trained at, when it records one that is not among them."""
+    sizes = {*RENDER_SIZES, settings.render_size or DEFAULT_RENDER_SIZE}
+    if trained_size:
+        sizes.add(trained_size)
+    return sorted(sizes)
 
 
 def settings_json(values: dict) -> str:
