@@ -25,13 +25,10 @@ export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
 .PHONY: install run test lint browser smoke serve team-server gpu-check docs docs-check clean-venv
 
-# --no-compile: Python writes the bytecode of the modules it imports when it first imports them;
-# compiling every file of every package at install time instead (torch's alone) took 30 s more
-# of torch's 70 s install on this 2-core machine.
 $(BIN)/kedro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e ".[test,team]"
+	$(BIN)/pip install --quiet -e ".[test,team]"
 	touch $@
 
 install: $(BIN)/kedro
@@ -77,7 +74,7 @@ gpu-check: install
 
 # The documentation site (docs/, mkdocs.yml) with its tools: the `docs` extra of pyproject.toml.
 $(BIN)/mkdocs: $(BIN)/kedro
-	$(BIN)/pip install --quiet --no-compile -e ".[test,team,docs]"
+	$(BIN)/pip install --quiet -e ".[test,team,docs]"
 	touch $@
 
 # Read the documentation on http://127.0.0.1:8008 (8000 is the colourise page's); reloads on edits.
