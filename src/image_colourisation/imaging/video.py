@@ -279,7 +279,8 @@ class ColouredClip:
 
 
 def open_clip(path: Path) -> Clip:
-    """The clip at `path`, its header read and checked (`probe_video`), no frame decoded."""
+    """The clip at `path`, its header read and checked (`probe_video`: only the first frame is
+    decoded, for its rotation)."""
     return Clip(path, probe_video(path))
 
 
