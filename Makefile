@@ -48,11 +48,8 @@ lint: install
 browser: install
 	@bash .ci/install-browser $(BIN)/python || [ -z "$$CI" ]
 
-# The tests on TEST_WORKERS processes (pytest-xdist; 0: in this one). The groups and their order:
-# tests/conftest.py. `$(BIN)/pytest tests/some_file.py` runs one file in one process.
-TEST_WORKERS ?= 2
 test: lint browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/pytest
 
 # Real-data smoke run of the data pipelines, as CI does it.
 smoke: install
