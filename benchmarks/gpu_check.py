@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.models import mobilenet_v2
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.cifar_archive builds the tiny archive
@@ -37,6 +38,7 @@ from image_colourisation.models.networks import Generator  # noqa: E402
 from image_colourisation.pipelines.training import launch  # noqa: E402
 from image_colourisation.pipelines.training.config import project_training_params  # noqa: E402
 from image_colourisation.pipelines.training.data import ImageArrays  # noqa: E402
+from image_colourisation.pipelines.training.nodes import imagenet_start  # noqa: E402
 from image_colourisation.pipelines.training.steps import build_models, gan_step  # noqa: E402
 from tests.cifar_archive import write_cifar_archive  # noqa: E402
 
@@ -140,8 +142,11 @@ def ddp_rows(device: torch.device, dry_run: bool) -> list[Row]:
             ab = (0.3 * lightness).repeat(2, axis=1)
             return ImageArrays.of({"L": lightness, "ab": ab}, "synthetic", params.depth)
 
+        # The default recipe's ImageNet encoder, its weights random: the timing and the
+        # plumbing are the same, and the check needs no weights file.
+        init = imagenet_start(lambda: mobilenet_v2().state_dict(), params)
         started = time.perf_counter()
-        launch.train(arrays(count), arrays(64), params, "l1")
+        launch.train(arrays(count), arrays(64), params, "l1", init=init)
         seconds = time.perf_counter() - started
     backend = "gloo" if device.type == "cpu" else "nccl"
     return [

@@ -41,12 +41,12 @@ def test_a_changed_training_value_reaches_photo_training() -> None:
     assert photos.lr == params["training"].lr == 0.001
     assert photos.hints.p_none == 0.25  # a nested key reaches it too
     assert photos.hints.max_patch == 5 and params["training"].hints.max_patch == 3  # its change
-    assert (photos.epochs, params["training"].epochs) == (20, 30)
+    assert (photos.epochs, params["training"].epochs) == (20, 10)
 
 
 def test_photo_training_keeps_its_own_overrides_from_the_command_line() -> None:
     params = project_params({"photos": {"training": {"epochs": 3}}})
-    assert (params["photos"]["training"].epochs, params["training"].epochs) == (3, 30)
+    assert (params["photos"]["training"].epochs, params["training"].epochs) == (3, 10)
 
 
 def test_the_photos_classifier_and_critic_are_the_evaluations_with_smaller_batches() -> None:

@@ -1,5 +1,6 @@
 """The tiny training parameters the loop, step and checkpoint tests share: without the ImageNet
-encoder (tests/models/test_encoder.py and the end-to-end runs train with it)."""
+encoder and the error head (tests/models/test_encoder.py and the end-to-end runs train with
+them)."""
 
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def params(tmp_path: Path) -> TrainingParams:
         width=4,
         discriminator_width=4,
         imagenet_encoder=0,
+        confidence=0.0,
         device="cpu",
         checkpoint_dir=str(tmp_path / "checkpoints"),
     )
