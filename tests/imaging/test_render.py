@@ -425,7 +425,9 @@ def test_hints_are_painted_once_for_all_frames_of_an_animation(generator):
     given = [Hint(x, x, "#00ff00") for x in range(0, 40, 2)]
     hints._painted_layer.cache_clear()
     render.colourise_frames(gif, generator, 64, given)
-    assert hints._painted_layer.cache_info()[:2] == (4, 1)  # 4 hits, 1 painting
+    # Once for the model's working size and once for the propagation's (imaging/propagation.py):
+    # 4 hits each, 2 paintings
+    assert hints._painted_layer.cache_info()[:2] == (8, 2)
 
 
 def test_more_hints_than_the_one_cap_are_refused_everywhere():

@@ -310,7 +310,9 @@ def test_with_temporal_off_hints_guide_their_own_frame_only(tmp_path):
     patch = [Hint(x, y, RED.colour) for x in (15, 18, 21) for y in (21, 24, 27)]
     colourise_video(source, target, HintPainter(), 64, key_every=None, hints={1: patch})
     reds = [ab_of(frame)[24, 18, 0] for frame in read_frames(target, probe_video(target))]
-    assert reds[1] > 20
+    # a* 19.7 (22.6 before the hints were carried along edges: the point gives some of its red
+    # to the patch around it, whose mean a* went from 11.5 to 20.7)
+    assert reds[1] > 15
     assert abs(reds[0]) < 3 and abs(reds[2]) < 3
 
 

@@ -9,6 +9,11 @@ edges instead of bleeding a few pixels across them as plain bilinear upsampling 
 (`benchmarks/edge_bleed.py` measures it). Both ends run in row strips so that a 12-megapixel
 photo needs tens of MB of float32 work space, not a full-size Lab copy (144 MB each).
 
+With hints, the model's ab is then corrected on a working image of at most 128 pixels
+(`propagation.py`, Levin et al. 2004): each hint's colour carried along the photo's own edges,
+the model's colour the prior where no hint reaches (`hinted_ab`), before the same guided
+upsampling. Without hints nothing of this runs: automatic colourisation is as it was.
+
 An animated GIF, PNG or WebP and a multi-page TIFF are colourised frame by frame, keeping
 each frame's duration and the loop count (`colourise_frames`).
 
@@ -114,6 +119,8 @@ def colourise_image(
     base, alpha = _picture_and_alpha(ImageOps.exif_transpose(image))
     lightness = photo_lightness(base)
     ab = photo_ab(generator, lightness, render_size, hints)
+    if hints:  # the hints' colour carried along the photo's edges, at a finer size
+        ab = hinted_ab(lightness, ab, hints)
     coloured = join_lightness_and_ab(lightness, ab)
     if alpha is not None:
         coloured.putalpha(alpha)
@@ -240,6 +247,25 @@ def check_memory(generator: AbModel, photo_size: tuple[int, int], render_size: i
         f"{asked / 1e9:,.1f} GB of memory, more than the {free / 1e9:,.1f} GB "
         f"{source}; {advice}."
     )
+
+
+def hinted_ab(lightness: np.ndarray, ab: np.ndarray, hints: Sequence[Hint]) -> np.ndarray:
+    """The model's ab (2, h, w) brought to the propagation size (`propagation_shape`, at most
+    `propagation.PROPAGATION_SIZE` on the long side, so a large photo costs no more) by the
+    guided upsampling and corrected there by `propagation.propagate_hints`: each hint's colour
+    at its pixels, carried along the photo's edges. `join_lightness_and_ab` then brings it to
+    full size as it does the model's own ab."""
+    # Imported here: scipy.sparse costs the command a quarter second at start-up, and only
+    # hints need it.
+    from image_colourisation.imaging.propagation import (  # noqa: PLC0415
+        propagate_hints,
+        propagation_shape,
+    )
+
+    shape = propagation_shape(lightness.shape)
+    working = shrink_lightness(lightness, shape)
+    prior = guided_upsampling(working, ab)(0, shape[0])
+    return propagate_hints(working, prior, hints, lightness.shape[::-1])
 
 
 def shrink_lightness(lightness: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -102,10 +102,12 @@ def test_evaluation_reports_gan_l1_and_gray_rows(
     assert logged["evaluation.gan.fd_classifier"] == pytest.approx(table.loc[0, "fd_classifier"])
     assert logged["evaluation.truth.fd_classifier_floor"] > 0
 
-    # The hints curve: both generators trained with hints, and the naive baseline.
+    # The hints curve: both generators trained with hints, the GAN with propagation, propagation
+    # alone and the naive baseline.
     curve = pd.read_csv(reports / "evaluation_hints_curve.csv")
+    rows = ("gan", "l1", "gan_propagation", "propagation", "naive")
     assert list(zip(curve["model"], curve["hints"], strict=True)) == [
-        (model, count) for model in ("gan", "l1", "naive") for count in (0, 1, 2, 5, 10, 20)
+        (model, count) for model in rows for count in (0, 1, 2, 5, 10, 20)
     ]
     assert curve.drop(columns="model").map(math.isfinite).all().all()
     assert json.loads((reports / "evaluation_hints_curve.json").read_text())[0]["hints"] == 0

@@ -60,7 +60,9 @@ def test_the_curve_has_a_row_per_model_and_count(test_set, hint_generator) -> No
     table, records = hints_curve.hints_curve(test_set, hint_generator, None, 5, CURVE)
     assert list(table.columns) == COLUMNS  # no L1 baseline: its row is left out
     assert list(zip(table["model"], table["hints"], strict=True)) == [
-        (model, count) for model in ("gan", "naive") for count in (0, 2, 10)
+        (model, count)
+        for model in ("gan", "gan_propagation", "propagation", "naive")
+        for count in (0, 2, 10)
     ]
     assert table[COLUMNS[2:]].map(np.isfinite).all().all()
     assert records == table.to_dict(orient="records") and records[0]["hints"] == 0
@@ -105,7 +107,7 @@ def test_a_generator_without_hint_inputs_is_left_out_with_the_reason(
 ) -> None:
     with caplog.at_level(logging.INFO, logger=hints_curve.__name__):
         table, _ = hints_curve.hints_curve(test_set, generator, hint_generator, 6, CURVE)
-    assert table["model"].unique().tolist() == ["l1", "naive"]
+    assert table["model"].unique().tolist() == ["l1", "propagation", "naive"]
     left_out = [
         record.getMessage() for record in caplog.records if "left out" in record.getMessage()
     ]
@@ -130,14 +132,15 @@ def test_the_curve_goes_to_the_run_and_to_the_gan_and_l1_runs(test_set, hint_gen
     curve, _ = hints_curve.hints_curve(test_set, hint_generator, hint_generator, 6, CURVE)
     table = _metrics_table()
     logged = nodes.mlflow_metrics(table, curve)
-    names = {f"hints{k}.{model}.{name}" for k in (0, 2, 10) for model in ("gan", "l1", "naive")
+    rows = ("gan", "l1", "gan_propagation", "propagation", "naive")
+    names = {f"hints{k}.{model}.{name}" for k in (0, 2, 10) for model in rows
              for name in COLUMNS[2:]}  # fmt: skip
     assert names <= set(logged) and set(logged) - names == set(nodes.mlflow_metrics(table))
     point = curve.set_index(["model", "hints"]).loc[("gan", 10)]
     assert logged["hints10.gan.psnr"] == {"value": point["psnr"], "step": 0}
 
     runs = nodes.model_run_metrics(table, curve)
-    assert set(runs) == {"gan", "l1", "gray"}  # the naive baseline has no run
+    assert set(runs) == {"gan", "l1", "gray"}  # the baselines of the curve have no run
     assert runs["l1"]["metrics"]["test_hints10_psnr"] == point["psnr"]  # the same generator
     curve_names = {name for name in runs["gan"]["metrics"] if name.startswith("test_hints")}
     assert curve_names == {f"test_hints{k}_{name}" for k in (0, 2, 10) for name in COLUMNS[2:]}
@@ -147,16 +150,18 @@ def test_the_curve_goes_to_the_run_and_to_the_gan_and_l1_runs(test_set, hint_gen
 def test_figures(test_set, generator, hint_generator) -> None:
     curve, _ = hints_curve.hints_curve(test_set, hint_generator, None, 6, CURVE)
     chart = hints_curve.plot_hints_curve(curve, _metrics_table())
-    assert isinstance(chart, go.Figure) and len(chart.data) == 4 * 2  # 4 panels x gan, naive
-    assert [trace.name for trace in chart.data[:2]] == ["GAN", "naive"]
+    assert isinstance(chart, go.Figure) and len(chart.data) == 4 * 4  # 4 panels x 4 rows
+    rows = ["GAN", "GAN + propagation", "propagation alone", "naive"]
+    assert [trace.name for trace in chart.data[:4]] == rows
     assert list(chart.data[0].x) == [0, 2, 10]
     dashed = [shape.y0 for shape in chart.layout.shapes]
     assert dashed == [1.0, 1.0, 1.0, 30.0]  # gray's mae, psnr, ΔE2000; the truth's colourfulness
 
     samples = hints_curve.plot_hint_samples(test_set, hint_generator, CURVE)
-    titles = [axis.get_title() for axis in samples.axes[:5]]
-    assert titles == ["gray", "hints", "GAN", "naive", "truth"] and len(samples.axes) == 4 * 5
-    assert [axis.get_ylabel() for axis in samples.axes[::5]] == [
+    titles = [axis.get_title() for axis in samples.axes[:7]]
+    rows = ["gray", "hints", "GAN", "GAN + propagation", "propagation alone", "naive", "truth"]
+    assert titles == rows and len(samples.axes) == 4 * 7
+    assert [axis.get_ylabel() for axis in samples.axes[::7]] == [
         "cat",
         "cat",
         "dog",
@@ -166,4 +171,5 @@ def test_figures(test_set, generator, hint_generator) -> None:
     hinted = evaluation_hints(test_set["ab"][:1], 5, seed=0, max_patch=3)[0, 2] > 0
     assert (painted[~hinted] == gray[~hinted]).all() and (painted[hinted] != gray[hinted]).any()
     older = hints_curve.plot_hint_samples(test_set, generator, CURVE)
-    assert [axis.get_title() for axis in older.axes[:4]] == ["gray", "hints", "naive", "truth"]
+    titles = [axis.get_title() for axis in older.axes[:5]]
+    assert titles == ["gray", "hints", "propagation alone", "naive", "truth"]

@@ -4,9 +4,11 @@
 Every row sees the same hints, drawn from the test images' true colours with a fixed seed
 (`hint_sampling.evaluation_hints`): 0 hints is automatic colourisation, and each larger count adds
 hints to a smaller one's rather than drawing new ones. The rows are the generators that take
-hints (`gan`, `l1`) and `naive`, which copies the nearest hint's colour. They are scored on the
-rendered images as the metrics table scores its rows: MAE and PSNR (of the dataset's mean
-squared error) on RGB, ΔE2000 and colourfulness.
+hints (`gan`, `l1`); `gan_propagation`, the GAN's colours with the hints carried along the
+image's edges as every rendered photo gets them (`imaging/propagation.py`, Levin et al. 2004);
+`propagation`, Levin's colourisation alone (a gray prior, no model); and `naive`, which copies
+the nearest hint's colour. They are scored on the rendered images as the metrics table scores
+its rows: MAE and PSNR (of the dataset's mean squared error) on RGB, ΔE2000 and colourfulness.
 """
 
 import logging
@@ -24,7 +26,14 @@ from scipy.ndimage import distance_transform_edt
 from tqdm.auto import tqdm
 
 from image_colourisation.imaging import metrics
-from image_colourisation.imaging.colour import model_arrays_to_rgb, rgb_to_lab
+from image_colourisation.imaging.colour import (
+    denormalise_ab,
+    denormalise_l,
+    model_arrays_to_rgb,
+    normalise_ab,
+    rgb_to_lab,
+)
+from image_colourisation.imaging.propagation import propagate
 from image_colourisation.models.hint_sampling import evaluation_hints
 from image_colourisation.models.networks import Generator, predict_ab
 from image_colourisation.models.payloads import generator_from_payload
@@ -35,6 +44,10 @@ from .plots import COLOURS, REFERENCES, TITLES, image_grid, reference_line, row_
 logger = logging.getLogger(__name__)
 
 NAIVE = "naive"
+PROPAGATED = "gan_propagation"  # the GAN, then its colours carried along edges with the hints
+LEVIN = "propagation"  # Levin et al.'s colourisation alone: hints carried along edges, no model
+# Levin alone: a hint's colour fades over 100 times the image's long side, i.e. not within it.
+LEVIN_FADE = 100.0
 CURVE_METRICS = ("mae", "psnr", "delta_e2000", "colourfulness")
 CURVE_TITLES = {
     "mae": "MAE, RGB 0-255 (lower is better; gray: dashed)",
@@ -45,7 +58,7 @@ CURVE_TITLES = {
 # Each panel's dashed line: the gray row of the metrics table (no colour at all, where every
 # curve should start to fall from) for the errors, the truth's for colourfulness.
 CURVE_REFERENCES = {"mae": GRAY, "psnr": GRAY, "delta_e2000": GRAY, "colourfulness": TRUTH}
-CURVE_COLOURS = COLOURS | {NAIVE: "#9467bd"}
+CURVE_COLOURS = COLOURS | {NAIVE: "#9467bd", PROPAGATED: "#ff7f0e", LEVIN: "#8c564b"}
 # Normalised L (N, 1, H, W) and hints (N, 3, H, W) -> normalised ab (N, 2, H, W).
 Colouriser = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -71,6 +84,30 @@ def naive_ab(lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
     return ab
 
 
+def propagated_ab(
+    lightness: np.ndarray, prior: np.ndarray, hints: np.ndarray, **settings: Any
+) -> np.ndarray:
+    """Normalised ab (N, 2, H, W): `prior` (normalised ab) with each image's hints carried
+    along its edges by `propagation.propagate` (its defaults, or `settings`), on the image as
+    it is: a CIFAR-10 image is smaller than the renderer's working size, so a photo's renderer
+    would solve on it whole too."""
+    light, prior_lab = denormalise_l(lightness[:, 0]), denormalise_ab(prior)
+    hint_lab = denormalise_ab(hints[:, :2])
+    result = np.empty_like(prior_lab)
+    for index in range(len(prior)):
+        result[index] = propagate(
+            light[index], prior_lab[index], hint_lab[index], hints[index, 2] > 0, **settings
+        )
+    return normalise_ab(result).astype(prior.dtype)
+
+
+def levin_ab(lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
+    """Levin et al.'s colourisation without a model: the hints carried along the edges of a
+    gray image, with no fade inside it. Gray without hints, like `naive_ab`."""
+    gray = np.zeros((len(lightness), 2, *lightness.shape[2:]), lightness.dtype)
+    return propagated_ab(lightness, gray, hints, fade=LEVIN_FADE)
+
+
 def generator_ab(generator: Generator, lightness: np.ndarray, hints: np.ndarray) -> np.ndarray:
     """A generator's ab for one batch of L with its hints."""
     return predict_ab(
@@ -94,11 +131,20 @@ def hint_generators(
 
 
 def colourisers(generators: dict[str, Generator]) -> dict[str, Colouriser]:
-    """The curve's rows: each generator fed the hints, then the naive baseline."""
+    """The curve's rows: each generator fed the hints, the GAN's colours with propagation,
+    propagation alone, then the naive baseline."""
     rows: dict[str, Colouriser] = {
         row: partial(generator_ab, generator) for row, generator in generators.items()
     }
-    return rows | {NAIVE: naive_ab}
+    if "gan" in rows:
+        rows[PROPAGATED] = partial(_with_propagation, rows["gan"])
+    return rows | {LEVIN: levin_ab, NAIVE: naive_ab}
+
+
+def _with_propagation(
+    colourise: Colouriser, lightness: np.ndarray, hints: np.ndarray
+) -> np.ndarray:
+    return propagated_ab(lightness, colourise(lightness, hints), hints)
 
 
 def score_curve(
@@ -167,7 +213,7 @@ def hints_curve(
     batch_size: int,
     parameters: dict[str, Any],
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The hints curve of the gan, l1 and naive rows at `parameters["counts"]` hints (seed
+    """The hints curve of the gan, l1, propagation and naive rows at `parameters["counts"]` hints (seed
     `parameters["seed"]`), as a table and as JSON records. A generator trained without hint
     inputs is left out, and the log says so."""
     generators, without_hints = hint_generators(gan_payload, l1_payload)
@@ -227,7 +273,8 @@ def plot_hints_curve(curve: pd.DataFrame, metrics_table: pd.DataFrame) -> go.Fig
 def plot_hint_samples(
     test_set: dict[str, np.ndarray], gan_payload: dict[str, Any] | None, parameters: dict[str, Any]
 ) -> Figure:
-    """Gray | hints | GAN | naive | truth at `sample_hints` hints on `sample_images` test
+    """Gray | hints | the curve's rows (GAN, GAN + propagation, propagation alone, naive) |
+    truth at `sample_hints` hints on `sample_images` test
     images spread evenly over the split (fixed, so runs compare). The hints column is the gray
     image with each hinted pixel in its hint's colour. Without a generator that takes hints
     the GAN column is left out (the curve's log says why)."""

@@ -14,6 +14,8 @@ from image_colourisation.imaging.colour import rgb_to_lab
 from .helpers import GRAY, TRUTH
 
 COLOURS = {"gan": "#d62728", "l1": "#1f77b4", GRAY: "#7f7f7f", TRUTH: "#2ca02c"}
+ROW_TITLES = {"gan": "GAN", "l1": "L1", "gan_propagation": "GAN + propagation",
+              "propagation": "propagation alone"}  # fmt: skip
 TITLES = {
     "mae": "MAE, RGB 0-255 (lower is better)",
     "psnr": "PSNR, dB (higher is better)",
@@ -52,7 +54,7 @@ def reference_line(
 
 def row_title(row: str) -> str:
     """How figures name a row: the models in capitals (GAN, L1), the references as they are."""
-    return row.upper() if row in ("gan", "l1") else row
+    return ROW_TITLES.get(row, row)
 
 
 def plot_metrics(metrics_table: pd.DataFrame) -> go.Figure:
