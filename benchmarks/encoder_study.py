@@ -80,8 +80,9 @@ def with_confidence(payload: dict[str, Any], strength: float) -> dict[str, Any]:
     return {"architecture": architecture, "state_dict": state}
 
 
-def photo_scores(payload: dict[str, Any], photos: Path, judge: Any) -> dict[str, float]:
-    """The benchmark pipeline's figures for one GAN on the photo folder (automatic and 5 hints)."""
+def benchmark_inputs(photos: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The benchmark pipeline's parameters (ONNX Runtime) and its photo folder, as the catalog
+    would give them to its nodes."""
     with open("conf/base/parameters_benchmark.yml") as file:
         parameters = yaml.safe_load(file)["benchmark"] | {"runtime": "onnx"}
     folder = {
@@ -89,6 +90,12 @@ def photo_scores(payload: dict[str, Any], photos: Path, judge: Any) -> dict[str,
         for path in sorted(photos.iterdir())
         if path.suffix.lower() in {".jpg", ".jpeg", ".png"}
     }
+    return parameters, folder
+
+
+def photo_scores(payload: dict[str, Any], photos: Path, judge: Any) -> dict[str, float]:
+    """The benchmark pipeline's figures for one GAN on the photo folder (automatic and 5 hints)."""
+    parameters, folder = benchmark_inputs(photos)
     images, sources = colourise_benchmark_photos(folder, payload, None, parameters)
     per_photo, features = score_benchmark_photos(images, lambda: judge, parameters)
     table = summarise_benchmark(per_photo, features, sources, parameters).set_index(

@@ -18,7 +18,7 @@ scored as it scores them (MAE, and PSNR of the dataset's mean squared error, on 
     .venv/bin/python benchmarks/hint_propagation.py --images 300 --sweep coarse  # settings
     .venv/bin/python benchmarks/hint_propagation.py --images 300 --sweep fine
 
-Writes data/08_reporting/hint_propagation.csv (a sweep writes hint_propagation_sweep_<which>.csv
+Writes data/08_reporting/hint_propagation.csv for the whole split (a sweep writes hint_propagation_sweep_<which>.csv
 instead).
 
     .venv/bin/python benchmarks/hint_propagation.py --photos ../shared/data/real-photos
@@ -33,15 +33,13 @@ setting was chosen, never to choose it. Writes data/08_reporting/hint_propagatio
 import argparse
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-import yaml
-from PIL import Image
+from encoder_study import benchmark_inputs
 
 from image_colourisation.imaging import metrics, render
 from image_colourisation.imaging.colour import (
@@ -111,13 +109,7 @@ class NoJudge:
 
 def photo_rows(payload: dict[str, Any], photos: Path) -> pd.DataFrame:
     """The benchmark's figures for the GAN on `photos`, propagation off then on."""
-    with open("conf/base/parameters_benchmark.yml") as file:
-        parameters = yaml.safe_load(file)["benchmark"] | {"runtime": "onnx"}
-    folder = {
-        path.name: partial(Image.open, path)
-        for path in sorted(photos.iterdir())
-        if path.suffix.lower() in {".jpg", ".jpeg", ".png"}
-    }
+    parameters, folder = benchmark_inputs(photos)
     hinted_ab = render.hinted_ab
     rows, automatic = [], None
     for propagation in (False, True):
@@ -224,7 +216,7 @@ def main() -> None:
     REPORTS.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
     table.insert(0, "payload", str(payload_path))
-    if not args.sweep:  # a sweep's rows are of its images only: the table stays the full one's
+    if not (args.sweep or args.images):  # the table is the whole split's, not a subset's
         table.to_csv(REPORTS / "hint_propagation.csv", index=False)
     wide = table.pivot(index="arm", columns="hints", values=["psnr", "mae"]).loc[list(arms)]
     print(f"\nfade {FADE}, sigma range {SIGMA_RANGE}, smooth prior {SMOOTH_PRIOR}; PSNR, MAE:")
