@@ -98,8 +98,9 @@ def propagate(
         return result.reshape(prior_ab.shape).astype(np.float32)
     laplacian = affinity_laplacian(lightness, sigma_range)
     reach = 3.0 / (fade * max(lightness.shape)) ** 2
-    system = splu((laplacian[free][:, free] + diags_array(np.full(free.size, reach))).tocsc())
-    coupling = laplacian[free][:, pinned]
+    free_rows = laplacian[free]
+    system = splu((free_rows[:, free] + diags_array(np.full(free.size, reach))).tocsc())
+    coupling = free_rows[:, pinned]
     for channel in range(2):
         known = result[channel, pinned] - prior[channel, pinned]
         right = -(coupling @ known)

@@ -213,9 +213,9 @@ def hints_curve(
     batch_size: int,
     parameters: dict[str, Any],
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The hints curve of the gan, l1, propagation and naive rows at `parameters["counts"]` hints (seed
-    `parameters["seed"]`), as a table and as JSON records. A generator trained without hint
-    inputs is left out, and the log says so."""
+    """The hints curve of the gan, l1, propagation and naive rows at `parameters["counts"]`
+    hints (seed `parameters["seed"]`), as a table and as JSON records. A generator trained
+    without hint inputs is left out, and the log says so."""
     generators, without_hints = hint_generators(gan_payload, l1_payload)
     for row in without_hints:
         logger.info(
